@@ -1,0 +1,32 @@
+// Token formats. Join tokens (nxa_) admit workers; API tokens (nxa-api_) authorise REST calls.
+// Both are 32 random bytes as 64 lowercase hex; only their hashes are ever stored.
+
+export const JOIN_TOKEN_PREFIX = "nxa_"
+export const API_TOKEN_PREFIX = "nxa-api_"
+
+const hex64 = /^[0-9a-f]{64}$/
+
+/** Does this look like a join token (nxa_ + 64 lowercase hex)? */
+export const isJoinTokenFormat = (token: string): boolean =>
+  token.startsWith(JOIN_TOKEN_PREFIX) && hex64.test(token.slice(JOIN_TOKEN_PREFIX.length))
+
+/** Does this look like an API token (nxa-api_ + 64 lowercase hex)? */
+export const isApiTokenFormat = (token: string): boolean =>
+  token.startsWith(API_TOKEN_PREFIX) && hex64.test(token.slice(API_TOKEN_PREFIX.length))
+
+/** Why a join token is malformed, or undefined when it is well-formed. */
+export const joinTokenProblem = (token: string): string | undefined => {
+  if (!token.startsWith(JOIN_TOKEN_PREFIX)) return "token must start with 'nxa_'"
+  const rest = token.slice(JOIN_TOKEN_PREFIX.length)
+  if (rest.length !== 64) return `token hex part must be 64 characters, got ${rest.length}`
+  if (!hex64.test(rest)) return "token contains invalid hex (lowercase 0-9a-f only)"
+  return undefined
+}
+
+/** Why an API token is malformed, or undefined when it is well-formed. */
+export const apiTokenProblem = (token: string): string | undefined => {
+  if (!token.startsWith(API_TOKEN_PREFIX)) return "API token must start with 'nxa-api_'"
+  const rest = token.slice(API_TOKEN_PREFIX.length)
+  if (!hex64.test(rest)) return "API token must be 'nxa-api_' followed by 64 lowercase hex characters"
+  return undefined
+}

@@ -1,0 +1,18 @@
+// Worker side: join the master, keep the heartbeat stream open, reconnect with backoff, obey Removed.
+import { Context, type Effect } from "effect"
+import { Schema } from "effect"
+
+/** Why a worker stops for good (the daemon logs it and exits). */
+export class WorkerStopped extends Schema.TaggedError<WorkerStopped>()("WorkerStopped", {
+  reason: Schema.Literal("InvalidJoinToken", "Removed", "SessionRevoked"),
+  detail: Schema.String
+}) {
+  override get message() {
+    return this.detail
+  }
+}
+
+export class WorkerAgent extends Context.Tag("helyos/WorkerAgent")<WorkerAgent, {
+  /** Register and heartbeat until the node is removed or refused; transient failures are retried. */
+  readonly run: Effect.Effect<never, WorkerStopped>
+}>() {}
