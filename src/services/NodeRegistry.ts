@@ -17,8 +17,8 @@ export class NodeRegistry extends Context.Tag("helyos/NodeRegistry")<NodeRegistr
    * marks it Ready, and issues a fresh session secret that replaces any previous session.
    */
   readonly join: (req: JoinRequest) => Effect.Effect<{ readonly node: NodeRecord; readonly session: Redacted.Redacted<string> }>
-  /** Check a node's session secret (constant time); fails if the node is gone or the secret is stale. */
-  readonly authenticate: (id: NodeId, session: string) => Effect.Effect<NodeRecord, SessionInvalid>
+  /** Check a node's session secret (constant time); NodeNotFound if the node was removed, SessionInvalid if the secret is stale. */
+  readonly authenticate: (id: NodeId, session: string) => Effect.Effect<NodeRecord, NodeNotFound | SessionInvalid>
   /** Record a heartbeat in memory; a NotReady/Dead node becomes Ready again (persisted). Returns the node. */
   readonly heartbeat: (id: NodeId, resources: NodeResources) => Effect.Effect<NodeRecord, NodeNotFound>
   /** Set liveness (the monitor's transitions). */

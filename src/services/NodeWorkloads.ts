@@ -11,11 +11,14 @@ export class NodeWorkloads extends Context.Tag("helyos/NodeWorkloads")<NodeWorkl
   readonly report: (id: NodeId, pods: ReadonlyArray<PodStatus>, appliedGeneration: number) => Effect.Effect<void>
   /** A chunk of logs a worker pushed for an open log request. */
   readonly logChunk: (id: NodeId, chunk: LogChunk) => Effect.Effect<void>
+  /** How many pods each node holds (the PODS column of `helyos nodes`). */
+  readonly podCounts: Effect.Effect<ReadonlyMap<NodeId, number>>
 }>() {
   /** No workloads: every node is told to run nothing. */
   static readonly none = Layer.succeed(NodeWorkloads, NodeWorkloads.of({
     desired: () => Effect.succeed({ generation: 0, pods: [] }),
     report: () => Effect.void,
-    logChunk: () => Effect.void
+    logChunk: () => Effect.void,
+    podCounts: Effect.succeed(new Map())
   }))
 }
