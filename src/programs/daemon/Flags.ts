@@ -1,0 +1,114 @@
+// helyosd's flags (@effect/cli) and how they become a DaemonConfig. Bad combinations are refused here.
+import { HelpDoc, Options, ValidationError } from "@effect/cli"
+import { Config, Duration, Effect, Either, Option, Redacted } from "effect"
+import * as os from "node:os"
+import * as path from "node:path"
+import { parseDuration } from "../../domain/Duration.js"
+import { joinTokenProblem, apiTokenProblem } from "../../domain/Tokens.js"
+import { type DaemonConfigShape, defaultTimers, timerProblem } from "../../services/DaemonConfig.js"
+
+const duration = (name: string, fallback: string, description: string) =>
+  Options.text(name).pipe(
+    Options.withDescription(`${description} (e.g. 500ms, 5s, 1m)`),
+    Options.withDefault(fallback),
+    Options.mapEffect((text) =>
+      Either.match(parseDuration(text), {
+        onLeft: (problem) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name}: ${problem}`))),
+        onRight: Effect.succeed
+      })
+    )
+  )
+
+const homeDir = () => os.homedir() || "/var/lib/helyos"
+
+export const daemonFlags = {
+  mode: Options.choice("mode", ["single", "master", "worker"]).pipe(
+    Options.withDescription("single: one host; master: also serves the cluster (gRPC); worker: joins a master"),
+    Options.withDefault("single" as const)
+  ),
+  host: Options.text("host").pipe(Options.withDescription("REST API (and master gRPC) bind address"), Options.withDefault("127.0.0.1")),
+  port: Options.integer("port").pipe(Options.withDescription("REST API port"), Options.withDefault(6443)),
+  grpcPort: Options.integer("grpc-port").pipe(Options.withDescription("cluster gRPC port (master)"), Options.withDefault(6444)),
+  advertiseAddr: Options.text("advertise-addr").pipe(
+    Options.withDescription("address workers and clients should dial (printed in the join command)"),
+    Options.optional
+  ),
+  dataDir: Options.text("data-dir").pipe(
+    Options.withDescription("where helyos.db lives"),
+    Options.withDefault(path.join(homeDir(), ".helyos", "data"))
+  ),
+  nodeName: Options.text("node-name").pipe(
+    Options.withDescription("this node's name (default: the hostname); lets several workers share a machine"),
+    Options.withDefault(os.hostname())
+  ),
+  apiToken: Options.redacted("api-token").pipe(
+    Options.withDescription("REST bearer token nxa-api_… (env HELYOS_API_TOKEN); generated on first start if absent"),
+    Options.withFallbackConfig(Config.redacted("HELYOS_API_TOKEN")),
+    Options.optional
+  ),
+  join: Options.text("join").pipe(Options.withDescription("worker: the master's gRPC address HOST:PORT"), Options.optional),
+  token: Options.redacted("token").pipe(Options.withDescription("worker: the join token nxa_…"), Options.optional),
+  heartbeatInterval: duration("heartbeat-interval", "5s", "master: how often workers heartbeat"),
+  monitorInterval: duration("monitor-interval", "10s", "master: how often silent workers are checked"),
+  notReadyAfter: duration("not-ready-after", "30s", "master: silence after which a worker is NotReady"),
+  deadAfter: duration("dead-after", "60s", "master: silence after which a worker is dead and its pods move"),
+  reconnectMax: duration("reconnect-max", "30s", "worker: cap of the reconnect backoff (1s doubling)"),
+  maxPods: Options.integer("max-pods").pipe(Options.withDescription("most pods per node"), Options.withDefault(110)),
+  dockerSocket: Options.text("docker-socket").pipe(
+    Options.withDescription("the Docker engine socket"),
+    Options.withDefault("/var/run/docker.sock")
+  )
+} as const
+
+type OptionValue<O> = O extends Options.Options<infer A> ? A : never
+
+export type DaemonFlags = {
+  readonly [K in keyof typeof daemonFlags]: OptionValue<(typeof daemonFlags)[K]>
+}
+
+/** Turn parsed flags into a config, or the one line that says what is wrong. */
+export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigShape, string> => {
+  const timers = {
+    heartbeatInterval: flags.heartbeatInterval,
+    monitorInterval: flags.monitorInterval,
+    notReadyAfter: flags.notReadyAfter,
+    deadAfter: flags.deadAfter
+  }
+  const problem = timerProblem(timers)
+  if (problem !== undefined) return Either.left(problem)
+  if (flags.mode === "worker") {
+    if (Option.isNone(flags.join)) return Either.left("worker mode needs --join HOST:PORT (the master's gRPC address)")
+    if (Option.isNone(flags.token)) return Either.left("worker mode needs --token nxa_… (the join token the master printed)")
+    if (!/^[^:\s]+:\d{1,5}$/.test(flags.join.value)) return Either.left(`--join must be HOST:PORT, got '${flags.join.value}'`)
+    const tokenProblem = joinTokenProblem(Redacted.value(flags.token.value))
+    if (tokenProblem !== undefined) return Either.left(`--token: ${tokenProblem}`)
+  }
+  if (Option.isSome(flags.apiToken)) {
+    const apiProblem = apiTokenProblem(Redacted.value(flags.apiToken.value))
+    if (apiProblem !== undefined) return Either.left(`--api-token: ${apiProblem}`)
+  }
+  for (const [name, port] of [["--port", flags.port], ["--grpc-port", flags.grpcPort]] as const) {
+    if (port < 0 || port > 65535) return Either.left(`${name} must be between 0 and 65535, got ${port}`)
+  }
+  if (flags.maxPods < 1) return Either.left(`--max-pods must be at least 1, got ${flags.maxPods}`)
+  return Either.right({
+    mode: flags.mode,
+    host: flags.host,
+    port: flags.port,
+    grpcPort: flags.grpcPort,
+    advertiseAddr: flags.advertiseAddr,
+    dataDir: path.resolve(flags.dataDir),
+    nodeName: flags.nodeName,
+    apiToken: flags.apiToken,
+    join: flags.join,
+    joinToken: flags.token,
+    ...timers,
+    reconnectCap: Duration.max(flags.reconnectMax, Duration.seconds(1)),
+    maxPods: flags.maxPods,
+    dockerSocket: flags.dockerSocket,
+    cliConfigPath: process.env.HELYOS_CONFIG || path.join(homeDir(), ".helyos", "config.toml")
+  })
+}
+
+/** The documented defaults, for tests and for `--help`. */
+export const documentedTimers = defaultTimers
