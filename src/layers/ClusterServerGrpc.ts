@@ -1,0 +1,180 @@
+// The master's cluster endpoint on grpc-js: Register (join token -> node id + session),
+// Connect (one bidi stream per worker: pings in, assignments/acks/log requests out), PushLogs.
+import * as grpc from "@grpc/grpc-js"
+import { Clock, Duration, Effect, Layer, Option, ParseResult, Queue, Redacted, Schema, Stream } from "effect"
+import { ClusterEvent } from "../domain/ClusterEvent.js"
+import { NodeId, NodeName, type NodeRecord, NodeResources } from "../domain/Node.js"
+import {
+  type ClusterServer as ClusterHandlers,
+  ClusterService,
+  type LogChunk,
+  type MasterMessage,
+  type RegisterReply,
+  type RegisterRequest,
+  type Resources,
+  type WorkerMessage
+} from "../generated/cluster.js"
+import { ClusterServer } from "../services/ClusterServer.js"
+import { DaemonConfig } from "../services/DaemonConfig.js"
+import { Events } from "../services/Events.js"
+import { NodeRegistry } from "../services/NodeRegistry.js"
+import { NodeWorkloads } from "../services/NodeWorkloads.js"
+import { TokenVault } from "../services/TokenVault.js"
+import { WorkerChannels } from "../services/WorkerChannels.js"
+import { type GrpcError, grpcError } from "./grpc/GrpcError.js"
+import { fromReadable, metadataText, serve, serveBidi, serveUnary, write } from "./grpc/Server.js"
+
+/** Call metadata that authenticates Connect and PushLogs. */
+export const NODE_ID_HEADER = "x-helyos-node-id"
+export const SESSION_HEADER = "x-helyos-session"
+
+const invalid = (details: string) => grpcError(grpc.status.INVALID_ARGUMENT, details)
+
+const firstProblem = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)[0]?.message ?? "invalid value"
+
+const Amount = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
+const WireResources = Schema.Struct({ cpuCores: Amount, memoryBytes: Amount, cpuAvailable: Amount, memoryAvailable: Amount })
+
+/** Resources from the wire, checked (finite, >= 0); a worker that sends none reports zeros. */
+const decodeResources = (wire: Resources | undefined): Effect.Effect<NodeResources, GrpcError> =>
+  wire === undefined
+    ? Effect.succeed(NodeResources.empty)
+    : Schema.decodeUnknown(WireResources)(wire).pipe(
+      Effect.map((r) => new NodeResources(r)),
+      Effect.mapError((e) => invalid(`invalid resources: ${firstProblem(e)}`))
+    )
+
+const decodeNodeName = (name: string): Effect.Effect<string, GrpcError> =>
+  name.trim() === ""
+    ? Effect.fail(invalid("node name is required"))
+    : Schema.decodeUnknown(NodeName)(name).pipe(Effect.mapError((e) => invalid(`invalid node name: ${firstProblem(e)}`)))
+
+/** The peer's host as grpc-js reports it ("127.0.0.1:5123", "[::1]:5123", "ipv4:…"), without the port. */
+const peerHost = (peer: string): string =>
+  peer.replace(/^ipv[46]:/, "").replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1")
+
+const assignmentMessage = (value: MasterMessage["kind"] & { $case: "assignment" }): MasterMessage => ({ kind: value })
+
+export const ClusterServerGrpcLive = Layer.scoped(
+  ClusterServer,
+  Effect.gen(function*() {
+    const config = yield* DaemonConfig
+    const tokens = yield* TokenVault
+    const registry = yield* NodeRegistry
+    const channels = yield* WorkerChannels
+    const workloads = yield* NodeWorkloads
+    const events = yield* Events
+    const heartbeatIntervalMs = Math.max(1, Math.round(Duration.toMillis(config.heartbeatInterval)))
+
+    const register = (request: RegisterRequest, peer: string) =>
+      Effect.gen(function*() {
+        const name = yield* decodeNodeName(request.nodeName)
+        const resources = yield* decodeResources(request.resources)
+        // checked against the current hash: a rotated-out token is refused from the moment of rotation
+        if (!(yield* tokens.verifyJoinToken(request.joinToken))) {
+          yield* Effect.logWarning(`refused to register node '${name}': invalid join token`)
+          return yield* Effect.fail(grpcError(grpc.status.UNAUTHENTICATED, "invalid join token"))
+        }
+        // a worker without --advertise-addr is known by the address it connected from
+        const address = request.address.trim() !== "" ? request.address.trim() : peerHost(peer)
+        const { node, session } = yield* registry.join({ name, address, role: "Worker", resources })
+        yield* events.publish(ClusterEvent.NodeJoined({ nodeId: node.id, name: node.name }))
+        yield* Effect.logInfo(`node '${node.name}' joined`).pipe(
+          Effect.annotateLogs({ nodeId: node.id, address: node.address })
+        )
+        return {
+          nodeId: node.id,
+          sessionSecret: Redacted.value(session),
+          heartbeatIntervalMs
+        } satisfies RegisterReply
+      })
+
+    /** The node a Connect/PushLogs call speaks for, from its metadata (node id + session secret). */
+    const authenticate = (metadata: grpc.Metadata): Effect.Effect<NodeRecord, GrpcError> =>
+      Effect.gen(function*() {
+        const id = metadataText(metadata, NODE_ID_HEADER)
+        const session = metadataText(metadata, SESSION_HEADER)
+        if (Option.isNone(id) || Option.isNone(session)) {
+          return yield* Effect.fail(
+            grpcError(grpc.status.UNAUTHENTICATED, `missing ${NODE_ID_HEADER} or ${SESSION_HEADER} metadata`)
+          )
+        }
+        return yield* registry.authenticate(NodeId.make(id.value), session.value).pipe(
+          Effect.catchTags({
+            NodeNotFound: () => Effect.fail(grpcError(grpc.status.NOT_FOUND, "node removed from the cluster")),
+            SessionInvalid: (e) =>
+              Effect.fail(grpcError(
+                grpc.status.UNAUTHENTICATED,
+                e.reason.startsWith("stale session") ? e.reason : `stale session: ${e.reason}`
+              ))
+          })
+        )
+      })
+
+    /** One message from a worker. Pings record the heartbeat (in memory) and the pod report, then are acked. */
+    const receive = (node: NodeRecord, message: WorkerMessage, replies: Queue.Enqueue<MasterMessage>) => {
+      const kind = message.kind
+      // a message kind from a newer worker decodes as undefined: ignore it rather than drop the stream
+      if (kind === undefined) return Effect.void
+      const ping = kind.value
+      return Effect.gen(function*() {
+        const resources = yield* decodeResources(ping.resources)
+        // a node removed meanwhile must not keep heartbeating: end its stream
+        yield* registry.heartbeat(node.id, resources).pipe(
+          Effect.catchTag("NodeNotFound", () => Effect.fail(grpcError(grpc.status.NOT_FOUND, "node removed from the cluster")))
+        )
+        yield* workloads.report(node.id, ping.pods, ping.appliedGeneration)
+        const now = yield* Clock.currentTimeMillis
+        yield* Queue.offer(replies, { kind: { $case: "ack", value: { seq: ping.seq, serverTimeMs: now } } })
+      })
+    }
+
+    const connect = (call: grpc.ServerDuplexStream<WorkerMessage, MasterMessage>) =>
+      Effect.gen(function*() {
+        const node = yield* authenticate(call.metadata)
+        const outbox = yield* channels.attach(node.id)
+        const replies = yield* Queue.unbounded<MasterMessage>()
+        yield* Effect.logInfo(`node '${node.name}' connected`)
+        yield* Effect.addFinalizer(() => Effect.logInfo(`node '${node.name}' disconnected`))
+        // the first message on every stream: the node's full desired pod set
+        const desired = yield* workloads.desired(node.id)
+        yield* write(call, assignmentMessage({ $case: "assignment", value: desired }))
+
+        const incoming = fromReadable<WorkerMessage>(call).pipe(
+          Stream.runForEach((message) => receive(node, message, replies))
+        )
+        // Removed is the last thing a stream carries; an outbox shut down (eviction flushed, or a
+        // newer stream of the same node) ends the stream too. Acks ride along until then.
+        const outgoing = Stream.fromQueue(outbox).pipe(
+          Stream.takeUntil((m) => m.kind?.$case === "removed"),
+          Stream.merge(Stream.fromQueue(replies), { haltStrategy: "left" }),
+          Stream.runForEach((m) => write(call, m))
+        )
+        // whichever side finishes first ends the call (the worker half-closing, a failed ping, the outbox)
+        yield* Effect.raceFirst(incoming, outgoing)
+      }).pipe(Effect.scoped)
+
+    const pushLogs = (call: grpc.ServerReadableStream<LogChunk, unknown>) =>
+      Effect.gen(function*() {
+        const node = yield* authenticate(call.metadata)
+        yield* fromReadable<LogChunk>(call).pipe(Stream.runForEach((chunk) => workloads.logChunk(node.id, chunk)))
+        return {}
+      })
+
+    const { port } = yield* serve({
+      definition: ClusterService,
+      host: config.host,
+      port: config.grpcPort,
+      implementation: (run) =>
+        ({
+          register: (call, callback) => serveUnary(run, "Register", call, callback, register(call.request, call.getPeer())),
+          connect: (call) => serveBidi(run, "Connect", call, connect(call)),
+          pushLogs: (call, callback) => serveUnary(run, "PushLogs", call, callback, pushLogs(call))
+        }) satisfies ClusterHandlers
+    })
+    // insecure for now: TLS for the cluster port is not implemented (see grpc/Server.ts)
+    yield* Effect.logInfo(`cluster gRPC listening on ${config.host}:${port} (no TLS)`)
+    return ClusterServer.of({ port })
+  })
+)

@@ -1,0 +1,27 @@
+// The master's SQLite database: one SqlClient (camelCase in code, snake_case in SQL) with every
+// migration applied before any service sees it.
+import { Migrator } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Layer, String } from "effect"
+import { migrations } from "./migrations/index.js"
+
+const MEMORY = ":memory:"
+
+/** The raw client. better-sqlite3 is opened synchronously; a file database runs in WAL mode. */
+export const SqliteLive = (filename: string) =>
+  SqliteClient.layer({
+    filename,
+    // WAL lets a reader (e.g. a CLI inspecting the file) work while the daemon writes; :memory: has no journal
+    disableWAL: filename === MEMORY,
+    transformQueryNames: String.camelToSnake,
+    transformResultNames: String.snakeToCamel
+  })
+
+/**
+ * Applies pending migrations. The generic Migrator needs only SqlClient, unlike SqliteMigrator.layer
+ * which also wants FileSystem | Path | CommandExecutor for its (unused) schema dumps.
+ */
+export const MigrationsLive = Layer.effectDiscard(Migrator.make({})({ loader: Migrator.fromRecord(migrations) }))
+
+/** SqlClient + SqliteClient on `filename` (":memory:" for a throwaway database), fully migrated. */
+export const DatabaseLive = (filename: string) => MigrationsLive.pipe(Layer.provideMerge(SqliteLive(filename)))

@@ -1,0 +1,58 @@
+// Handlers of /api/v1/nodes: list, drain, undrain, remove. Thin: the registry holds the rules of state,
+// the only rule kept here is the operator's guard on removal (drained first, never the master).
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { ClusterEvent } from "../../domain/ClusterEvent.js"
+import { NodeNotDrained } from "../../domain/Errors.js"
+import { type NodeRecord, type Schedulable, nodeStatus } from "../../domain/Node.js"
+import { Events } from "../../services/Events.js"
+import { MasterNotRemovable, NodeView } from "../../services/api/NodesApi.js"
+import { HelyosApi } from "../../services/HelyosApi.js"
+import { NodeRegistry } from "../../services/NodeRegistry.js"
+import { NodeWorkloads } from "../../services/NodeWorkloads.js"
+import { WorkerChannels } from "../../services/WorkerChannels.js"
+
+/** What a worker is told when an operator removes it. */
+export const REMOVED_REASON = "removed by an operator"
+
+export const NodesHandlersLive = HttpApiBuilder.group(HelyosApi, "nodes", (handlers) =>
+  Effect.gen(function*() {
+    const registry = yield* NodeRegistry
+    const workloads = yield* NodeWorkloads
+    const channels = yield* WorkerChannels
+    const events = yield* Events
+
+    const view = (node: NodeRecord) =>
+      Effect.map(workloads.podCounts, (counts) => NodeView.fromRecord(node, counts.get(node.id) ?? 0))
+
+    const setSchedulable = (name: string, schedulable: Schedulable) =>
+      Effect.gen(function*() {
+        const node = yield* registry.setSchedulable(name, schedulable)
+        yield* events.publish(
+          ClusterEvent.NodeDrainChanged({ nodeId: node.id, name: node.name, draining: schedulable === "draining" })
+        )
+        return yield* view(node)
+      })
+
+    return handlers
+      .handle("list", () =>
+        Effect.gen(function*() {
+          const nodes = yield* registry.list
+          const counts = yield* workloads.podCounts
+          return nodes.map((node) => NodeView.fromRecord(node, counts.get(node.id) ?? 0))
+        }))
+      .handle("drain", ({ path }) => setSchedulable(path.name, "draining"))
+      .handle("undrain", ({ path }) => setSchedulable(path.name, "active"))
+      .handle("remove", ({ path, urlParams }) =>
+        Effect.gen(function*() {
+          const node = yield* registry.findByName(path.name)
+          if (node.role === "Master") return yield* new MasterNotRemovable({ name: node.name })
+          const status = nodeStatus(node)
+          if (status !== "Draining" && !urlParams.force) return yield* new NodeNotDrained({ name: node.name, status })
+          const removed = yield* registry.remove(node.name)
+          // removed first, so the worker's reconnect is refused; then it is told and exits
+          yield* channels.evict(removed.id, REMOVED_REASON)
+          yield* events.publish(ClusterEvent.NodeRemoved({ nodeId: removed.id, name: removed.name }))
+        }))
+  })
+)

@@ -1,0 +1,140 @@
+// Serving grpc-js calls from Effects: handler fibers live in a FiberSet owned by the server's
+// scope, and the server itself is a scoped resource that shuts down fast.
+import { NodeStream } from "@effect/platform-node"
+import * as grpc from "@grpc/grpc-js"
+import { Cause, Effect, Exit, type Fiber, FiberId, FiberSet, Option, type Scope, type Stream } from "effect"
+import type { Readable } from "node:stream"
+import { type GrpcError, grpcError, toGrpcError } from "./GrpcError.js"
+
+/** Forks a handler effect into the server's FiberSet (so closing the server interrupts it). */
+export type HandlerRuntime = <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+
+interface Cancellable {
+  on(event: "cancelled", listener: () => void): unknown
+}
+
+/** The status a failed handler answers with. Interruption means the server is stopping: clients retry. */
+const toServiceError = (cause: Cause.Cause<GrpcError>): Partial<grpc.ServiceError> => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) return { code: failure.value.code, details: failure.value.details }
+  if (Cause.isInterruptedOnly(cause)) return { code: grpc.status.UNAVAILABLE, details: "server shutting down" }
+  // a defect: the client learns nothing about our internals; the log gets the full cause
+  return { code: grpc.status.INTERNAL, details: "internal error" }
+}
+
+const logDefects = <A>(method: string, effect: Effect.Effect<A, GrpcError>) =>
+  effect.pipe(
+    Effect.tapErrorCause((cause) =>
+      Cause.isDie(cause) ? Effect.logError(`gRPC ${method} failed unexpectedly`, cause) : Effect.void
+    )
+  )
+
+/** Answer a unary or client-streaming call with the result of `effect`; a client cancel interrupts it. */
+export const serveUnary = <Res>(
+  run: HandlerRuntime,
+  method: string,
+  call: Cancellable,
+  callback: grpc.sendUnaryData<Res>,
+  effect: Effect.Effect<Res, GrpcError>
+): void => {
+  const fiber = run(logDefects(method, effect))
+  call.on("cancelled", () => fiber.unsafeInterruptAsFork(FiberId.none))
+  fiber.addObserver(Exit.match({
+    onSuccess: (res) => callback(null, res),
+    onFailure: (cause) => callback(toServiceError(cause), null)
+  }))
+}
+
+/**
+ * Serve a bidi call: `effect` reads and writes the call; when it succeeds the call ends with OK,
+ * when it fails the call ends with its status. `onExit` also runs on interruption, so a server
+ * shutdown ends open streams with UNAVAILABLE at once instead of letting tryShutdown wait for them.
+ */
+export const serveBidi = <I, O>(
+  run: HandlerRuntime,
+  method: string,
+  call: grpc.ServerDuplexStream<I, O>,
+  effect: Effect.Effect<void, GrpcError>
+): void => {
+  const fiber = run(logDefects(method, effect).pipe(
+    Effect.onExit(Exit.match({
+      onSuccess: () => Effect.sync(() => void call.end()),
+      onFailure: (cause) => Effect.sync(() => void call.emit("error", toServiceError(cause)))
+    }))
+  ))
+  call.on("cancelled", () => fiber.unsafeInterruptAsFork(FiberId.none))
+}
+
+/**
+ * A pull-based (backpressured) Stream over a grpc-js readable call, server or client side.
+ * closeOnDone: false is essential on duplex calls: destroying the stream when the incoming half
+ * ends kills the outgoing half too (no status reaches the peer and it hangs). The same trap is
+ * behind `for await (… of call)` and Stream.fromAsyncIterable(call).
+ */
+export const fromReadable = <A>(readable: Readable): Stream.Stream<A, GrpcError> =>
+  NodeStream.fromReadable<GrpcError, A>(() => readable, toGrpcError, { closeOnDone: false })
+
+export interface MessageWritable<A> {
+  write(message: A, cb: (error?: Error | null) => void): boolean
+}
+
+/** Write one message; resumes once grpc-js has taken it (backpressure for the writer). */
+export const write = <A>(stream: MessageWritable<A>, message: A): Effect.Effect<void, GrpcError> =>
+  Effect.async<void, GrpcError>((resume) => {
+    try {
+      stream.write(message, (err) => resume(err ? Effect.fail(toGrpcError(err)) : Effect.void))
+    } catch (err) {
+      resume(Effect.fail(toGrpcError(err)))
+    }
+  })
+
+/** The first value of a metadata key, as text. */
+export const metadataText = (metadata: grpc.Metadata, key: string): Option.Option<string> =>
+  Option.fromNullable(metadata.get(key)[0]).pipe(
+    Option.map((v) => (typeof v === "string" ? v : v.toString("utf8"))),
+    Option.filter((v) => v.length > 0)
+  )
+
+/**
+ * Bind a grpc-js server serving one service on host:port (port 0 = any free port) as a scoped
+ * resource, with a FiberSet runtime for the handlers. Closing the scope first interrupts every
+ * handler fiber (open streams end with UNAVAILABLE), then shuts the server down.
+ *
+ * Insecure credentials: TLS between master and workers is not implemented yet (the session
+ * secret and join token travel in clear text; run the cluster on a trusted network).
+ */
+export const serve = <D extends grpc.ServiceDefinition>(options: {
+  readonly definition: D
+  readonly host: string
+  readonly port: number
+  readonly implementation: (run: HandlerRuntime) => grpc.UntypedServiceImplementation
+}): Effect.Effect<{ readonly port: number }, GrpcError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const fibers = yield* FiberSet.make()
+    const run: HandlerRuntime = yield* FiberSet.runtime(fibers)<never>()
+    const impl = options.implementation(run)
+    const address = `${options.host}:${options.port}`
+    const { port } = yield* Effect.acquireRelease(
+      Effect.async<{ server: grpc.Server; port: number }, GrpcError>((resume) => {
+        const server = new grpc.Server()
+        server.addService(options.definition, impl)
+        // grpc-js >= 1.10 serves as soon as bindAsync succeeds (server.start() is deprecated)
+        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, boundPort) => {
+          if (err) {
+            server.forceShutdown()
+            resume(Effect.fail(grpcError(grpc.status.UNAVAILABLE, `cannot listen on ${address}: ${err.message}`)))
+          } else {
+            resume(Effect.succeed({ server, port: boundPort }))
+          }
+        })
+      }),
+      ({ server }) =>
+        Effect.async<void>((resume) => server.tryShutdown(() => resume(Effect.void))).pipe(
+          Effect.timeoutTo({ duration: "5 seconds", onSuccess: () => undefined, onTimeout: () => server.forceShutdown() })
+        )
+    )
+    // Finalizers run in reverse order: this one runs before the shutdown above, so long-lived
+    // streams are already ended and tryShutdown does not wait for them.
+    yield* Effect.addFinalizer(() => FiberSet.clear(fibers))
+    return { port }
+  })

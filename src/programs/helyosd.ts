@@ -1,0 +1,53 @@
+// helyosd: the Helyos daemon. single (default), master (+ cluster gRPC) or worker (joins a master).
+import { Command } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Console, Effect, Either, Option } from "effect"
+import { WorkerStopped } from "../services/WorkerAgent.js"
+import { daemonFlags, toDaemonConfig } from "./daemon/Flags.js"
+import { PlainLoggerLive } from "./daemon/Logger.js"
+import { runServer, runWorker } from "./daemon/Modes.js"
+
+const VERSION = "0.1.0"
+
+/** A start-up refusal: printed as one line, exit code 1. */
+class Refused {
+  readonly _tag = "Refused"
+  constructor(readonly message: string) {}
+}
+
+const helyosd = Command.make("helyosd", daemonFlags, (flags) =>
+  Effect.gen(function*() {
+    const config = yield* Either.match(toDaemonConfig(flags), {
+      onLeft: (problem) => Effect.fail(new Refused(problem)),
+      onRight: Effect.succeed
+    })
+    if (config.mode !== "worker") return yield* runServer(config)
+    return yield* runWorker(config).pipe(
+      Effect.catchIf(
+        (e): e is WorkerStopped => e instanceof WorkerStopped && e.reason === "Removed",
+        // removed by an operator: a clean stop, so a supervisor does not bring it back
+        () => Effect.logWarning("this worker was removed from the cluster; exiting")
+      ),
+      Effect.catchTag("WorkerStopped", (e) => Effect.fail(new Refused(e.message)))
+    )
+  })
+).pipe(Command.withDescription("The Helyos daemon: runs containers; --mode master serves a cluster, --mode worker joins one."))
+
+const cli = Command.run(helyosd, { name: "helyosd", version: VERSION })
+
+cli(process.argv).pipe(
+  Effect.catchAllCause((cause) => {
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure) && failure.value instanceof Refused) {
+      return Console.error(`error: ${failure.value.message}`).pipe(Effect.zipRight(Effect.failCause(cause)))
+    }
+    // @effect/cli already printed validation errors with the usage
+    if (Option.isSome(failure) && typeof failure.value === "object" && failure.value !== null && "_tag" in failure.value) {
+      return Effect.failCause(cause)
+    }
+    return Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("helyosd stopped on an unexpected error", cause).pipe(Effect.zipRight(Effect.failCause(cause)))
+  }),
+  Effect.provide(NodeContext.layer),
+  Effect.provide(PlainLoggerLive),
+  NodeRuntime.runMain({ disableErrorReporting: true })
+)

@@ -1,0 +1,18 @@
+// The REST API of helyosd, one definition for the server (layers/ApiServer), the CLI client and OpenAPI.
+// To add a group: write src/services/api/<Name>Api.ts ending in `.middleware(Authorization)` unless it
+// is public, `.add` it here, and give its handlers to ApiServer (src/layers/api/<Name>Handlers.ts).
+import { HttpApi } from "@effect/platform"
+import { ClusterApi } from "./api/ClusterApi.js"
+import { InternalError, InvalidRequest, RouteNotFound } from "./api/HttpErrors.js"
+import { NodesApi } from "./api/NodesApi.js"
+import { SystemApi } from "./api/SystemApi.js"
+
+export class HelyosApi extends HttpApi.make("helyos")
+  .add(SystemApi)
+  .add(NodesApi)
+  .add(ClusterApi)
+  // raised outside the handlers (see layers/ApiServer): undecodable input, unknown routes, bugs
+  .addError(InvalidRequest)
+  .addError(RouteNotFound)
+  .addError(InternalError)
+{}

@@ -1,0 +1,54 @@
+// The master's workload brain: projects, deployments and pods as desired state in SQLite,
+// converged by a level-triggered reconcile loop that places pods through the scheduler.
+import { Context, type Effect, type Stream } from "effect"
+import type { DeploymentSpec } from "../domain/DeploymentSpec.js"
+import type { SchedulerConfig } from "../domain/Scheduler.js"
+import type { DeploymentView, PodView, ProjectView } from "../domain/Workload.js"
+import type {
+  DeploymentNotFound,
+  InvalidSchedulerSetting,
+  ProjectExists,
+  ProjectNotEmpty,
+  ProjectNotFound,
+  ProjectSuspended
+} from "../domain/WorkloadErrors.js"
+import type { RuntimeUnavailable } from "./ContainerRuntime.js"
+
+export interface LogOptions {
+  /** only the last N lines of each pod (undefined: all) */
+  readonly tail?: number | undefined
+  readonly follow: boolean
+  /** one pod by its user-facing name (`api-0`); undefined: every pod of the deployment */
+  readonly pod?: string | undefined
+}
+
+export interface LogLine {
+  readonly pod: string
+  readonly line: string
+}
+
+export class Orchestrator extends Context.Tag("helyos/Orchestrator")<Orchestrator, {
+  /** Store a (validated) spec and converge to it; auto-creates the project. Returns at once. */
+  readonly deploy: (spec: DeploymentSpec) => Effect.Effect<DeploymentView, ProjectSuspended | RuntimeUnavailable>
+  readonly deployments: (project?: string) => Effect.Effect<ReadonlyArray<DeploymentView>>
+  readonly deployment: (project: string, name: string) => Effect.Effect<DeploymentView, DeploymentNotFound>
+  /** Set the desired replica count (0 allowed). */
+  readonly scale: (project: string, name: string, replicas: number) => Effect.Effect<DeploymentView, DeploymentNotFound | ProjectSuspended>
+  /** Stop every pod but keep the definition (status stopped). */
+  readonly stop: (project: string, name: string) => Effect.Effect<DeploymentView, DeploymentNotFound>
+  /** Stop the pods and delete the definition. */
+  readonly remove: (project: string, name: string) => Effect.Effect<void, DeploymentNotFound>
+  readonly pods: (project?: string) => Effect.Effect<ReadonlyArray<PodView>>
+  /** Logs of a deployment's pods, wherever they run (workers push them back over their own stream). */
+  readonly logs: (project: string, name: string, options: LogOptions) => Stream.Stream<LogLine, DeploymentNotFound | RuntimeUnavailable>
+
+  readonly projects: Effect.Effect<ReadonlyArray<ProjectView>>
+  readonly createProject: (name: string) => Effect.Effect<ProjectView, ProjectExists>
+  readonly suspendProject: (name: string) => Effect.Effect<ProjectView, ProjectNotFound>
+  readonly resumeProject: (name: string) => Effect.Effect<ProjectView, ProjectNotFound>
+  readonly deleteProject: (name: string) => Effect.Effect<void, ProjectNotFound | ProjectNotEmpty>
+
+  readonly schedulerConfig: Effect.Effect<SchedulerConfig>
+  /** Apply `scheduler` / `scheduler.weights.<name>` settings; persisted; future placements only. */
+  readonly setScheduler: (key: string, value: string) => Effect.Effect<SchedulerConfig, InvalidSchedulerSetting>
+}>() {}

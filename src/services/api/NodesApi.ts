@@ -1,0 +1,101 @@
+// /api/v1/nodes: list, drain, undrain, remove. The wire shape is snake_case (helyosd's JSON contract).
+import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { DateTime, Schema } from "effect"
+import { NodeNotDrained, NodeNotFound } from "../../domain/Errors.js"
+import { NodeId, NodeName, type NodeRecord, NodeRole, NodeStatus, nodeStatus } from "../../domain/Node.js"
+import { Authorization } from "./Authorization.js"
+import { httpError } from "./HttpErrors.js"
+
+/** The master runs the control plane: removing it would orphan the cluster, so it is refused outright. */
+export class MasterNotRemovable extends Schema.TaggedError<MasterNotRemovable>()("MasterNotRemovable", {
+  name: Schema.String
+}) {
+  override get message() {
+    return `node '${this.name}' is the cluster master and cannot be removed`
+  }
+}
+
+const snake = <S extends Schema.Schema.Any>(schema: S, key: string) =>
+  Schema.propertySignature(schema).pipe(Schema.fromKey(key))
+
+const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+
+export class NodeResourcesView extends Schema.Class<NodeResourcesView>("NodeResourcesView")({
+  cpuCores: snake(Schema.Number, "cpu_cores"),
+  memoryBytes: snake(Schema.Number, "memory_bytes"),
+  cpuAvailable: snake(Schema.Number, "cpu_available"),
+  memoryAvailable: snake(Schema.Number, "memory_available"),
+  /** the same figure as the node's `pods` (kept for the documented resources shape) */
+  runningPods: snake(Count, "running_pods")
+}) {}
+
+/** A node as `GET /api/v1/nodes` and `helyos nodes --json` show it. Times are RFC 3339 (UTC). */
+export class NodeView extends Schema.Class<NodeView>("NodeView")({
+  id: NodeId,
+  name: Schema.String,
+  address: Schema.String,
+  role: NodeRole,
+  status: NodeStatus,
+  resources: NodeResourcesView,
+  pods: Count,
+  lastHeartbeat: snake(Schema.DateTimeUtc, "last_heartbeat"),
+  joinedAt: snake(Schema.DateTimeUtc, "joined_at")
+}) {
+  /** The view of a record holding `pods` pods: status derived, never stored. */
+  static fromRecord(node: NodeRecord, pods: number): NodeView {
+    return new NodeView({
+      id: node.id,
+      name: node.name,
+      address: node.address,
+      role: node.role,
+      status: nodeStatus(node),
+      resources: new NodeResourcesView({
+        cpuCores: node.resources.cpuCores,
+        memoryBytes: node.resources.memoryBytes,
+        cpuAvailable: node.resources.cpuAvailable,
+        memoryAvailable: node.resources.memoryAvailable,
+        runningPods: pods
+      }),
+      pods,
+      lastHeartbeat: DateTime.unsafeMake(node.lastHeartbeatMs),
+      joinedAt: DateTime.unsafeMake(node.joinedAtMs)
+    })
+  }
+}
+
+export const NodeNotFoundError = httpError(NodeNotFound, 404)
+export const NodeNotDrainedError = httpError(NodeNotDrained, 409)
+export const MasterNotRemovableError = httpError(MasterNotRemovable, 409)
+
+const NodePath = Schema.Struct({ name: NodeName })
+
+/** `?force=true` removes a node that is not drained. Only "true" and "false" are accepted. */
+const RemoveParams = Schema.Struct({
+  force: Schema.optionalWith(Schema.BooleanFromString, { default: () => false })
+})
+
+export class NodesApi extends HttpApiGroup.make("nodes")
+  .add(HttpApiEndpoint.get("list", "/api/v1/nodes").addSuccess(Schema.Array(NodeView)))
+  .add(
+    HttpApiEndpoint.post("drain", "/api/v1/nodes/:name/drain")
+      .setPath(NodePath)
+      .addSuccess(NodeView)
+      .addError(NodeNotFoundError)
+  )
+  .add(
+    HttpApiEndpoint.post("undrain", "/api/v1/nodes/:name/undrain")
+      .setPath(NodePath)
+      .addSuccess(NodeView)
+      .addError(NodeNotFoundError)
+  )
+  .add(
+    // 204 on success
+    HttpApiEndpoint.del("remove", "/api/v1/nodes/:name")
+      .setPath(NodePath)
+      .setUrlParams(RemoveParams)
+      .addError(NodeNotFoundError)
+      .addError(NodeNotDrainedError)
+      .addError(MasterNotRemovableError)
+  )
+  .middleware(Authorization)
+{}

@@ -1,0 +1,281 @@
+// The REST API over a real socket on 127.0.0.1 (port 0) and a real SQLite file: the typed client
+// (as the CLI uses it) and raw fetch (exact statuses and bodies, as curl would see them).
+import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either, Layer, Option, Queue, Redacted } from "effect"
+import { mkdtempSync } from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import type { ClusterEvent } from "../../src/domain/ClusterEvent.js"
+import { type NodeId, NodeResources } from "../../src/domain/Node.js"
+import { ApiServerLive } from "../../src/layers/ApiServer.js"
+import { DatabaseLive } from "../../src/layers/Database.js"
+import { EventsLive } from "../../src/layers/EventsLive.js"
+import { NodeRegistrySqlLive } from "../../src/layers/NodeRegistrySql.js"
+import { TokenVaultSqlLive } from "../../src/layers/TokenVaultSql.js"
+import { ApiServer } from "../../src/services/ApiServer.js"
+import { ApiError } from "../../src/services/api/HttpErrors.js"
+import { DaemonConfig, type DaemonMode, defaultTimers } from "../../src/services/DaemonConfig.js"
+import { Events } from "../../src/services/Events.js"
+import { HelyosApi } from "../../src/services/HelyosApi.js"
+import { NodeRegistry } from "../../src/services/NodeRegistry.js"
+import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
+import { TokenVault } from "../../src/services/TokenVault.js"
+import { WorkerChannels } from "../../src/services/WorkerChannels.js"
+
+const TOKEN = `nxa-api_${"ab".repeat(32)}`
+const WRONG = `nxa-api_${"cd".repeat(32)}`
+const resources = new NodeResources({ cpuCores: 4, memoryBytes: 8 * 2 ** 30, cpuAvailable: 3, memoryAvailable: 6 * 2 ** 30 })
+
+/** Evictions the API asked for, in order (a stand-in for the gRPC streams). */
+const evictions: Array<{ readonly id: NodeId; readonly reason: string }> = []
+
+const WorkerChannelsRecorder = Layer.succeed(WorkerChannels, WorkerChannels.of({
+  attach: () => Effect.die("no streams in this test"),
+  send: () => Effect.succeed(false),
+  evict: (id, reason) => Effect.sync(() => void evictions.push({ id, reason })),
+  connected: Effect.succeed([])
+}))
+
+const config = (mode: DaemonMode) =>
+  Layer.succeed(DaemonConfig, DaemonConfig.of({
+    mode,
+    host: "127.0.0.1",
+    port: 0,
+    grpcPort: 0,
+    advertiseAddr: Option.none(),
+    dataDir: "unused",
+    nodeName: "master",
+    apiToken: Option.some(Redacted.make(TOKEN)),
+    join: Option.none(),
+    joinToken: Option.none(),
+    ...defaultTimers,
+    maxPods: 110,
+    dockerSocket: "/var/run/docker.sock",
+    cliConfigPath: "unused"
+  }))
+
+/** A master with nodes master, w1 (3 pods) and w2, its API token set, and the API listening. */
+const apiOn = (mode: DaemonMode) => {
+  const db = path.join(mkdtempSync(path.join(os.tmpdir(), "helyos-api-")), "helyos.db")
+  const state = Layer.mergeAll(TokenVaultSqlLive, NodeRegistrySqlLive).pipe(
+    Layer.provideMerge(DatabaseLive(db)),
+    Layer.provideMerge(EventsLive)
+  )
+  const seeded = Layer.effectDiscard(Effect.gen(function*() {
+    const vault = yield* TokenVault
+    const registry = yield* NodeRegistry
+    yield* vault.ensureApiToken(Option.some(Redacted.make(TOKEN)))
+    yield* vault.ensureJoinToken
+    yield* registry.join({ name: "master", address: "127.0.0.1:6444", role: "Master", resources })
+    yield* registry.join({ name: "w1", address: "127.0.0.1:7001", role: "Worker", resources })
+    yield* registry.join({ name: "w2", address: "127.0.0.1:7002", role: "Worker", resources })
+  }))
+  const workloads = Layer.effect(NodeWorkloads, Effect.gen(function*() {
+    const registry = yield* NodeRegistry
+    return NodeWorkloads.of({
+      desired: () => Effect.succeed({ generation: 0, pods: [] }),
+      report: () => Effect.void,
+      logChunk: () => Effect.void,
+      podCounts: Effect.map(Effect.either(registry.findByName("w1")), (w1) =>
+        Either.isRight(w1) ? new Map([[w1.right.id, 3]]) : new Map())
+    })
+  }))
+  return ApiServerLive.pipe(
+    Layer.provideMerge(Layer.mergeAll(workloads, WorkerChannelsRecorder, seeded)),
+    Layer.provideMerge(state),
+    Layer.provideMerge(config(mode))
+  )
+}
+
+/** Raw HTTP: status and parsed JSON body (undefined when empty); `null` sends no Authorization header. */
+const call = (method: string, route: string, token: string | null = TOKEN) =>
+  Effect.gen(function*() {
+    const { url } = yield* ApiServer
+    return yield* Effect.promise(async () => {
+      const response = await fetch(`${url}${route}`, {
+        method,
+        headers: token === null ? {} : { authorization: `Bearer ${token}` }
+      })
+      const text = await response.text()
+      return {
+        status: response.status,
+        contentType: response.headers.get("content-type"),
+        body: text === "" ? undefined : JSON.parse(text) as unknown
+      }
+    })
+  })
+
+/** The typed client, exactly as the CLI builds it. */
+const client = Effect.gen(function*() {
+  const { url } = yield* ApiServer
+  return yield* HttpApiClient.make(HelyosApi, {
+    baseUrl: url,
+    transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(TOKEN))
+  })
+}).pipe(Effect.provide(FetchHttpClient.layer))
+
+const onMaster = <A, E>(test: Effect.Effect<A, E, ApiServer | NodeRegistry | Events>) =>
+  Effect.provide(test, apiOn("master"))
+
+describe("REST API", () => {
+  it.scopedLive("GET /health and GET /api/v1/version answer without a token", () =>
+    onMaster(Effect.gen(function*() {
+      expect(yield* call("GET", "/health", null)).toMatchObject({ status: 200, body: { status: "ok" } })
+      expect(yield* call("GET", "/api/v1/version", null)).toMatchObject({
+        status: 200,
+        body: { version: "0.1.0", mode: "master" }
+      })
+    })))
+
+  it.scopedLive("every other route answers 401 with the documented body without the token or with a wrong one", () =>
+    onMaster(Effect.gen(function*() {
+      for (const token of [null, WRONG, "", "nxa-api_short"]) {
+        for (const [method, route] of [["GET", "/api/v1/nodes"], ["POST", "/api/v1/nodes/w1/drain"], ["DELETE", "/api/v1/nodes/w1"], ["POST", "/api/v1/cluster/token/rotate"]] as const) {
+          const response = yield* call(method, route, token)
+          expect(response.status).toBe(401)
+          expect(response.body).toEqual({ error: "missing or invalid bearer token" })
+        }
+      }
+    })))
+
+  it.scopedLive("GET /api/v1/nodes lists nodes by name in the snake_case shape, with pods and RFC 3339 times", () =>
+    onMaster(Effect.gen(function*() {
+      const { body, contentType, status } = yield* call("GET", "/api/v1/nodes")
+      expect(status).toBe(200)
+      expect(contentType).toMatch(/application\/json/)
+      const nodes = body as Array<Record<string, unknown>>
+      expect(nodes.map((n) => [n.name, n.role, n.status, n.pods])).toEqual([
+        ["master", "Master", "Ready", 0],
+        ["w1", "Worker", "Ready", 3],
+        ["w2", "Worker", "Ready", 0]
+      ])
+      const w1 = nodes[1]!
+      expect(Object.keys(w1).sort()).toEqual(
+        ["address", "id", "joined_at", "last_heartbeat", "name", "pods", "resources", "role", "status"]
+      )
+      expect(w1.resources).toEqual({
+        cpu_cores: 4,
+        memory_bytes: 8 * 2 ** 30,
+        cpu_available: 3,
+        memory_available: 6 * 2 ** 30,
+        running_pods: 3
+      })
+      expect(w1.address).toBe("127.0.0.1:7001")
+      for (const key of ["last_heartbeat", "joined_at"]) {
+        expect(w1[key]).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/)
+      }
+    })))
+
+  it.scopedLive("drain makes a node Draining and undrain makes it Ready again; both return the node", () =>
+    onMaster(Effect.gen(function*() {
+      const api = yield* client
+      const events = yield* (yield* Events).subscribe
+      const drained = yield* api.nodes.drain({ path: { name: "w2" } })
+      expect([drained.name, drained.status]).toEqual(["w2", "Draining"])
+      expect((yield* call("GET", "/api/v1/nodes")).body).toContainEqual(expect.objectContaining({ name: "w2", status: "Draining" }))
+      const raw = yield* call("POST", "/api/v1/nodes/w2/undrain")
+      expect(raw.status).toBe(200)
+      expect(raw.body).toMatchObject({ name: "w2", status: "Ready", role: "Worker" })
+      const published = yield* Queue.takeAll(events)
+      expect([...published].map((e: ClusterEvent) => e._tag === "NodeDrainChanged" ? [e.name, e.draining] : e._tag))
+        .toEqual([["w2", true], ["w2", false]])
+    })))
+
+  it.scopedLive("drain of an unknown node is 404 `node 'x' not found`", () =>
+    onMaster(Effect.gen(function*() {
+      expect(yield* call("POST", "/api/v1/nodes/ghost/drain")).toMatchObject({ status: 404, body: { error: "node 'ghost' not found" } })
+      const viaClient = yield* Effect.flip((yield* client).nodes.drain({ path: { name: "ghost" } }))
+      expect(viaClient).toEqual(new ApiError({ status: 404, message: "node 'ghost' not found" }))
+    })))
+
+  it.scopedLive("rm of a node that is not drained is 409 with the exact message, and nothing is removed", () =>
+    onMaster(Effect.gen(function*() {
+      const response = yield* call("DELETE", "/api/v1/nodes/w1")
+      expect(response.status).toBe(409)
+      expect(response.body).toEqual({ error: "node 'w1' must be drained before removal (status: Ready)" })
+      const viaClient = yield* Effect.flip((yield* client).nodes.remove({ path: { name: "w1" }, urlParams: { force: false } }))
+      expect(viaClient).toMatchObject({ _tag: "ApiError", status: 409, message: "node 'w1' must be drained before removal (status: Ready)" })
+      expect((yield* (yield* NodeRegistry).findByName("w1")).name).toBe("w1")
+    })))
+
+  it.scopedLive("rm after a drain answers 204, removes the node, evicts its worker and publishes NodeRemoved", () =>
+    onMaster(Effect.gen(function*() {
+      const events = yield* (yield* Events).subscribe
+      const id = (yield* (yield* NodeRegistry).findByName("w2")).id
+      yield* (yield* client).nodes.drain({ path: { name: "w2" } })
+      evictions.length = 0
+      expect(yield* call("DELETE", "/api/v1/nodes/w2")).toMatchObject({ status: 204, body: undefined })
+      expect(evictions).toEqual([{ id, reason: "removed by an operator" }])
+      const names = ((yield* call("GET", "/api/v1/nodes")).body as Array<{ name: string }>).map((n) => n.name)
+      expect(names).toEqual(["master", "w1"])
+      expect([...(yield* Queue.takeAll(events))].map((e) => e._tag)).toEqual(["NodeDrainChanged", "NodeRemoved"])
+    })))
+
+  it.scopedLive("rm --force removes a Ready node and evicts it", () =>
+    onMaster(Effect.gen(function*() {
+      const id = (yield* (yield* NodeRegistry).findByName("w1")).id
+      evictions.length = 0
+      yield* (yield* client).nodes.remove({ path: { name: "w1" }, urlParams: { force: true } })
+      expect(evictions).toEqual([{ id, reason: "removed by an operator" }])
+      expect(yield* call("DELETE", "/api/v1/nodes/w1?force=true")).toMatchObject({ status: 404, body: { error: "node 'w1' not found" } })
+    })))
+
+  it.scopedLive("rm of an unknown node is 404; rm of the master is 409 even with force", () =>
+    onMaster(Effect.gen(function*() {
+      expect(yield* call("DELETE", "/api/v1/nodes/ghost")).toMatchObject({ status: 404, body: { error: "node 'ghost' not found" } })
+      expect(yield* call("DELETE", "/api/v1/nodes/master?force=true")).toMatchObject({
+        status: 409,
+        body: { error: "node 'master' is the cluster master and cannot be removed" }
+      })
+    })))
+
+  it.scopedLive("undecodable input is 422 {error}: a bad ?force, a malformed node name", () =>
+    onMaster(Effect.gen(function*() {
+      const badForce = yield* call("DELETE", "/api/v1/nodes/w1?force=maybe")
+      expect(badForce.status).toBe(422)
+      expect(Object.keys(badForce.body as object)).toEqual(["error"])
+      expect((badForce.body as { error: string }).error).toMatch(/^invalid request: force: .*"maybe"/)
+      const badName = yield* call("POST", "/api/v1/nodes/-bad_/drain")
+      expect(badName.status).toBe(422)
+      expect((badName.body as { error: string }).error).toMatch(/node name must start with a letter or digit/)
+      // the guard runs first: no token, no hint about the input
+      expect((yield* call("DELETE", "/api/v1/nodes/w1?force=maybe", null)).status).toBe(401)
+    })))
+
+  it.scopedLive("unknown routes and methods are 404 {\"error\":\"not found\"}", () =>
+    onMaster(Effect.gen(function*() {
+      for (const [method, route] of [["GET", "/nope"], ["GET", "/api/v1/nodes/w1/whatever"], ["PUT", "/api/v1/nodes"], ["GET", "/api/v2/nodes"]] as const) {
+        expect(yield* call(method, route)).toMatchObject({ status: 404, body: { error: "not found" } })
+      }
+    })))
+
+  it.scopedLive("GET /api/v1/cluster/token is 410 with the 'shown only once' message", () =>
+    onMaster(Effect.gen(function*() {
+      const response = yield* call("GET", "/api/v1/cluster/token")
+      expect(response.status).toBe(410)
+      expect(response.body).toEqual({
+        error: "the join token is shown only once, at creation. Use 'helyos cluster token rotate' (POST /api/v1/cluster/token/rotate) to generate a new one."
+      })
+    })))
+
+  it.scopedLive("POST /api/v1/cluster/token/rotate returns a fresh nxa_ token that now admits workers", () =>
+    onMaster(Effect.gen(function*() {
+      const raw = yield* call("POST", "/api/v1/cluster/token/rotate")
+      expect(raw.status).toBe(200)
+      expect(raw.body).toEqual({ token: expect.stringMatching(/^nxa_[0-9a-f]{64}$/) })
+      const { token } = yield* (yield* client).cluster.rotateToken()
+      expect(Redacted.value(token)).toMatch(/^nxa_[0-9a-f]{64}$/)
+      expect(Redacted.value(token)).not.toBe((raw.body as { token: string }).token)
+    })))
+})
+
+describe("REST API on a daemon that is not a cluster master", () => {
+  it.scopedLive("token endpoints answer 409 NotAClusterMaster; version reports the mode", () =>
+    Effect.gen(function*() {
+      const expected = { error: "this daemon is not a cluster master (start helyosd with --mode master)" }
+      expect(yield* call("GET", "/api/v1/cluster/token")).toMatchObject({ status: 409, body: expected })
+      expect(yield* call("POST", "/api/v1/cluster/token/rotate")).toMatchObject({ status: 409, body: expected })
+      expect((yield* call("GET", "/api/v1/version")).body).toMatchObject({ mode: "single" })
+    }).pipe(Effect.provide(apiOn("single"))))
+})

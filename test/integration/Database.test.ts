@@ -1,0 +1,52 @@
+// DatabaseLive on a real file: WAL journal, migrations applied exactly once across restarts, name mapping.
+import { SqlClient } from "@effect/sql"
+import { describe, expect, it } from "@effect/vitest"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { DatabaseLive } from "../../src/layers/Database.js"
+
+const tempDbFile = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "helyos-db-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+).pipe(Effect.map((dir) => join(dir, "helyos.db")))
+
+const inLifetime = <A, E>(file: string, body: Effect.Effect<A, E, SqlClient.SqlClient>) =>
+  Effect.scoped(Effect.provide(body, DatabaseLive(file)))
+
+describe("DatabaseLive", () => {
+  it.scoped("a file database runs in WAL mode and records migration 0001 once across restarts", () =>
+    Effect.gen(function*() {
+      const file = yield* tempDbFile
+      const migrations = Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        return yield* sql<{ migrationId: number; name: string }>`SELECT migration_id, name FROM effect_sql_migrations`
+      })
+      expect(yield* inLifetime(file, migrations)).toEqual([{ migrationId: 1, name: "cluster" }])
+      const [again, mode] = yield* inLifetime(
+        file,
+        Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          return [yield* migrations, yield* sql<{ journalMode: string }>`PRAGMA journal_mode`] as const
+        })
+      )
+      expect(again).toEqual([{ migrationId: 1, name: "cluster" }])
+      expect(mode[0]?.journalMode).toBe("wal")
+    }))
+
+  it.scoped("columns are snake_case in SQL and camelCase in code; the schema refuses unknown liveness", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const row = {
+        id: "n1", name: "w1", address: "a", role: "Worker", schedulable: "active", liveness: "Ready",
+        cpuCores: 1, memoryBytes: 2, cpuAvailable: 1, memoryAvailable: 2, lastHeartbeatMs: 3, joinedAtMs: 4,
+        sessionHash: "h"
+      }
+      yield* sql`INSERT INTO nodes ${sql.insert(row)}`
+      const [back] = yield* sql`SELECT * FROM nodes`
+      expect(back).toEqual(row)
+      const bad = yield* Effect.exit(sql`INSERT INTO nodes ${sql.insert({ ...row, id: "n2", name: "w2", liveness: "Zombie" })}`)
+      expect(bad._tag).toBe("Failure")
+    }).pipe(Effect.provide(DatabaseLive(":memory:"))))
+})
