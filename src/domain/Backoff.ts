@@ -23,6 +23,8 @@ export const reconnectSchedule = (cap: Duration.DurationInput): Schedule.Schedul
     // min() also tames 2^n overflowing to Infinity after a very long outage
     Schedule.modifyDelay((_, delay) => Duration.min(delay, max)),
     Schedule.jittered,
+    // whole milliseconds read better in logs ("reconnecting in 1.873s")
+    Schedule.modifyDelay((_, delay) => Duration.millis(Math.round(Duration.toMillis(delay)))),
     Schedule.delays
   )
 }

@@ -9,6 +9,7 @@ import { InvalidName, SpecInvalid } from "./WorkloadErrors.js"
 // How values are shown inside messages: strings quoted, long values cut.
 
 const show = (actual: unknown): string => {
+  if (typeof actual === "string") return JSON.stringify(actual.length > 40 ? `${actual.slice(0, 40)}...` : actual)
   const text = actual === undefined ? "nothing" : (JSON.stringify(actual) ?? String(actual))
   return text.length > 48 ? `${text.slice(0, 45)}...` : text
 }

@@ -224,53 +224,87 @@ export interface Placement {
 /** Scores closer than this are a tie (float noise must not beat the fewer-pods rule). */
 const TIE = 1e-9
 
-/** Mutable columns over the snapshots, so placing many pods allocates nothing per node. */
+/**
+ * The snapshots as columns: fixed facts plus mutable capacity, and the eligible workers and masters
+ * as index lists, so placing many pods reads flat arrays and allocates nothing per node.
+ */
 interface Board {
   readonly nodes: ReadonlyArray<NodeSnapshot>
+  readonly workers: Int32Array
+  readonly masters: Int32Array
+  readonly cpuTotal: Float64Array
+  readonly memoryTotal: Float64Array
+  readonly maxPods: Float64Array
+  readonly penalty: Float64Array
   readonly cpuAvailable: Float64Array
   readonly memoryAvailable: Float64Array
   readonly pods: Float64Array
-  readonly penalty: Float64Array
 }
 
 const boardOf = (nodes: ReadonlyArray<NodeSnapshot>, nowMs: number): Board => {
-  const board: Board = {
-    nodes,
-    cpuAvailable: new Float64Array(nodes.length),
-    memoryAvailable: new Float64Array(nodes.length),
-    pods: new Float64Array(nodes.length),
-    penalty: new Float64Array(nodes.length)
+  const n = nodes.length
+  const workers: Array<number> = []
+  const masters: Array<number> = []
+  const cpuTotal = new Float64Array(n)
+  const memoryTotal = new Float64Array(n)
+  const maxPods = new Float64Array(n)
+  const penalty = new Float64Array(n)
+  const cpuAvailable = new Float64Array(n)
+  const memoryAvailable = new Float64Array(n)
+  const pods = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i]!
+    if (node.eligible) (node.role === "Worker" ? workers : masters).push(i)
+    cpuTotal[i] = node.cpuTotal
+    memoryTotal[i] = node.memoryTotal
+    maxPods[i] = node.maxPods
+    penalty[i] = node.recentFailures.length === 0 ? 0 : failurePenalty(node.recentFailures, nowMs)
+    cpuAvailable[i] = node.cpuAvailable
+    memoryAvailable[i] = node.memoryAvailable
+    pods[i] = node.pods
   }
-  nodes.forEach((node, i) => {
-    board.cpuAvailable[i] = node.cpuAvailable
-    board.memoryAvailable[i] = node.memoryAvailable
-    board.pods[i] = node.pods
-    board.penalty[i] = failurePenalty(node.recentFailures, nowMs)
-  })
-  return board
+  return {
+    nodes,
+    workers: Int32Array.from(workers),
+    masters: Int32Array.from(masters),
+    cpuTotal,
+    memoryTotal,
+    maxPods,
+    penalty,
+    cpuAvailable,
+    memoryAvailable,
+    pods
+  }
 }
 
-/** The best eligible node of one role that fits, or -1. Ties: fewer pods, then name. */
-const best = (board: Board, role: NodeRole, request: PodRequest, w: SchedulerWeights): { index: number; score: number } => {
-  const { cpuAvailable, memoryAvailable, nodes, penalty, pods } = board
+/** The best of these candidates that fits, or -1. Ties: fewer pods, then name. */
+const best = (
+  board: Board,
+  candidates: Int32Array,
+  request: PodRequest,
+  w: SchedulerWeights
+): { index: number; score: number } => {
+  const { cpuAvailable, cpuTotal, maxPods, memoryAvailable, memoryTotal, nodes, penalty, pods } = board
+  const cpuRequest = request.cpu
+  const memoryRequest = request.memoryBytes
   let bestIndex = -1
   let bestScore = Number.NEGATIVE_INFINITY
-  for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i]!
-    if (!node.eligible || node.role !== role) continue
+  for (let c = 0; c < candidates.length; c++) {
+    const i = candidates[c]!
     const cpu = cpuAvailable[i]!
     const memory = memoryAvailable[i]!
     const count = pods[i]!
-    if (count >= node.maxPods) continue
-    if (request.cpu > 0 && cpu < request.cpu) continue
-    if (request.memoryBytes > 0 && memory < request.memoryBytes) continue
-    const s = weighted(w, node.cpuTotal, cpu, node.memoryTotal, memory, count, node.maxPods, penalty[i]!, request)
+    const limit = maxPods[i]!
+    if (count >= limit) continue
+    if (cpuRequest > 0 && cpu < cpuRequest) continue
+    if (memoryRequest > 0 && memory < memoryRequest) continue
+    const s = weighted(w, cpuTotal[i]!, cpu, memoryTotal[i]!, memory, count, limit, penalty[i]!, request)
     if (bestIndex < 0 || s > bestScore + TIE) {
       bestIndex = i
       bestScore = s
     } else if (s >= bestScore - TIE) {
       const other = pods[bestIndex]!
-      if (count < other || (count === other && node.name < nodes[bestIndex]!.name)) {
+      if (count < other || (count === other && nodes[i]!.name < nodes[bestIndex]!.name)) {
         bestIndex = i
         bestScore = s
       }
@@ -308,9 +342,9 @@ const noNodeReason = (board: Board, request: PodRequest): string => {
 }
 
 const placeOn = (board: Board, request: PodRequest, config: SchedulerConfig): Either.Either<Placement, NoEligibleNode> => {
-  let chosen = best(board, "Worker", request, config.weights)
+  let chosen = best(board, board.workers, request, config.weights)
   // the master runs pods only when no worker can
-  if (chosen.index < 0) chosen = best(board, "Master", request, config.weights)
+  if (chosen.index < 0) chosen = best(board, board.masters, request, config.weights)
   if (chosen.index < 0) return Either.left(new NoEligibleNode({ reason: noNodeReason(board, request) }))
   const i = chosen.index
   board.cpuAvailable[i]! -= request.cpu

@@ -6,8 +6,7 @@ import {
   type HttpApp,
   HttpServer,
   HttpServerError,
-  HttpServerRequest,
-  HttpServerResponse
+  HttpServerRequest
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Effect, Layer, Option } from "effect"
@@ -37,40 +36,37 @@ const describeDecodeError = (error: HttpApiError.HttpApiDecodeError): string => 
 }
 
 /**
- * Runs inside HttpApi's error encoder: turns its own failures into our `{"error"}` contract
- * (its default decode error is a 400 with a different body; an unknown route has no body).
+ * Runs inside HttpApi's error encoder, so what it fails with is sent as `{"error"}` with its status:
+ * HttpApi's own decode failure (by default a 400 with another body) becomes 422, an unknown route
+ * (by default an empty 404) becomes 404, and a defect (a bug) is logged and becomes a bare 500.
  */
 const ErrorContractLive = HttpApiBuilder.middleware(HelyosApi, (app) =>
   Effect.catchAllCause(app, (cause) => {
     const failure = Cause.failureOption(cause)
-    if (Option.isSome(failure)) {
-      const error: unknown = failure.value
-      if (error instanceof HttpApiError.HttpApiDecodeError) {
-        return Effect.fail(new ApiError({ status: 422, message: describeDecodeError(error) }))
-      }
-      if (error instanceof HttpServerError.RouteNotFound) {
-        return Effect.fail(new ApiError({ status: 404, message: "not found" }))
-      }
+    if (Option.isNone(failure)) {
+      if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+      return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+        Effect.zipRight(
+          Effect.logError(`${request.method} ${request.url} failed`, cause),
+          Effect.fail(new ApiError({ status: 500, message: "internal server error" }))
+        ))
     }
+    const error: unknown = failure.value
+    if (error instanceof HttpApiError.HttpApiDecodeError) {
+      return Effect.fail(new ApiError({ status: 422, message: describeDecodeError(error) }))
+    }
+    if (error instanceof HttpServerError.RouteNotFound) {
+      return Effect.fail(new ApiError({ status: 404, message: "not found" }))
+    }
+    // a declared failure of a handler or of the bearer guard: the encoder knows its status
     return Effect.failCause(cause)
   }))
 
-const internalError = HttpServerResponse.unsafeJson({ error: "internal server error" }, { status: 500 })
-
-/** Outermost: whatever could not be encoded is a bug; log it, answer 500 `{"error"}`, log each request at debug. */
-const lastResort = (app: HttpApp.Default) =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const response = yield* app.pipe(
-      Effect.catchAllCause((cause) =>
-        Cause.isInterruptedOnly(cause)
-          ? Effect.failCause(cause)
-          : Effect.as(Effect.logError(`${request.method} ${request.url} failed`, cause), internalError)
-      )
-    )
-    yield* Effect.logDebug(`${request.method} ${request.url} ${response.status}`)
-    return response
-  })
+/** Outermost: one debug line per answered request (method, url, status). */
+const logRequests = (app: HttpApp.Default) =>
+  Effect.tap(app, (response) =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      Effect.logDebug(`${request.method} ${request.url} ${response.status}`)))
 
 /** The HTTP listener on the configured host and port. */
 const ListenerLive = Layer.unwrapEffect(
@@ -96,6 +92,6 @@ const BoundAddressLive = Layer.effect(
  * NodeRegistry, NodeWorkloads, WorkerChannels and Events; provides ApiServer (the bound address).
  */
 export const ApiServerLive = Layer.mergeAll(
-  HttpApiBuilder.serve(lastResort).pipe(Layer.provide(ErrorContractLive), Layer.provide(ApiLive)),
+  HttpApiBuilder.serve(logRequests).pipe(Layer.provide(ErrorContractLive), Layer.provide(ApiLive)),
   BoundAddressLive
 ).pipe(Layer.provide(ListenerLive))

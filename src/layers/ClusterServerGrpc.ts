@@ -54,8 +54,6 @@ const decodeNodeName = (name: string): Effect.Effect<string, GrpcError> =>
 const peerHost = (peer: string): string =>
   peer.replace(/^ipv[46]:/, "").replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1")
 
-const assignmentMessage = (value: MasterMessage["kind"] & { $case: "assignment" }): MasterMessage => ({ kind: value })
-
 export const ClusterServerGrpcLive = Layer.scoped(
   ClusterServer,
   Effect.gen(function*() {
@@ -139,7 +137,7 @@ export const ClusterServerGrpcLive = Layer.scoped(
         yield* Effect.addFinalizer(() => Effect.logInfo(`node '${node.name}' disconnected`))
         // the first message on every stream: the node's full desired pod set
         const desired = yield* workloads.desired(node.id)
-        yield* write(call, assignmentMessage({ $case: "assignment", value: desired }))
+        yield* write<MasterMessage>(call, { kind: { $case: "assignment", value: desired } })
 
         const incoming = fromReadable<WorkerMessage>(call).pipe(
           Stream.runForEach((message) => receive(node, message, replies))

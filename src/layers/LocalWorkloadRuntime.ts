@@ -195,9 +195,12 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
         }))
       }).pipe(
         Effect.catchAll((e) =>
-          setPod(pod.podId, (s) => ({ ...s, status: "failed", message: e.message, settled: false })).pipe(
-            Effect.zipRight(Effect.logWarning(`pod ${pod.podId}: ${e.message}`))
-          )
+          Effect.gen(function*() {
+            const before = yield* podState(pod.podId)
+            yield* setPod(pod.podId, (s) => ({ ...s, status: "failed", message: e.message, settled: false }))
+            // retried every pass: say it once, not every few seconds
+            if (before.message !== e.message) yield* Effect.logWarning(`pod ${pod.podId}: ${e.message}`)
+          })
         )
       )
 

@@ -1,11 +1,12 @@
 // The master's workload brain: projects, deployments and pods as desired state in SQLite,
 // converged by a level-triggered reconcile loop that places pods through the scheduler.
-import { Context, type Effect, type Stream } from "effect"
+import { Context, type Effect, Schema, type Stream } from "effect"
 import type { DeploymentSpec } from "../domain/DeploymentSpec.js"
 import type { SchedulerConfig } from "../domain/Scheduler.js"
 import type { DeploymentView, PodView, ProjectView } from "../domain/Workload.js"
 import type {
   DeploymentNotFound,
+  InvalidReplicas,
   InvalidSchedulerSetting,
   ProjectExists,
   ProjectNotEmpty,
@@ -27,20 +28,38 @@ export interface LogLine {
   readonly line: string
 }
 
+/** A pod's logs could not be read: its node is not connected, the pod has no container yet, the engine failed. */
+export class LogsUnavailable extends Schema.TaggedError<LogsUnavailable>()("LogsUnavailable", {
+  pod: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `logs of pod '${this.pod}' are unavailable: ${this.reason}`
+  }
+}
+
 export class Orchestrator extends Context.Tag("helyos/Orchestrator")<Orchestrator, {
   /** Store a (validated) spec and converge to it; auto-creates the project. Returns at once. */
   readonly deploy: (spec: DeploymentSpec) => Effect.Effect<DeploymentView, ProjectSuspended | RuntimeUnavailable>
   readonly deployments: (project?: string) => Effect.Effect<ReadonlyArray<DeploymentView>>
   readonly deployment: (project: string, name: string) => Effect.Effect<DeploymentView, DeploymentNotFound>
-  /** Set the desired replica count (0 allowed). */
-  readonly scale: (project: string, name: string, replicas: number) => Effect.Effect<DeploymentView, DeploymentNotFound | ProjectSuspended>
+  /** Set the desired replica count (0 allowed; not a whole number >= 0: InvalidReplicas). */
+  readonly scale: (
+    project: string,
+    name: string,
+    replicas: number
+  ) => Effect.Effect<DeploymentView, DeploymentNotFound | ProjectSuspended | InvalidReplicas>
   /** Stop every pod but keep the definition (status stopped). */
   readonly stop: (project: string, name: string) => Effect.Effect<DeploymentView, DeploymentNotFound>
   /** Stop the pods and delete the definition. */
   readonly remove: (project: string, name: string) => Effect.Effect<void, DeploymentNotFound>
   readonly pods: (project?: string) => Effect.Effect<ReadonlyArray<PodView>>
   /** Logs of a deployment's pods, wherever they run (workers push them back over their own stream). */
-  readonly logs: (project: string, name: string, options: LogOptions) => Stream.Stream<LogLine, DeploymentNotFound | RuntimeUnavailable>
+  readonly logs: (
+    project: string,
+    name: string,
+    options: LogOptions
+  ) => Stream.Stream<LogLine, DeploymentNotFound | RuntimeUnavailable | LogsUnavailable>
 
   readonly projects: Effect.Effect<ReadonlyArray<ProjectView>>
   readonly createProject: (name: string) => Effect.Effect<ProjectView, ProjectExists>

@@ -2,7 +2,7 @@
 // (as the CLI uses it) and raw fetch (exact statuses and bodies, as curl would see them).
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer, Option, Queue, Redacted } from "effect"
+import { Effect, Either, Layer, Option, Queue, Redacted, type Scope } from "effect"
 import { mkdtempSync } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -56,7 +56,7 @@ const config = (mode: DaemonMode) =>
   }))
 
 /** A master with nodes master, w1 (3 pods) and w2, its API token set, and the API listening. */
-const apiOn = (mode: DaemonMode) => {
+const apiOn = (mode: DaemonMode, podCounts?: NodeWorkloads["Type"]["podCounts"]) => {
   const db = path.join(mkdtempSync(path.join(os.tmpdir(), "helyos-api-")), "helyos.db")
   const state = Layer.mergeAll(TokenVaultSqlLive, NodeRegistrySqlLive).pipe(
     Layer.provideMerge(DatabaseLive(db)),
@@ -77,7 +77,7 @@ const apiOn = (mode: DaemonMode) => {
       desired: () => Effect.succeed({ generation: 0, pods: [] }),
       report: () => Effect.void,
       logChunk: () => Effect.void,
-      podCounts: Effect.map(Effect.either(registry.findByName("w1")), (w1) =>
+      podCounts: podCounts ?? Effect.map(Effect.either(registry.findByName("w1")), (w1) =>
         Either.isRight(w1) ? new Map([[w1.right.id, 3]]) : new Map())
     })
   }))
@@ -115,7 +115,7 @@ const client = Effect.gen(function*() {
   })
 }).pipe(Effect.provide(FetchHttpClient.layer))
 
-const onMaster = <A, E>(test: Effect.Effect<A, E, ApiServer | NodeRegistry | Events>) =>
+const onMaster = <A, E>(test: Effect.Effect<A, E, ApiServer | NodeRegistry | Events | Scope.Scope>) =>
   Effect.provide(test, apiOn("master"))
 
 describe("REST API", () => {
@@ -232,13 +232,16 @@ describe("REST API", () => {
 
   it.scopedLive("undecodable input is 422 {error}: a bad ?force, a malformed node name", () =>
     onMaster(Effect.gen(function*() {
-      const badForce = yield* call("DELETE", "/api/v1/nodes/w1?force=maybe")
-      expect(badForce.status).toBe(422)
-      expect(Object.keys(badForce.body as object)).toEqual(["error"])
-      expect((badForce.body as { error: string }).error).toMatch(/^invalid request: force: .*"maybe"/)
+      expect(yield* call("DELETE", "/api/v1/nodes/w1?force=maybe")).toEqual({
+        status: 422,
+        contentType: expect.stringMatching(/application\/json/),
+        body: { error: 'invalid request: force: must be "true" or "false", got "maybe"' }
+      })
       const badName = yield* call("POST", "/api/v1/nodes/-bad_/drain")
       expect(badName.status).toBe(422)
-      expect((badName.body as { error: string }).error).toMatch(/node name must start with a letter or digit/)
+      expect(Object.keys(badName.body as object)).toEqual(["error"])
+      expect((badName.body as { error: string }).error).toMatch(/^invalid request: name: node name must start with a letter or digit/)
+      expect((yield* (yield* NodeRegistry).findByName("w1")).name).toBe("w1")
       // the guard runs first: no token, no hint about the input
       expect((yield* call("DELETE", "/api/v1/nodes/w1?force=maybe", null)).status).toBe(401)
     })))
@@ -278,4 +281,18 @@ describe("REST API on a daemon that is not a cluster master", () => {
       expect(yield* call("POST", "/api/v1/cluster/token/rotate")).toMatchObject({ status: 409, body: expected })
       expect((yield* call("GET", "/api/v1/version")).body).toMatchObject({ mode: "single" })
     }).pipe(Effect.provide(apiOn("single"))))
+})
+
+describe("REST API when a service has a bug", () => {
+  it.scopedLive("a defect is a 500 {\"error\":\"internal server error\"}: no details leak, the server keeps serving", () =>
+    Effect.gen(function*() {
+      expect(yield* call("GET", "/api/v1/nodes")).toEqual({
+        status: 500,
+        contentType: expect.stringMatching(/application\/json/),
+        body: { error: "internal server error" }
+      })
+      expect(yield* call("GET", "/health")).toMatchObject({ status: 200 })
+      const viaClient = yield* Effect.flip((yield* client).nodes.list())
+      expect(viaClient).toEqual(new ApiError({ status: 500, message: "internal server error" }))
+    }).pipe(Effect.provide(apiOn("master", Effect.dieMessage("pod counts exploded")))))
 })

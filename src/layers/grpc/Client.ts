@@ -6,6 +6,15 @@ import { type GrpcError, toGrpcError } from "./GrpcError.js"
 import { fromReadable, write } from "./Server.js"
 
 /**
+ * Cancel a call we no longer read (a no-op once it has finished). Cancelling makes grpc-js emit
+ * an "error" (CANCELLED) that nobody listens to any more, which Node would throw as uncaught.
+ */
+const cancelQuietly = (call: { on(event: "error", listener: (err: Error) => void): unknown; cancel(): void }) => {
+  call.on("error", () => {})
+  call.cancel()
+}
+
+/**
  * A unary call. `start` issues it with the given callback (grpc-js may throw synchronously, e.g.
  * "Channel has been shut down": that becomes a failure too); interrupting cancels the call.
  */
@@ -46,7 +55,7 @@ export const clientStreaming = <I, Res, E, R>(
         // whichever comes first: the reply, or a failure of our own writing
         Effect.raceFirst(Deferred.await(reply))
       ),
-    ({ call }, exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => call.cancel()))
+    ({ call }, exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => cancelQuietly(call)))
   )
 
 /**
@@ -63,7 +72,7 @@ export const bidi = <I, O, R>(
     Effect.gen(function*() {
       const call = yield* Effect.acquireRelease(
         Effect.try({ try: start, catch: toGrpcError }),
-        (call) => Effect.sync(() => call.cancel()) // a no-op once the call has finished
+        (call) => Effect.sync(() => cancelQuietly(call))
       )
       const pump = Stream.runForEach(outgoing, (m) => write(call, m)).pipe(
         Effect.zipRight(Effect.sync(() => void call.end()))

@@ -3,7 +3,9 @@
 import type { SqlClient } from "@effect/sql"
 import type { Effect } from "effect"
 import cluster from "./0001_cluster.js"
+import workloads from "./0002_workloads.js"
 
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
-  "0001_cluster": cluster
+  "0001_cluster": cluster,
+  "0002_workloads": workloads
 }

@@ -69,9 +69,19 @@ export const MasterNotRemovableError = httpError(MasterNotRemovable, 409)
 
 const NodePath = Schema.Struct({ name: NodeName })
 
-/** `?force=true` removes a node that is not drained. Only "true" and "false" are accepted. */
+/** A query flag: exactly "true" or "false" (anything else is a 422, never a silent false). */
+const QueryFlag = Schema.transform(
+  // one refinement (not a union of literals) so a bad value yields one readable issue
+  Schema.String.pipe(
+    Schema.filter((text) => text === "true" || text === "false" || `must be "true" or "false", got ${JSON.stringify(text)}`)
+  ),
+  Schema.Boolean,
+  { strict: true, decode: (text) => text === "true", encode: (flag) => (flag ? "true" : "false") }
+)
+
+/** `?force=true` removes a node that is not drained. */
 const RemoveParams = Schema.Struct({
-  force: Schema.optionalWith(Schema.BooleanFromString, { default: () => false })
+  force: Schema.optionalWith(QueryFlag, { exact: true, default: () => false })
 })
 
 export class NodesApi extends HttpApiGroup.make("nodes")

@@ -1,0 +1,123 @@
+// What each node is told to run: a pod's template (frozen at creation), its PodAssignment, and the
+// per-node generation that rises whenever a node's set changes (so a worker never applies an older one).
+import { Effect, Ref, Schema } from "effect"
+import { type DeploymentSpec, isBindMount, parseMemory } from "../../domain/DeploymentSpec.js"
+import type { NodeId } from "../../domain/Node.js"
+import { containerName } from "../../domain/Workload.js"
+import type { PodAssignment } from "../../generated/cluster.js"
+import type { PodRow } from "./Store.js"
+
+/** Everything a pod's container runs with; stored per pod so old pods keep their spec during a rollout. */
+export const PodTemplate = Schema.Struct({
+  image: Schema.String,
+  command: Schema.Array(Schema.String),
+  env: Schema.Record({ key: Schema.String, value: Schema.String }),
+  ports: Schema.Array(Schema.Number),
+  /** host ports are bound only for a single-replica deployment; decided when the pod is created */
+  publishPorts: Schema.Boolean,
+  volumes: Schema.Array(Schema.Struct({
+    name: Schema.String,
+    hostPath: Schema.String,
+    mount: Schema.String,
+    readonly: Schema.Boolean
+  })),
+  cpu: Schema.Number,
+  memoryBytes: Schema.Number,
+  restartPolicy: Schema.String
+})
+export type PodTemplate = typeof PodTemplate.Type
+
+export const templateOf = (spec: DeploymentSpec, replicas: number): PodTemplate => ({
+  image: spec.image,
+  command: spec.command ?? [],
+  env: spec.env,
+  ports: spec.ports,
+  publishPorts: replicas === 1 && spec.ports.length > 0,
+  volumes: spec.volumes.map((v) =>
+    isBindMount(v)
+      ? { name: "", hostPath: v.path, mount: v.mount, readonly: v.readonly }
+      : { name: v.name, hostPath: "", mount: v.mount, readonly: false }
+  ),
+  cpu: spec.resources?.cpu ?? 0,
+  memoryBytes: spec.resources === undefined ? 0 : (parseMemory(spec.resources.memory) ?? 0),
+  restartPolicy: spec.restart
+})
+
+const decodeTemplate = Schema.decodeUnknownSync(Schema.parseJson(PodTemplate))
+const templates = new Map<string, PodTemplate>()
+
+/** Parse a stored template; memoised, since every pass reads every pod's template. */
+export const parseTemplate = (json: string): PodTemplate => {
+  const known = templates.get(json)
+  if (known !== undefined) return known
+  const template = decodeTemplate(json)
+  if (templates.size >= 1_000) templates.clear()
+  templates.set(json, template)
+  return template
+}
+
+export const podAssignment = (pod: PodRow): PodAssignment => {
+  const t = parseTemplate(pod.templateJson)
+  return {
+    podId: pod.id,
+    containerName: containerName(pod.project, pod.deploymentName, pod.replicaIndex, pod.id),
+    project: pod.project,
+    deployment: pod.deploymentName,
+    replicaIndex: pod.replicaIndex,
+    image: t.image,
+    command: [...t.command],
+    env: { ...t.env },
+    ports: [...t.ports],
+    publishPorts: t.publishPorts,
+    volumes: t.volumes.map((v) => ({ ...v })),
+    cpu: t.cpu,
+    memoryBytes: t.memoryBytes,
+    restartPolicy: t.restartPolicy
+  }
+}
+
+/** A node's pod set in a stable order (the order decides whether the set "changed"). */
+export const assignedPods = (runPodsOfNode: ReadonlyArray<PodRow>): Array<PodAssignment> =>
+  [...runPodsOfNode]
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map(podAssignment)
+
+interface Sent {
+  readonly generation: number
+  readonly key: string
+}
+
+/**
+ * The last set each node was given. Generations start at the clock's epoch millis so that after a
+ * master restart they are above anything a still-running worker has applied (workers drop older ones).
+ */
+export const makeGenerations = (startAt: number) =>
+  Effect.gen(function*() {
+    const state = yield* Ref.make<{ readonly next: number; readonly sent: ReadonlyMap<NodeId, Sent> }>({
+      next: Math.max(1, Math.floor(startAt)),
+      sent: new Map()
+    })
+    return {
+      /**
+       * The generation for this set: the known one when the set is unchanged, else a new one.
+       * `changed` is true when the node has to be told.
+       */
+      stamp: (nodeId: NodeId, pods: ReadonlyArray<PodAssignment>) =>
+        Ref.modify(state, (s) => {
+          const key = JSON.stringify(pods)
+          const last = s.sent.get(nodeId)
+          if (last !== undefined && last.key === key) {
+            return [{ generation: last.generation, changed: false }, s] as const
+          }
+          const sent = new Map(s.sent).set(nodeId, { generation: s.next, key })
+          return [{ generation: s.next, changed: true }, { next: s.next + 1, sent }] as const
+        }),
+      /** The generation last given to a node (undefined: nothing since this master started). */
+      lastSent: (nodeId: NodeId) => Effect.map(Ref.get(state), (s) => s.sent.get(nodeId)?.generation),
+      /** Forget nodes that are gone. */
+      retain: (nodeIds: ReadonlySet<NodeId>) =>
+        Ref.update(state, (s) => ({ ...s, sent: new Map([...s.sent].filter(([id]) => nodeIds.has(id))) }))
+    } as const
+  })
+
+export type Generations = Effect.Effect.Success<ReturnType<typeof makeGenerations>>

@@ -1,0 +1,189 @@
+// The orchestrator's SQL: projects, deployments, pods, node failures and the scheduler config.
+// SQLite is the truth; every statement here is small, and a SQL error is a defect (the file is ours).
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
+import { NodeId } from "../../domain/Node.js"
+import { defaultSchedulerConfig, SchedulerConfig } from "../../domain/Scheduler.js"
+import { DeploymentId, PodId, PodStatus, ProjectStatus } from "../../domain/Workload.js"
+
+export const ProjectRow = Schema.Struct({
+  name: Schema.String,
+  status: ProjectStatus,
+  createdAtMs: Schema.Number
+})
+export type ProjectRow = typeof ProjectRow.Type
+
+export const DeploymentRow = Schema.Struct({
+  id: DeploymentId,
+  project: Schema.String,
+  name: Schema.String,
+  specJson: Schema.String,
+  specHash: Schema.String,
+  replicas: Schema.Number,
+  /** SQLite has no boolean: 0 / 1 */
+  stopped: Schema.Number,
+  createdAtMs: Schema.Number,
+  updatedAtMs: Schema.Number
+})
+export type DeploymentRow = typeof DeploymentRow.Type
+
+/** run: the pod belongs on its node; retire: it is being removed and lingers until its node says it is gone. */
+export const PodDesired = Schema.Literal("run", "retire")
+export type PodDesired = typeof PodDesired.Type
+
+export const PodRow = Schema.Struct({
+  id: PodId,
+  deploymentId: DeploymentId,
+  project: Schema.String,
+  deploymentName: Schema.String,
+  replicaIndex: Schema.Number,
+  nodeId: Schema.NullOr(NodeId),
+  desired: PodDesired,
+  status: PodStatus,
+  containerId: Schema.NullOr(Schema.String),
+  containerIp: Schema.NullOr(Schema.String),
+  restartCount: Schema.Number,
+  message: Schema.NullOr(Schema.String),
+  image: Schema.String,
+  specHash: Schema.String,
+  templateJson: Schema.String,
+  createdAtMs: Schema.Number
+})
+export type PodRow = typeof PodRow.Type
+
+/** The columns a pod report or the reconciler may change. */
+export type PodChanges = Partial<
+  Pick<PodRow, "nodeId" | "desired" | "status" | "containerId" | "containerIp" | "restartCount" | "message">
+>
+
+const FailureRow = Schema.Struct({ nodeId: NodeId, atMs: Schema.Number })
+const CountRow = Schema.Struct({ nodeId: NodeId, pods: Schema.Number })
+const ConfigRow = Schema.Struct({ value: Schema.String })
+
+const SCHEDULER_KEY = "scheduler"
+const decodeSchedulerConfig = Schema.decodeUnknownOption(Schema.parseJson(SchedulerConfig))
+
+export const makeStore = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+
+  const allProjects = SqlSchema.findAll({
+    Request: Schema.Void,
+    Result: ProjectRow,
+    execute: () => sql`SELECT * FROM projects ORDER BY name`
+  })
+  const projectByName = SqlSchema.findOne({
+    Request: Schema.String,
+    Result: ProjectRow,
+    execute: (name) => sql`SELECT * FROM projects WHERE name = ${name}`
+  })
+  const allDeployments = SqlSchema.findAll({
+    Request: Schema.Void,
+    Result: DeploymentRow,
+    execute: () => sql`SELECT * FROM deployments ORDER BY project, name`
+  })
+  const deploymentByName = SqlSchema.findOne({
+    Request: Schema.Struct({ project: Schema.String, name: Schema.String }),
+    Result: DeploymentRow,
+    execute: ({ name, project }) => sql`SELECT * FROM deployments WHERE project = ${project} AND name = ${name}`
+  })
+  const allPods = SqlSchema.findAll({
+    Request: Schema.Void,
+    Result: PodRow,
+    // run before retire within an index, then oldest first: the order views and the reconciler want
+    execute: () =>
+      sql`SELECT * FROM pods ORDER BY project, deployment_name, replica_index, desired, created_at_ms, id`
+  })
+  const podsOfNode = SqlSchema.findAll({
+    Request: NodeId,
+    Result: PodRow,
+    execute: (nodeId) => sql`SELECT * FROM pods WHERE node_id = ${nodeId}`
+  })
+  const runPodsOfNode = SqlSchema.findAll({
+    Request: NodeId,
+    Result: PodRow,
+    execute: (nodeId) =>
+      sql`SELECT * FROM pods WHERE node_id = ${nodeId} AND desired = 'run' ORDER BY project, deployment_name, replica_index, id`
+  })
+  const failuresSince = SqlSchema.findAll({
+    Request: Schema.Number,
+    Result: FailureRow,
+    execute: (sinceMs) => sql`SELECT node_id, at_ms FROM node_failures WHERE at_ms >= ${sinceMs}`
+  })
+  const runCounts = SqlSchema.findAll({
+    Request: Schema.Void,
+    Result: CountRow,
+    execute: () =>
+      sql`SELECT node_id, COUNT(*) AS pods FROM pods WHERE desired = 'run' AND node_id IS NOT NULL GROUP BY node_id`
+  })
+  const configValue = SqlSchema.findOne({
+    Request: Schema.String,
+    Result: ConfigRow,
+    execute: (key) => sql`SELECT value FROM cluster_config WHERE key = ${key}`
+  })
+
+  return {
+    /** Run `effect` in one SQLite transaction (nested calls join the outer one). */
+    transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => sql.withTransaction(effect).pipe(Effect.orDie),
+
+    projects: allProjects(undefined).pipe(Effect.orDie),
+    project: (name: string) => projectByName(name).pipe(Effect.orDie),
+    insertProject: (row: ProjectRow) => sql`INSERT INTO projects ${sql.insert(row)}`.pipe(Effect.asVoid, Effect.orDie),
+    setProjectStatus: (name: string, status: ProjectStatus) =>
+      sql`UPDATE projects SET status = ${status} WHERE name = ${name}`.pipe(Effect.asVoid, Effect.orDie),
+    deleteProject: (name: string) => sql`DELETE FROM projects WHERE name = ${name}`.pipe(Effect.asVoid, Effect.orDie),
+
+    deployments: allDeployments(undefined).pipe(Effect.orDie),
+    deployment: (project: string, name: string) => deploymentByName({ project, name }).pipe(Effect.orDie),
+    insertDeployment: (row: DeploymentRow) =>
+      sql`INSERT INTO deployments ${sql.insert(row)}`.pipe(Effect.asVoid, Effect.orDie),
+    updateDeployment: (
+      id: DeploymentId,
+      changes: Partial<Pick<DeploymentRow, "specJson" | "specHash" | "replicas" | "stopped" | "updatedAtMs">>
+    ) => sql`UPDATE deployments SET ${sql.update(changes)} WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie),
+    deleteDeployment: (id: DeploymentId) =>
+      sql`DELETE FROM deployments WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie),
+
+    pods: allPods(undefined).pipe(Effect.orDie),
+    podsOfNode: (nodeId: NodeId) => podsOfNode(nodeId).pipe(Effect.orDie),
+    runPodsOfNode: (nodeId: NodeId) => runPodsOfNode(nodeId).pipe(Effect.orDie),
+    insertPod: (row: PodRow) => sql`INSERT INTO pods ${sql.insert(row)}`.pipe(Effect.asVoid, Effect.orDie),
+    updatePod: (id: PodId, changes: PodChanges) =>
+      Object.keys(changes).length === 0
+        ? Effect.void
+        : sql`UPDATE pods SET ${sql.update(changes)} WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie),
+    deletePods: (ids: ReadonlyArray<PodId>) =>
+      ids.length === 0 ? Effect.void : sql`DELETE FROM pods WHERE ${sql.in("id", ids)}`.pipe(Effect.asVoid, Effect.orDie),
+    runPodCounts: Effect.map(
+      runCounts(undefined).pipe(Effect.orDie),
+      (rows): ReadonlyMap<NodeId, number> => new Map(rows.map((r) => [r.nodeId, r.pods]))
+    ),
+
+    /** Failures since `sinceMs`, by node, as epoch ms. */
+    failuresSince: (sinceMs: number) =>
+      Effect.map(failuresSince(sinceMs).pipe(Effect.orDie), (rows) => {
+        const byNode = new Map<NodeId, Array<number>>()
+        for (const row of rows) byNode.set(row.nodeId, [...(byNode.get(row.nodeId) ?? []), row.atMs])
+        return byNode as ReadonlyMap<NodeId, ReadonlyArray<number>>
+      }),
+    /** One row per failure; failures older than `forgetBeforeMs` are dropped on the way (writes only on failures). */
+    recordFailures: (nodeIds: ReadonlyArray<NodeId>, atMs: number, forgetBeforeMs: number) =>
+      nodeIds.length === 0 ? Effect.void : Effect.gen(function*() {
+        yield* sql`INSERT INTO node_failures ${sql.insert(nodeIds.map((nodeId) => ({ nodeId, atMs })))}`
+        yield* sql`DELETE FROM node_failures WHERE at_ms < ${forgetBeforeMs}`
+      }).pipe(Effect.orDie),
+
+    /** The persisted scheduler config; the default (spread) until someone sets one. */
+    schedulerConfig: Effect.map(
+      configValue(SCHEDULER_KEY).pipe(Effect.orDie),
+      (row): SchedulerConfig =>
+        Option.getOrElse(Option.flatMap(row, (r) => decodeSchedulerConfig(r.value)), () => defaultSchedulerConfig)
+    ),
+    saveSchedulerConfig: (config: SchedulerConfig) => {
+      const value = JSON.stringify(config)
+      return sql`INSERT INTO cluster_config (key, value) VALUES (${SCHEDULER_KEY}, ${value})
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value`.pipe(Effect.asVoid, Effect.orDie)
+    }
+  } as const
+})
+
+export type Store = Effect.Effect.Success<typeof makeStore>

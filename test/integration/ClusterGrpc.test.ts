@@ -1,0 +1,420 @@
+// The cluster protocol end to end on real sockets (127.0.0.1, real clock, heartbeat 100 ms):
+// a real ClusterServer and real WorkerAgents over in-memory registry, vault, events and workloads.
+import { describe, expect, it } from "@effect/vitest"
+import * as grpc from "@grpc/grpc-js"
+import { Chunk, Clock, Context, Effect, Exit, Fiber, Layer, Option, Queue, Scope, Stream } from "effect"
+import { ClusterEvent } from "../../src/domain/ClusterEvent.js"
+import {
+  type Assignment,
+  ClusterClient,
+  type MasterMessage,
+  type RegisterReply,
+  type WorkerMessage
+} from "../../src/generated/cluster.js"
+import { ClusterServerGrpcLive, NODE_ID_HEADER, SESSION_HEADER } from "../../src/layers/ClusterServerGrpc.js"
+import { bidi, unary } from "../../src/layers/grpc/Client.js"
+import { GrpcError } from "../../src/layers/grpc/GrpcError.js"
+import { WorkerAgentGrpcLive } from "../../src/layers/WorkerAgentGrpc.js"
+import { WorkerChannelsLive } from "../../src/layers/WorkerChannelsLive.js"
+import { ClusterServer } from "../../src/services/ClusterServer.js"
+import { DaemonConfig } from "../../src/services/DaemonConfig.js"
+import { Events } from "../../src/services/Events.js"
+import { HostInfo } from "../../src/services/HostInfo.js"
+import { LocalWorkload } from "../../src/services/LocalWorkload.js"
+import { NodeRegistry } from "../../src/services/NodeRegistry.js"
+import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
+import { TokenVault } from "../../src/services/TokenVault.js"
+import { WorkerAgent, type WorkerStopped } from "../../src/services/WorkerAgent.js"
+import { WorkerChannels } from "../../src/services/WorkerChannels.js"
+import {
+  fixedHostInfo,
+  makeEvents,
+  makeLocalWorkload,
+  makeNodeRegistry,
+  makeNodeWorkloads,
+  makeTokenVault,
+  newJoinToken,
+  testConfig,
+  waitUntil,
+  workerConfig
+} from "../support/ClusterDoubles.js"
+
+// ---- harness ----------------------------------------------------------------------------------
+
+/** The master's state (outlives any one server, like the SQLite file would). */
+const makeMasterState = (token: string) =>
+  Effect.gen(function*() {
+    return {
+      vault: yield* makeTokenVault(token),
+      registry: yield* makeNodeRegistry,
+      events: yield* makeEvents,
+      workloads: yield* makeNodeWorkloads
+    }
+  })
+type MasterState = Effect.Effect.Success<ReturnType<typeof makeMasterState>>
+
+/** A ClusterServer (+ its WorkerChannels) over the state, bound in `scope` (default: the test's). */
+const startMaster = (state: MasterState, options: { readonly port?: number; readonly scope?: Scope.Scope } = {}) =>
+  Effect.gen(function*() {
+    const layer = ClusterServerGrpcLive.pipe(
+      Layer.provideMerge(WorkerChannelsLive),
+      Layer.provide(Layer.mergeAll(
+        Layer.succeed(DaemonConfig, testConfig({ grpcPort: options.port ?? 0 })),
+        Layer.succeed(TokenVault, state.vault.service),
+        Layer.succeed(NodeRegistry, state.registry.service),
+        Layer.succeed(Events, state.events.service),
+        Layer.succeed(NodeWorkloads, state.workloads.service)
+      ))
+    )
+    const scope = options.scope ?? (yield* Effect.scope)
+    const ctx = yield* Layer.buildWithScope(layer, scope)
+    return { port: Context.get(ctx, ClusterServer).port, channels: Context.get(ctx, WorkerChannels) }
+  })
+
+const encoder = new TextEncoder()
+const defaultLogs = (request: { readonly podId: string }) =>
+  request.podId === "pod-1"
+    ? Stream.make(encoder.encode("line 1\n"), encoder.encode("line 2\n"))
+    : Stream.fail(`pod '${request.podId}' not found`)
+
+/** A real WorkerAgent for `name`, running in a fiber of the test's scope. */
+const startWorker = (name: string, port: number, token: string) =>
+  Effect.gen(function*() {
+    const local = yield* makeLocalWorkload(defaultLogs)
+    const ctx = yield* Layer.build(WorkerAgentGrpcLive.pipe(Layer.provide(Layer.mergeAll(
+      Layer.succeed(DaemonConfig, workerConfig(name, port, token)),
+      Layer.succeed(HostInfo, fixedHostInfo),
+      Layer.succeed(LocalWorkload, local.service)
+    ))))
+    const fiber = yield* Effect.forkScoped(Context.get(ctx, WorkerAgent).run)
+    return { fiber, local }
+  })
+
+/** The WorkerStopped a worker's `run` ended with. */
+const stopped = (fiber: Fiber.Fiber<never, WorkerStopped>) =>
+  Fiber.join(fiber).pipe(
+    Effect.flip,
+    Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("the worker did not stop") })
+  )
+
+const heartbeatsGrow = (state: MasterState, name: string, by: number) =>
+  Effect.gen(function*() {
+    const before = yield* state.registry.heartbeats(name)
+    yield* waitUntil(`'${name}' heartbeats ${by} more times`, Effect.map(state.registry.heartbeats(name), (n) => n >= before + by))
+  })
+
+// raw grpc calls, to play a misbehaving or hand-rolled worker
+
+const rawClient = (port: number) =>
+  Effect.acquireRelease(
+    Effect.sync(() => new ClusterClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure())),
+    (c) => Effect.sync(() => c.close())
+  )
+
+const rawRegister = (client: ClusterClient, token: string, nodeName: string) =>
+  unary<RegisterReply>((cb) => client.register({ joinToken: token, nodeName, address: "", resources: undefined }, cb))
+
+const metadataOf = (entries: Record<string, string>) => {
+  const m = new grpc.Metadata()
+  for (const [k, v] of Object.entries(entries)) m.set(k, v)
+  return m
+}
+
+const ping = (seq: number): WorkerMessage => ({
+  kind: { $case: "ping", value: { seq, resources: undefined, pods: [], appliedGeneration: 0 } }
+})
+
+/** Open Connect, send one ping, collect the first `n` messages from the master. */
+const rawConnect = (client: ClusterClient, metadata: grpc.Metadata, n: number) =>
+  bidi(() => client.connect(metadata), Stream.concat(Stream.make(ping(1)), Stream.never)).pipe(
+    Stream.take(n),
+    Stream.runCollect,
+    Effect.map(Chunk.toReadonlyArray),
+    Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("no answer on Connect") })
+  )
+
+const failureCode = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.map(Effect.flip(effect), (e) => (e instanceof GrpcError ? { code: e.code, details: e.details } : { code: -1, details: String(e) }))
+
+const desiredSet: Assignment = {
+  generation: 7,
+  pods: [{
+    podId: "pod-1",
+    containerName: "web-0",
+    project: "demo",
+    deployment: "web",
+    replicaIndex: 0,
+    image: "busybox",
+    command: ["sleep", "1000"],
+    env: { A: "1" },
+    ports: [80],
+    publishPorts: false,
+    volumes: [],
+    cpu: 0.5,
+    memoryBytes: 64e6,
+    restartPolicy: "always"
+  }]
+}
+
+// ---- the spec -----------------------------------------------------------------------------
+
+describe("cluster protocol over gRPC", () => {
+  it.scopedLive("a worker registers, receives its assignment first, and heartbeats", () =>
+    Effect.gen(function*() {
+      const state = yield* makeMasterState(newJoinToken())
+      yield* state.workloads.setDesired(desiredSet)
+      const master = yield* startMaster(state)
+      const token = newJoinToken()
+      yield* state.vault.setJoinToken(token)
+      const worker = yield* startWorker("w1", master.port, token)
+
+      yield* waitUntil("w1 heartbeats 3 times", Effect.map(state.registry.heartbeats("w1"), (n) => n >= 3))
+      const node = yield* state.registry.service.findByName("w1")
+      expect(node.role).toBe("Worker")
+      expect(node.address).toBe("127.0.0.1") // no --advertise-addr: the address it connected from
+      expect(node.resources.cpuCores).toBe(4)
+      expect(yield* state.events.published).toEqual([ClusterEvent.NodeJoined({ nodeId: node.id, name: "w1" })])
+      expect((yield* worker.local.applied)[0]).toEqual(desiredSet)
+      // pings carry the pods and the generation the worker applied
+      yield* waitUntil(
+        "a report with generation 7",
+        Effect.map(state.workloads.reports, (rs) => rs.some((r) => r.nodeId === node.id && r.appliedGeneration === 7))
+      )
+      const report = (yield* state.workloads.reports).at(-1)
+      expect(report?.pods.map((p) => p.podId)).toEqual(["pod-1"])
+      expect(yield* master.channels.connected).toEqual([node.id])
+    }))
+
+  it.scopedLive("a wrong join token stops the worker with InvalidJoinToken and records nothing", () =>
+    Effect.gen(function*() {
+      const state = yield* makeMasterState(newJoinToken())
+      const master = yield* startMaster(state)
+      const worker = yield* startWorker("w1", master.port, newJoinToken())
+      const stop = yield* stopped(worker.fiber)
+      expect(stop.reason).toBe("InvalidJoinToken")
+      expect(stop.message).toBe("master refused to register node 'w1': invalid join token")
+      expect(yield* state.registry.service.list).toEqual([])
+      expect(yield* state.events.published).toEqual([])
+    }))
+
+  it.scopedLive("Register validates the node name and says what is wrong", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startMaster(state)
+      const client = yield* rawClient(master.port)
+      expect(yield* failureCode(rawRegister(client, token, ""))).toEqual({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: "node name is required"
+      })
+      const bad = yield* failureCode(rawRegister(client, token, "-bad name"))
+      expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT)
+      expect(bad.details).toContain("node name must start with a letter or digit")
+      expect(yield* state.registry.service.list).toEqual([])
+    }))
+
+  it.scopedLive("rotating the join token refuses the old one at once; connected workers keep heartbeating", () =>
+    Effect.gen(function*() {
+      const oldToken = newJoinToken()
+      const state = yield* makeMasterState(oldToken)
+      const master = yield* startMaster(state)
+      yield* startWorker("w1", master.port, oldToken)
+      yield* heartbeatsGrow(state, "w1", 1)
+
+      const newToken = newJoinToken()
+      yield* state.vault.setJoinToken(newToken)
+      const late = yield* startWorker("w2", master.port, oldToken)
+      expect((yield* stopped(late.fiber)).reason).toBe("InvalidJoinToken")
+      yield* startWorker("w3", master.port, newToken)
+      yield* heartbeatsGrow(state, "w3", 2)
+      yield* heartbeatsGrow(state, "w1", 3)
+      expect((yield* state.registry.service.list).map((n) => n.name).sort()).toEqual(["w1", "w3"])
+    }))
+
+  it.scopedLive("Connect without a valid session for that node id is refused and records nothing", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startMaster(state)
+      const client = yield* rawClient(master.port)
+      const a = yield* rawRegister(client, token, "a")
+      const b = yield* rawRegister(client, token, "b")
+
+      const missing = yield* failureCode(rawConnect(client, metadataOf({}), 1))
+      expect(missing.code).toBe(grpc.status.UNAUTHENTICATED)
+      const noSession = yield* failureCode(rawConnect(client, metadataOf({ [NODE_ID_HEADER]: a.nodeId }), 1))
+      expect(noSession.code).toBe(grpc.status.UNAUTHENTICATED)
+      const wrong = yield* failureCode(
+        rawConnect(client, metadataOf({ [NODE_ID_HEADER]: a.nodeId, [SESSION_HEADER]: "not-the-secret" }), 1)
+      )
+      expect(wrong.code).toBe(grpc.status.UNAUTHENTICATED)
+      const othersId = yield* failureCode(
+        rawConnect(client, metadataOf({ [NODE_ID_HEADER]: b.nodeId, [SESSION_HEADER]: a.sessionSecret }), 1)
+      )
+      expect(othersId.code).toBe(grpc.status.UNAUTHENTICATED)
+      const unknown = yield* failureCode(
+        rawConnect(client, metadataOf({ [NODE_ID_HEADER]: "node-404", [SESSION_HEADER]: a.sessionSecret }), 1)
+      )
+      expect(unknown).toEqual({ code: grpc.status.NOT_FOUND, details: "node removed from the cluster" })
+
+      expect(yield* state.registry.totalHeartbeats).toBe(0)
+      expect(yield* state.workloads.reports).toEqual([])
+      expect(yield* master.channels.connected).toEqual([])
+    }))
+
+  it.scopedLive("re-registering under the same name makes the old session stale", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      yield* state.workloads.setDesired(desiredSet)
+      const master = yield* startMaster(state)
+      const client = yield* rawClient(master.port)
+      const first = yield* rawRegister(client, token, "w1")
+      const second = yield* rawRegister(client, token, "w1")
+      expect(second.nodeId).toBe(first.nodeId)
+      expect(second.heartbeatIntervalMs).toBe(100)
+
+      const stale = yield* failureCode(
+        rawConnect(client, metadataOf({ [NODE_ID_HEADER]: first.nodeId, [SESSION_HEADER]: first.sessionSecret }), 1)
+      )
+      expect(stale.code).toBe(grpc.status.UNAUTHENTICATED)
+      expect(stale.details).toContain("stale session")
+
+      const [assignment, ack] = yield* rawConnect(
+        client,
+        metadataOf({ [NODE_ID_HEADER]: second.nodeId, [SESSION_HEADER]: second.sessionSecret }),
+        2
+      )
+      expect(assignment).toEqual({ kind: { $case: "assignment", value: desiredSet } } satisfies MasterMessage)
+      expect(ack?.kind?.$case).toBe("ack")
+      const now = yield* Clock.currentTimeMillis
+      if (ack?.kind?.$case === "ack") {
+        expect(ack.kind.value.seq).toBe(1)
+        expect(Math.abs(ack.kind.value.serverTimeMs - now)).toBeLessThan(5_000)
+      }
+      expect(yield* state.registry.heartbeats("w1")).toBe(1)
+    }))
+
+  it.scopedLive("evicting a worker sends Removed and its run stops with reason Removed", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startMaster(state)
+      const worker = yield* startWorker("w1", master.port, token)
+      yield* heartbeatsGrow(state, "w1", 1)
+      const node = yield* state.registry.service.findByName("w1")
+
+      yield* master.channels.evict(node.id, "removed by an operator")
+      const stop = yield* stopped(worker.fiber)
+      expect(stop.reason).toBe("Removed")
+      expect(stop.message).toBe("node 'w1' was removed from the cluster: removed by an operator")
+      yield* waitUntil("the stream is detached", Effect.map(master.channels.connected, (ids) => ids.length === 0))
+    }))
+
+  it.scopedLive("a node deleted from the registry cannot keep heartbeating: its worker stops", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startMaster(state)
+      const worker = yield* startWorker("w1", master.port, token)
+      yield* heartbeatsGrow(state, "w1", 1)
+
+      yield* state.registry.service.remove("w1") // no Removed message: the next ping finds no node
+      const stop = yield* stopped(worker.fiber)
+      expect(stop.reason).toBe("Removed")
+      expect(yield* state.registry.service.list).toEqual([])
+    }))
+
+  it.scopedLive("an assignment pushed through WorkerChannels reaches LocalWorkload.apply", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      yield* state.workloads.setDesired(desiredSet)
+      const master = yield* startMaster(state)
+      const worker = yield* startWorker("w1", master.port, token)
+      yield* heartbeatsGrow(state, "w1", 1)
+      const node = yield* state.registry.service.findByName("w1")
+
+      const next: Assignment = { generation: 8, pods: [] }
+      expect(yield* master.channels.send(node.id, { kind: { $case: "assignment", value: next } })).toBe(true)
+      yield* waitUntil("generation 8 is applied", Effect.map(worker.local.applied, (as) => as.at(-1)?.generation === 8))
+      expect((yield* worker.local.applied).map((a) => a.generation)).toEqual([7, 8])
+      yield* waitUntil(
+        "a ping reports generation 8",
+        Effect.map(state.workloads.reports, (rs) => rs.some((r) => r.appliedGeneration === 8))
+      )
+    }))
+
+  it.scopedLive("a LogRequest makes the worker push the pod's logs, ending with eof (and the error if any)", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startMaster(state)
+      yield* startWorker("w1", master.port, token)
+      yield* heartbeatsGrow(state, "w1", 1)
+      const node = yield* state.registry.service.findByName("w1")
+      const decoder = new TextDecoder()
+      const nextChunk = Queue.take(state.workloads.chunks).pipe(
+        Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("no log chunk") })
+      )
+
+      const request = (requestId: string, podId: string): MasterMessage => ({
+        kind: { $case: "logRequest", value: { requestId, podId, tail: 100, follow: false } }
+      })
+      expect(yield* master.channels.send(node.id, request("r1", "pod-1"))).toBe(true)
+      const chunks = [yield* nextChunk, yield* nextChunk, yield* nextChunk]
+      expect(chunks.every((c) => c.nodeId === node.id && c.chunk.requestId === "r1")).toBe(true)
+      expect(chunks.map((c) => decoder.decode(c.chunk.data))).toEqual(["line 1\n", "line 2\n", ""])
+      expect(chunks.map((c) => c.chunk.eof)).toEqual([false, false, true])
+      expect(chunks[2]?.chunk.error).toBe("")
+
+      yield* master.channels.send(node.id, request("r2", "pod-9"))
+      const failed = yield* nextChunk
+      expect(failed.chunk).toMatchObject({ requestId: "r2", eof: true, error: "pod 'pod-9' not found" })
+    }))
+
+  it.scopedLive("a master restart on the same port is a blip: the worker reconnects with its session", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const firstScope = yield* Scope.make()
+      const first = yield* startMaster(state, { scope: firstScope })
+      const worker = yield* startWorker("w1", first.port, token)
+      yield* heartbeatsGrow(state, "w1", 2)
+
+      // open streams end with UNAVAILABLE at once, so the server stops quickly
+      const closed = yield* Scope.close(firstScope, Exit.void).pipe(Effect.timeout("3 seconds"), Effect.exit)
+      expect(Exit.isSuccess(closed)).toBe(true)
+      const second = yield* startMaster(state, { port: first.port })
+      expect(second.port).toBe(first.port)
+
+      yield* heartbeatsGrow(state, "w1", 3)
+      const node = yield* state.registry.service.findByName("w1")
+      yield* waitUntil("w1 is attached to the new server", Effect.map(second.channels.connected, (ids) => ids.includes(node.id)))
+      // the same session was accepted again: no second registration
+      expect((yield* state.events.published).filter((e) => e._tag === "NodeJoined")).toHaveLength(1)
+      expect(Option.isNone(yield* Fiber.poll(worker.fiber))).toBe(true) // still running
+    }))
+
+  it.scopedLive("a worker whose session went stale registers again with the join token", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const firstScope = yield* Scope.make()
+      const first = yield* startMaster(state, { scope: firstScope })
+      yield* startWorker("w1", first.port, token)
+      yield* heartbeatsGrow(state, "w1", 1)
+
+      // someone re-registers the name meanwhile (the worker's session is now stale), then the stream drops
+      const client = yield* rawClient(first.port)
+      yield* rawRegister(client, token, "w1")
+      yield* Scope.close(firstScope, Exit.void)
+      yield* startMaster(state, { port: first.port })
+
+      yield* waitUntil(
+        "w1 registered a third time",
+        Effect.map(state.events.published, (es) => es.filter((e) => e._tag === "NodeJoined").length === 3)
+      )
+      yield* heartbeatsGrow(state, "w1", 2)
+    }))
+})

@@ -1,0 +1,238 @@
+// In-memory doubles for the cluster protocol tests: a token vault whose join token can be swapped,
+// a node registry that counts heartbeats, events, the master's NodeWorkloads and a worker's
+// LocalWorkload, plus a DaemonConfig with compressed timers.
+import { Clock, Duration, Effect, Option, PubSub, Queue, Redacted, Ref, Schedule, type Stream } from "effect"
+import { randomBytes } from "node:crypto"
+import type { ClusterEvent } from "../../src/domain/ClusterEvent.js"
+import { NodeNotFound, SessionInvalid } from "../../src/domain/Errors.js"
+import { NodeId, NodeRecord, NodeResources } from "../../src/domain/Node.js"
+import type { Assignment, LogChunk, LogRequest, PodStatus } from "../../src/generated/cluster.js"
+import type { DaemonConfigShape } from "../../src/services/DaemonConfig.js"
+import { Events } from "../../src/services/Events.js"
+import { HostInfo } from "../../src/services/HostInfo.js"
+import { LocalWorkload } from "../../src/services/LocalWorkload.js"
+import { NodeRegistry } from "../../src/services/NodeRegistry.js"
+import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
+import { TokenVault } from "../../src/services/TokenVault.js"
+
+export const newJoinToken = () => `nxa_${randomBytes(32).toString("hex")}`
+
+/** A DaemonConfig for tests: 127.0.0.1, any port, heartbeat 100 ms, reconnect cap 1 s. */
+export const testConfig = (overrides: Partial<DaemonConfigShape> = {}): DaemonConfigShape => ({
+  mode: "master",
+  host: "127.0.0.1",
+  port: 0,
+  grpcPort: 0,
+  advertiseAddr: Option.none(),
+  dataDir: "/nonexistent",
+  nodeName: "master",
+  apiToken: Option.none(),
+  join: Option.none(),
+  joinToken: Option.none(),
+  heartbeatInterval: Duration.millis(100),
+  monitorInterval: Duration.millis(100),
+  notReadyAfter: Duration.seconds(1),
+  deadAfter: Duration.seconds(2),
+  reconnectCap: Duration.seconds(1),
+  maxPods: 100,
+  dockerSocket: "/nonexistent.sock",
+  cliConfigPath: "/nonexistent.toml",
+  ...overrides
+})
+
+/** The worker's config for joining a master on 127.0.0.1:port. */
+export const workerConfig = (name: string, port: number, token: string, overrides: Partial<DaemonConfigShape> = {}) =>
+  testConfig({
+    mode: "worker",
+    nodeName: name,
+    join: Option.some(`127.0.0.1:${port}`),
+    joinToken: Option.some(Redacted.make(token)),
+    ...overrides
+  })
+
+// ---- TokenVault: only the join token matters here; swap it to simulate a rotation ------------
+
+export const makeTokenVault = (initial: string) =>
+  Effect.gen(function*() {
+    const current = yield* Ref.make(initial)
+    const service = TokenVault.of({
+      ensureJoinToken: Effect.succeed(Option.none()),
+      rotateJoinToken: Effect.sync(newJoinToken).pipe(
+        Effect.tap((t) => Ref.set(current, t)),
+        Effect.map(Redacted.make)
+      ),
+      verifyJoinToken: (token) => Effect.map(Ref.get(current), (t) => t === token),
+      hasJoinToken: Effect.succeed(true),
+      ensureApiToken: () => Effect.succeed(Option.none()),
+      verifyApiToken: () => Effect.succeed(false)
+    })
+    return { service, setJoinToken: (token: string) => Ref.set(current, token) }
+  })
+
+// ---- NodeRegistry: records by name, one live session per node, heartbeats counted -------------
+
+interface Entry {
+  readonly record: NodeRecord
+  readonly session: string
+  readonly heartbeats: number
+}
+
+export const makeNodeRegistry = Effect.gen(function*() {
+  const nodes = yield* Ref.make<ReadonlyMap<string, Entry>>(new Map())
+  const ids = yield* Ref.make(0)
+
+  const byId = (id: NodeId) =>
+    Effect.flatMap(Ref.get(nodes), (m) => {
+      const entry = Array.from(m.values()).find((e) => e.record.id === id)
+      return entry === undefined ? Effect.fail(new NodeNotFound({ name: id })) : Effect.succeed(entry)
+    })
+  const byName = (name: string) =>
+    Effect.flatMap(Ref.get(nodes), (m) => {
+      const entry = m.get(name)
+      return entry === undefined ? Effect.fail(new NodeNotFound({ name })) : Effect.succeed(entry)
+    })
+  const put = (entry: Entry) => Ref.update(nodes, (m) => new Map(m).set(entry.record.name, entry))
+  const patch = (entry: Entry, fields: Partial<NodeRecord>) =>
+    new NodeRecord({ ...entry.record, ...fields })
+
+  const service = NodeRegistry.of({
+    join: (req) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const existing = (yield* Ref.get(nodes)).get(req.name)
+        const id = existing?.record.id ?? NodeId.make(`node-${yield* Ref.updateAndGet(ids, (n) => n + 1)}`)
+        const record = new NodeRecord({
+          id,
+          name: req.name,
+          address: req.address,
+          role: req.role,
+          schedulable: existing?.record.schedulable ?? "active",
+          liveness: "Ready",
+          resources: req.resources,
+          lastHeartbeatMs: now,
+          joinedAtMs: existing?.record.joinedAtMs ?? now
+        })
+        const session = randomBytes(24).toString("hex")
+        yield* put({ record, session, heartbeats: existing?.heartbeats ?? 0 })
+        return { node: record, session: Redacted.make(session) }
+      }),
+    authenticate: (id, session) =>
+      Effect.flatMap(byId(id), (e) =>
+        e.session === session
+          ? Effect.succeed(e.record)
+          : Effect.fail(new SessionInvalid({ reason: "stale session: this node has re-registered since" }))),
+    heartbeat: (id, resources) =>
+      Effect.gen(function*() {
+        const e = yield* byId(id)
+        const now = yield* Clock.currentTimeMillis
+        const record = patch(e, { resources, lastHeartbeatMs: now, liveness: "Ready" })
+        yield* put({ ...e, record, heartbeats: e.heartbeats + 1 })
+        return record
+      }),
+    setLiveness: (id, liveness) =>
+      Effect.gen(function*() {
+        const e = yield* byId(id)
+        const record = patch(e, { liveness })
+        yield* put({ ...e, record })
+        return record
+      }),
+    setSchedulable: (name, schedulable) =>
+      Effect.gen(function*() {
+        const e = yield* byName(name)
+        const record = patch(e, { schedulable })
+        yield* put({ ...e, record })
+        return record
+      }),
+    remove: (name) =>
+      Effect.gen(function*() {
+        const e = yield* byName(name)
+        yield* Ref.update(nodes, (m) => {
+          const next = new Map(m)
+          next.delete(name)
+          return next
+        })
+        return e.record
+      }),
+    get: (id) => Effect.map(byId(id), (e) => e.record),
+    findByName: (name) => Effect.map(byName(name), (e) => e.record),
+    list: Effect.map(Ref.get(nodes), (m) => Array.from(m.values(), (e) => e.record)),
+    grantGrace: Effect.void
+  })
+
+  return {
+    service,
+    /** Heartbeats recorded for a node name (0 when unknown). */
+    heartbeats: (name: string) => Effect.map(Ref.get(nodes), (m) => m.get(name)?.heartbeats ?? 0),
+    totalHeartbeats: Effect.map(Ref.get(nodes), (m) => Array.from(m.values()).reduce((n, e) => n + e.heartbeats, 0))
+  }
+})
+
+// ---- Events: everything published, kept in order -------------------------------------------
+
+export const makeEvents = Effect.gen(function*() {
+  const published = yield* Ref.make<ReadonlyArray<ClusterEvent>>([])
+  const hub = yield* PubSub.unbounded<ClusterEvent>()
+  const service = Events.of({
+    publish: (event) => Ref.update(published, (all) => [...all, event]).pipe(Effect.zipRight(PubSub.publish(hub, event))),
+    subscribe: PubSub.subscribe(hub)
+  })
+  return { service, published: Ref.get(published) }
+})
+
+// ---- NodeWorkloads (master): a settable desired set, recorded reports and log chunks ---------
+
+export interface Report {
+  readonly nodeId: NodeId
+  readonly pods: ReadonlyArray<PodStatus>
+  readonly appliedGeneration: number
+}
+
+export const makeNodeWorkloads = Effect.gen(function*() {
+  const desired = yield* Ref.make<Assignment>({ generation: 0, pods: [] })
+  const reports = yield* Ref.make<ReadonlyArray<Report>>([])
+  const chunks = yield* Queue.unbounded<{ readonly nodeId: NodeId; readonly chunk: LogChunk }>()
+  const service = NodeWorkloads.of({
+    desired: () => Ref.get(desired),
+    report: (nodeId, pods, appliedGeneration) => Ref.update(reports, (all) => [...all, { nodeId, pods, appliedGeneration }]),
+    logChunk: (nodeId, chunk) => Queue.offer(chunks, { nodeId, chunk }),
+    podCounts: Effect.succeed(new Map())
+  })
+  return { service, setDesired: (a: Assignment) => Ref.set(desired, a), reports: Ref.get(reports), chunks }
+})
+
+// ---- LocalWorkload (worker): records what it is told to apply; logs from a fixed script -----
+
+export const makeLocalWorkload = (logs: (request: LogRequest) => Stream.Stream<Uint8Array, string>) =>
+  Effect.gen(function*() {
+    const applied = yield* Ref.make<ReadonlyArray<Assignment>>([])
+    const service = LocalWorkload.of({
+      apply: (a) => Ref.update(applied, (all) => [...all, a]),
+      statuses: Effect.succeed([{
+        podId: "pod-1",
+        status: "running",
+        containerId: "c1",
+        containerIp: "10.0.0.2",
+        restartCount: 0,
+        message: ""
+      }]),
+      appliedGeneration: Effect.map(Ref.get(applied), (all) => all.at(-1)?.generation ?? 0),
+      logs
+    })
+    return { service, applied: Ref.get(applied) }
+  })
+
+export const fixedHostInfo = HostInfo.of({
+  hostname: "test-host",
+  resources: Effect.succeed(new NodeResources({ cpuCores: 4, memoryBytes: 8e9, cpuAvailable: 3.5, memoryAvailable: 6e9 }))
+})
+
+/** Poll `check` every 20 ms until it holds; fails with a readable error after `within`. */
+export const waitUntil = <E, R>(
+  what: string,
+  check: Effect.Effect<boolean, E, R>,
+  within: Duration.DurationInput = "5 seconds"
+) =>
+  check.pipe(
+    Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (ok) => ok }),
+    Effect.timeoutFail({ duration: within, onTimeout: () => new Error(`timed out waiting until ${what}`) })
+  )

@@ -1,0 +1,367 @@
+// LocalWorkloadRuntime over the in-memory runtime with TestClock: converging, fencing,
+// restart policies with backoff, crash loop, failures that stay readable.
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import type { PodAssignment, PodStatus } from "../../src/generated/cluster.js"
+import { ContainerRuntimeMemory, ContainerRuntimeMemoryLayer } from "../../src/layers/ContainerRuntimeMemory.js"
+import { makeLocalWorkload, restartDelay } from "../../src/layers/LocalWorkloadRuntime.js"
+import { LocalWorkload } from "../../src/services/LocalWorkload.js"
+
+const NODE = "node-a"
+const OTHER = "node-b"
+const IMAGE = "helyos-test/busybox:latest"
+
+const pod = (index: number, overrides: Partial<PodAssignment> = {}): PodAssignment => ({
+  podId: `pod-${index}`,
+  containerName: `helyos-shop-api-${index}`,
+  project: "shop",
+  deployment: "api",
+  replicaIndex: index,
+  image: IMAGE,
+  command: [],
+  env: {},
+  ports: [],
+  publishPorts: false,
+  volumes: [],
+  cpu: 0,
+  memoryBytes: 0,
+  restartPolicy: "always",
+  ...overrides
+})
+
+const labelsOf = (node: string, podId: string) => ({
+  "managed-by": "helyos",
+  "helyos.project": "shop",
+  "helyos.deployment": "api",
+  "helyos.pod-id": podId,
+  "helyos.node": node
+})
+
+/** A fresh fake engine and a workload for NODE per test; resync every 5 s, stop grace 1 s. */
+const TestLayer = Layer.scoped(
+  LocalWorkload,
+  makeLocalWorkload(NODE, { resyncInterval: "5 seconds", stopGrace: "1 second" })
+).pipe(Layer.provideMerge(ContainerRuntimeMemoryLayer({ images: [IMAGE] })))
+
+/** Let the converge loop run (no virtual time passes) until `check` holds. */
+const eventually = <A, R>(get: Effect.Effect<A, never, R>, check: (a: A) => boolean) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 500; i++) {
+      const value = yield* get
+      if (check(value)) return value
+      yield* Effect.yieldNow()
+    }
+    const last = yield* get
+    expect.fail(`condition never held; last value: ${JSON.stringify(last)}`)
+    return last
+  })
+
+/** Let background fibers do whatever they would do now, without moving the clock. */
+const settle = Effect.repeatN(Effect.yieldNow(), 50)
+
+const statusOf = (podId: string) =>
+  Effect.flatMap(LocalWorkload, (w) => Effect.map(w.statuses, (all) => all.find((s) => s.podId === podId)))
+
+const waitFor = (podId: string, check: (s: PodStatus) => boolean) =>
+  Effect.map(eventually(statusOf(podId), (s) => s !== undefined && check(s)), (s) => s!)
+
+const apply = (generation: number, pods: ReadonlyArray<PodAssignment>) =>
+  Effect.flatMap(LocalWorkload, (w) => w.apply({ generation, pods: [...pods] }))
+
+const containersOf = (node: string) =>
+  Effect.flatMap(ContainerRuntimeMemory, (fake) =>
+    Effect.map(fake.containers, (all) => all.filter((c) => c.labels["helyos.node"] === node)))
+
+describe("LocalWorkloadRuntime", () => {
+  it.scoped("apply starts one container per pod with its name, labels and settings on the project network", () =>
+    Effect.gen(function*() {
+      const workload = yield* LocalWorkload
+      const fake = yield* ContainerRuntimeMemory
+      yield* apply(1, [
+        pod(0, { env: { A: "1" }, ports: [8080], publishPorts: true, cpu: 0.5, memoryBytes: 1 << 26 }),
+        pod(1)
+      ])
+      yield* waitFor("pod-0", (s) => s.status === "running")
+      yield* waitFor("pod-1", (s) => s.status === "running")
+      const containers = yield* containersOf(NODE)
+      expect(containers.map((c) => c.name).sort()).toEqual(["helyos-shop-api-0", "helyos-shop-api-1"])
+      const first = containers.find((c) => c.name === "helyos-shop-api-0")!
+      expect(first.labels).toEqual(labelsOf(NODE, "pod-0"))
+      expect(first.spec).toMatchObject({
+        image: IMAGE,
+        network: "helyos-shop",
+        env: { A: "1" },
+        ports: [8080],
+        publishPorts: true,
+        cpu: 0.5,
+        memoryBytes: 1 << 26
+      })
+      expect(yield* fake.networks).toEqual(["helyos-shop"])
+      const statuses = yield* workload.statuses
+      expect(statuses).toEqual([
+        { podId: "pod-0", status: "running", containerId: first.id, containerIp: first.networks["helyos-shop"], restartCount: 0, message: "" },
+        expect.objectContaining({ podId: "pod-1", status: "running", restartCount: 0 })
+      ])
+      expect(yield* eventually(workload.appliedGeneration, (g) => g === 1)).toBe(1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("reports every desired pod at once (pending) and appliedGeneration 0 before any pass", () =>
+    Effect.gen(function*() {
+      const workload = yield* LocalWorkload
+      expect(yield* workload.appliedGeneration).toBe(0)
+      expect(yield* workload.statuses).toEqual([])
+      yield* apply(3, [pod(0), pod(1)])
+      const right = yield* workload.statuses
+      expect(right.map((s) => s.podId)).toEqual(["pod-0", "pod-1"])
+      yield* eventually(workload.appliedGeneration, (g) => g === 3)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("never touches containers labelled with another node, even for the same pod id", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      const foreignSame = yield* fake.seed({ name: "b-pod-0", labels: labelsOf(OTHER, "pod-0") })
+      const foreignOther = yield* fake.seed({ name: "b-ghost", labels: labelsOf(OTHER, "ghost") })
+      yield* apply(1, [pod(0)])
+      yield* waitFor("pod-0", (s) => s.status === "running")
+      yield* TestClock.adjust("1 minute")
+      const calls = yield* fake.calls
+      expect(calls.filter((c) => c.includes(foreignSame) || c.includes(foreignOther))).toEqual([])
+      expect((yield* containersOf(OTHER)).map((c) => [c.id, c.state])).toEqual([
+        [foreignSame, "running"],
+        [foreignOther, "running"]
+      ])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("removes this node's containers that are not in the set (fencing), stopping them first", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      const ghost = yield* fake.seed({ name: "helyos-shop-api-9", labels: labelsOf(NODE, "pod-9") })
+      const unlabelled = yield* fake.seed({ name: "stray", labels: { "managed-by": "helyos", "helyos.node": NODE } })
+      yield* apply(1, [pod(0)])
+      yield* eventually(containersOf(NODE), (cs) => cs.length === 1 && cs[0]!.name === "helyos-shop-api-0")
+      const calls = yield* fake.calls
+      expect(calls).toEqual(expect.arrayContaining([`stop ${ghost}`, `remove ${ghost}`, `stop ${unlabelled}`, `remove ${unlabelled}`]))
+      expect(calls.indexOf(`stop ${ghost}`)).toBeLessThan(calls.indexOf(`remove ${ghost}`))
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("does nothing before the first assignment, then adopts the containers it is told to keep", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      const kept = yield* fake.seed({ name: "helyos-shop-api-0", labels: labelsOf(NODE, "pod-0"), network: "helyos-shop" })
+      yield* TestClock.adjust("1 minute")
+      expect((yield* containersOf(NODE)).map((c) => c.id)).toEqual([kept])
+      yield* apply(1, [pod(0)])
+      const status = yield* waitFor("pod-0", (s) => s.status === "running")
+      expect(status.containerId).toBe(kept)
+      expect((yield* fake.calls).filter((c) => c.startsWith("run"))).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("scale-down removes the surplus pod's container; an older generation is ignored", () =>
+    Effect.gen(function*() {
+      const workload = yield* LocalWorkload
+      yield* apply(1, [pod(0), pod(1), pod(2)])
+      yield* eventually(workload.statuses, (all) => all.length === 3 && all.every((s) => s.status === "running"))
+      yield* apply(2, [pod(0), pod(1)])
+      yield* eventually(containersOf(NODE), (cs) => cs.length === 2)
+      expect((yield* containersOf(NODE)).map((c) => c.name).sort()).toEqual(["helyos-shop-api-0", "helyos-shop-api-1"])
+      expect((yield* workload.statuses).map((s) => s.podId)).toEqual(["pod-0", "pod-1"])
+      yield* eventually(workload.appliedGeneration, (g) => g === 2)
+      // a late, older assignment must not bring pod-2 back
+      yield* apply(1, [pod(0), pod(1), pod(2)])
+      yield* TestClock.adjust("10 seconds")
+      expect((yield* containersOf(NODE)).length).toBe(2)
+      expect(yield* workload.appliedGeneration).toBe(2)
+      // scaling to nothing removes everything
+      yield* apply(3, [])
+      yield* eventually(containersOf(NODE), (cs) => cs.length === 0)
+      expect(yield* workload.statuses).toEqual([])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("restart policy always: restarts with backoff 1 s, 2 s, 4 s, counting restarts", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* apply(1, [pod(0)])
+      let current = yield* waitFor("pod-0", (s) => s.status === "running")
+      for (const [n, delay] of [[1, 1000], [2, 2000], [3, 4000], [4, 8000]] as const) {
+        yield* fake.exit(current.containerId, n === 2 ? 0 : 1)
+        const restarting = yield* waitFor("pod-0", (s) => s.status === "restarting")
+        expect(restarting.restartCount).toBe(n)
+        yield* TestClock.adjust(Duration.millis(delay - 1))
+        yield* settle
+        expect((yield* statusOf("pod-0"))!.status).toBe("restarting")
+        yield* TestClock.adjust("1 millis")
+        const next = yield* waitFor("pod-0", (s) => s.status === "running")
+        expect(next.containerId).not.toBe(current.containerId)
+        expect(next.restartCount).toBe(n)
+        current = next
+      }
+      // restarted in place: one container, the old ones removed
+      expect((yield* containersOf(NODE)).map((c) => c.id)).toEqual([current.containerId])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it("restart delays are min(300 s, 1 s * 2^(n-1))", () => {
+    expect([1, 2, 3, 4, 8, 9, 10, 20].map((n) => Duration.toSeconds(restartDelay(n)))).toEqual([1, 2, 4, 8, 128, 256, 300, 300])
+  })
+
+  it.scoped("an OOM kill is an exit like any other and says so", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* apply(1, [pod(0)])
+      const running = yield* waitFor("pod-0", (s) => s.status === "running")
+      yield* fake.exit(running.containerId, 137, { oomKilled: true })
+      const restarting = yield* waitFor("pod-0", (s) => s.status === "restarting")
+      expect(restarting.message).toContain("OOMKilled")
+      expect(restarting.restartCount).toBe(1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("restart policy onfailure: exit 0 leaves the pod failed, a non-zero exit restarts", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* apply(1, [pod(0, { restartPolicy: "onfailure" }), pod(1, { restartPolicy: "onfailure" })])
+      const clean = yield* waitFor("pod-0", (s) => s.status === "running")
+      const crashing = yield* waitFor("pod-1", (s) => s.status === "running")
+      yield* fake.exit(clean.containerId, 0)
+      yield* fake.exit(crashing.containerId, 2)
+      const failed = yield* waitFor("pod-0", (s) => s.status === "failed")
+      expect(failed).toMatchObject({ message: "container exited with code 0", restartCount: 0, containerId: clean.containerId })
+      yield* waitFor("pod-1", (s) => s.status === "restarting")
+      yield* TestClock.adjust("5 minutes")
+      expect((yield* statusOf("pod-0"))!.status).toBe("failed")
+      expect((yield* waitFor("pod-1", (s) => s.status === "running")).restartCount).toBe(1)
+      expect((yield* fake.calls).filter((c) => c === "run helyos-shop-api-0")).toHaveLength(1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("restart policy never: the pod is failed and its exited container kept for its logs", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* apply(1, [pod(0, { restartPolicy: "never" })])
+      const running = yield* waitFor("pod-0", (s) => s.status === "running")
+      yield* fake.exit(running.containerId, 1)
+      const failed = yield* waitFor("pod-0", (s) => s.status === "failed")
+      expect(failed.message).toBe("container exited with code 1")
+      yield* TestClock.adjust("5 minutes")
+      expect((yield* statusOf("pod-0"))!.status).toBe("failed")
+      expect((yield* containersOf(NODE)).map((c) => [c.id, c.state])).toEqual([[running.containerId, "exited"]])
+      expect((yield* fake.calls).filter((c) => c.startsWith("run"))).toHaveLength(1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("after 10 restarts the next exit is crashloopbackoff and nothing restarts any more", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* apply(1, [pod(0)])
+      let current = yield* waitFor("pod-0", (s) => s.status === "running")
+      for (let n = 1; n <= 10; n++) {
+        yield* fake.exit(current.containerId, 1)
+        yield* waitFor("pod-0", (s) => s.status === "restarting" && s.restartCount === n)
+        yield* TestClock.adjust(restartDelay(n))
+        current = yield* waitFor("pod-0", (s) => s.status === "running" && s.containerId !== current.containerId)
+      }
+      yield* fake.exit(current.containerId, 1)
+      const looping = yield* waitFor("pod-0", (s) => s.status === "crashloopbackoff")
+      expect(looping.restartCount).toBe(10)
+      expect(looping.message).toContain("crash loop")
+      yield* TestClock.adjust("30 minutes")
+      expect((yield* statusOf("pod-0"))!.status).toBe("crashloopbackoff")
+      expect((yield* fake.calls).filter((c) => c.startsWith("run"))).toHaveLength(11)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("the restart counter starts over after 10 minutes of running", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* apply(1, [pod(0)])
+      const running = yield* waitFor("pod-0", (s) => s.status === "running")
+      yield* fake.exit(running.containerId, 1)
+      yield* waitFor("pod-0", (s) => s.status === "restarting")
+      yield* TestClock.adjust("1 second")
+      expect((yield* waitFor("pod-0", (s) => s.status === "running")).restartCount).toBe(1)
+      yield* TestClock.adjust("10 minutes")
+      yield* waitFor("pod-0", (s) => s.restartCount === 0)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a missing image fails the pod with a readable message; it starts once the image exists", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* apply(1, [pod(0, { image: "registry.local:5000/shop/api:2" })])
+      const failed = yield* waitFor("pod-0", (s) => s.status === "failed")
+      expect(failed.message).toBe("image 'registry.local:5000/shop/api:2' not found")
+      yield* fake.addImage("registry.local:5000/shop/api:2")
+      yield* TestClock.adjust("5 seconds")
+      yield* waitFor("pod-0", (s) => s.status === "running" && s.message === "")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("one pod failing to start does not hold back the others or stop the loop", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* fake.failRun("helyos-shop-api-0", "boom")
+      yield* apply(1, [pod(0), pod(1)])
+      const failed = yield* waitFor("pod-0", (s) => s.status === "failed")
+      expect(failed.message).toContain("boom")
+      yield* waitFor("pod-1", (s) => s.status === "running")
+      yield* fake.failRun("helyos-shop-api-0", undefined)
+      yield* TestClock.adjust("5 seconds")
+      yield* waitFor("pod-0", (s) => s.status === "running")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("survives the engine being away and converges when it is back", () =>
+    Effect.gen(function*() {
+      const workload = yield* LocalWorkload
+      const fake = yield* ContainerRuntimeMemory
+      yield* fake.setAvailable(false)
+      yield* apply(1, [pod(0)])
+      yield* TestClock.adjust("12 seconds")
+      expect(yield* workload.appliedGeneration).toBe(0)
+      expect((yield* statusOf("pod-0"))!.status).toBe("pending")
+      yield* fake.setAvailable(true)
+      yield* TestClock.adjust("5 seconds")
+      yield* waitFor("pod-0", (s) => s.status === "running")
+      yield* eventually(workload.appliedGeneration, (g) => g === 1)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a name held by another node's container on a shared engine: runs under a node suffix", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      const theirs = yield* fake.seed({ name: "helyos-shop-api-0", labels: labelsOf(OTHER, "pod-0") })
+      yield* apply(1, [pod(0)])
+      yield* waitFor("pod-0", (s) => s.status === "running")
+      expect((yield* containersOf(NODE)).map((c) => c.name)).toEqual([`helyos-shop-api-0-${NODE}`])
+      expect((yield* containersOf(OTHER)).map((c) => c.id)).toEqual([theirs])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("logs stream the pod's current container, tail honoured; an unknown pod fails readably", () =>
+    Effect.gen(function*() {
+      const workload = yield* LocalWorkload
+      const fake = yield* ContainerRuntimeMemory
+      yield* apply(1, [pod(0)])
+      const running = yield* waitFor("pod-0", (s) => s.status === "running")
+      yield* fake.writeLog(running.containerId, "one\n")
+      yield* fake.writeLog(running.containerId, "two\n")
+      const text = (chunks: Chunk.Chunk<Uint8Array>) =>
+        Chunk.toReadonlyArray(chunks).map((c) => new TextDecoder().decode(c)).join("")
+      const all = yield* Stream.runCollect(workload.logs({ requestId: "r1", podId: "pod-0", tail: 0, follow: false }))
+      expect(text(all)).toBe("one\ntwo\n")
+      const last = yield* Stream.runCollect(workload.logs({ requestId: "r2", podId: "pod-0", tail: 1, follow: false }))
+      expect(text(last)).toBe("two\n")
+      const unknown = yield* Effect.flip(
+        Stream.runCollect(workload.logs({ requestId: "r3", podId: "nope", tail: 0, follow: false }))
+      )
+      expect(unknown).toBe("pod 'nope' not found on node 'node-a'")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("followed logs deliver later lines and end when the container exits", () =>
+    Effect.gen(function*() {
+      const workload = yield* LocalWorkload
+      const fake = yield* ContainerRuntimeMemory
+      yield* apply(1, [pod(0, { restartPolicy: "never" })])
+      const running = yield* waitFor("pod-0", (s) => s.status === "running")
+      yield* fake.writeLog(running.containerId, "early\n")
+      const fiber = yield* workload.logs({ requestId: "r1", podId: "pod-0", tail: 0, follow: true }).pipe(
+        Stream.map((c) => new TextDecoder().decode(c)),
+        Stream.runCollect,
+        Effect.fork
+      )
+      yield* settle
+      yield* fake.writeLog(running.containerId, "late\n")
+      yield* fake.exit(running.containerId, 0)
+      expect(Chunk.join(yield* Fiber.join(fiber), "")).toBe("early\nlate\n")
+    }).pipe(Effect.provide(TestLayer)))
+})
