@@ -27,7 +27,7 @@ const HandlersLive = Layer.mergeAll(SystemHandlersLive, NodesHandlersLive, Clust
 
 const ApiLive = HttpApiBuilder.api(HelyosApi).pipe(Layer.provide(HandlersLive))
 
-/** One line out of HttpApi's decode failure: `force: Expected "true" | "false", actual "maybe"`. */
+/** One line out of HttpApi's decode failure: `invalid request: force: must be "true" or "false", got "maybe"`. */
 const describeDecodeError = (error: HttpApiError.HttpApiDecodeError): string => {
   const issues = error.issues.map((issue) =>
     issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`

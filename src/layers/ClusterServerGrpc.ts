@@ -22,11 +22,16 @@ import { NodeWorkloads } from "../services/NodeWorkloads.js"
 import { TokenVault } from "../services/TokenVault.js"
 import { WorkerChannels } from "../services/WorkerChannels.js"
 import { type GrpcError, grpcError } from "./grpc/GrpcError.js"
-import { fromReadable, metadataText, serve, serveBidi, serveUnary, write } from "./grpc/Server.js"
-
-/** Call metadata that authenticates Connect and PushLogs. */
-export const NODE_ID_HEADER = "x-helyos-node-id"
-export const SESSION_HEADER = "x-helyos-session"
+import {
+  fromReadable,
+  metadataText,
+  serve,
+  serveBidi,
+  serveClientStreaming,
+  serveUnary,
+  write
+} from "./grpc/Server.js"
+import { NODE_ID_HEADER, SESSION_HEADER } from "./grpc/SessionMetadata.js"
 
 const invalid = (details: string) => grpcError(grpc.status.INVALID_ARGUMENT, details)
 
@@ -74,8 +79,15 @@ export const ClusterServerGrpcLive = Layer.scoped(
           yield* Effect.logWarning(`refused to register node '${name}': invalid join token`)
           return yield* Effect.fail(grpcError(grpc.status.UNAUTHENTICATED, "invalid join token"))
         }
+        // a worker must not take over the master's own node record by joining under its name
+        const holder = yield* Effect.option(registry.findByName(name))
+        if (Option.isSome(holder) && holder.value.role === "Master") {
+          yield* Effect.logWarning(`refused to register node '${name}': the name belongs to the master`)
+          return yield* Effect.fail(grpcError(grpc.status.ALREADY_EXISTS, `node name '${name}' belongs to the master`))
+        }
         // a worker without --advertise-addr is known by the address it connected from
         const address = request.address.trim() !== "" ? request.address.trim() : peerHost(peer)
+        if (address.length > 255 || /\s/.test(address)) return yield* Effect.fail(invalid("invalid address"))
         const { node, session } = yield* registry.join({ name, address, role: "Worker", resources })
         yield* events.publish(ClusterEvent.NodeJoined({ nodeId: node.id, name: node.name }))
         yield* Effect.logInfo(`node '${node.name}' joined`).pipe(
@@ -168,7 +180,7 @@ export const ClusterServerGrpcLive = Layer.scoped(
         ({
           register: (call, callback) => serveUnary(run, "Register", call, callback, register(call.request, call.getPeer())),
           connect: (call) => serveBidi(run, "Connect", call, connect(call)),
-          pushLogs: (call, callback) => serveUnary(run, "PushLogs", call, callback, pushLogs(call))
+          pushLogs: (call, callback) => serveClientStreaming(run, "PushLogs", call, callback, pushLogs(call))
         }) satisfies ClusterHandlers
     })
     // insecure for now: TLS for the cluster port is not implemented (see grpc/Server.ts)

@@ -14,6 +14,8 @@ const readResources = (): NodeResources => {
     cpuCores: cores,
     memoryBytes: os.totalmem(),
     cpuAvailable: Math.max(0, cores - load),
+    // Linux: MemAvailable (libuv >= 1.45), so reclaimable page cache counts as available.
+    // Container/cgroup limits are not looked at: a worker in a limited container over-reports.
     memoryAvailable: os.freemem()
   })
 }

@@ -1,6 +1,7 @@
 // LocalWorkload on this node's ContainerRuntime: keeps the desired pod set and converges the engine to it
 // in a scoped loop (on every apply, on container events, and every resync interval). Used by single and worker.
 import { Clock, Deferred, Duration, Effect, Layer, Option, Queue, Ref, Schedule, Stream } from "effect"
+import { containerName, type PodStatus as PodPhase } from "../domain/Workload.js"
 import type { Assignment, LogRequest, PodAssignment, PodStatus } from "../generated/cluster.js"
 import {
   ContainerRuntime,
@@ -12,16 +13,6 @@ import {
 } from "../services/ContainerRuntime.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
 import { LocalWorkload } from "../services/LocalWorkload.js"
-
-export type PodPhase =
-  | "pending"
-  | "creating"
-  | "running"
-  | "stopping"
-  | "stopped"
-  | "failed"
-  | "restarting"
-  | "crashloopbackoff"
 
 /** The documented restart rules (concepts/health-and-restart). */
 export const CRASH_LOOP_RESTARTS = 10
@@ -68,7 +59,7 @@ interface Desired {
 }
 
 const containerNameOf = (pod: PodAssignment): string =>
-  pod.containerName !== "" ? pod.containerName : `helyos-${pod.project}-${pod.deployment}-${pod.replicaIndex}`
+  pod.containerName !== "" ? pod.containerName : containerName(pod.project, pod.deployment, pod.replicaIndex, pod.podId)
 
 const specOf = (pod: PodAssignment, nodeName: string, name: string): ContainerSpec => ({
   name,

@@ -20,16 +20,20 @@ import { LocalWorkload } from "../services/LocalWorkload.js"
 import { WorkerAgent, WorkerStopped } from "../services/WorkerAgent.js"
 import { bidi, clientStreaming, unary } from "./grpc/Client.js"
 import { type GrpcError, grpcError } from "./grpc/GrpcError.js"
-
-/** Same names as the server reads (ClusterServerGrpc); kept here so layers do not import each other. */
-const NODE_ID_HEADER = "x-helyos-node-id"
-const SESSION_HEADER = "x-helyos-session"
+import { sessionMetadata } from "./grpc/SessionMetadata.js"
 
 /** A Register that gets no answer in this long counts as a transient failure. */
 const REGISTER_TIMEOUT = Duration.seconds(10)
 /** Silence on the stream for this many heartbeat intervals means the path to the master is dead. */
 const SILENT_INTERVALS = 3
 const MIN_SILENCE = Duration.seconds(1)
+
+/** Answers to Register that retrying cannot change (the request itself is wrong). */
+const REFUSALS: ReadonlySet<grpc.status> = new Set([
+  grpc.status.INVALID_ARGUMENT,
+  grpc.status.ALREADY_EXISTS,
+  grpc.status.PERMISSION_DENIED
+])
 
 /** What the master gave us at registration. The secret stays Redacted until it goes into metadata. */
 interface Session {
@@ -81,6 +85,13 @@ export const WorkerAgentGrpcLive = Layer.scoped(
       return yield* Effect.fail(new WorkerStopped({ reason: "InvalidJoinToken", detail }))
     })
 
+    const refused = (e: GrpcError) =>
+      Effect.gen(function*() {
+        const detail = `master refused to register node '${nodeName}': ${e.details}`
+        yield* Effect.logError(detail)
+        return yield* Effect.fail(new WorkerStopped({ reason: "Refused", detail }))
+      })
+
     const removed = (reason: string) =>
       Effect.gen(function*() {
         const detail = `node '${nodeName}' was removed from the cluster: ${reason}`
@@ -91,7 +102,10 @@ export const WorkerAgentGrpcLive = Layer.scoped(
     /** Register until the master answers: transient failures are retried with the backoff. */
     const register = (backoff: ReconnectBackoff): Effect.Effect<Session, WorkerStopped> => {
       const attempt = Effect.gen(function*() {
-        if (Option.isNone(config.joinToken)) return yield* invalidJoinToken
+        if (Option.isNone(config.joinToken)) {
+          // the flags refuse this already; kept so a hand-built config fails readably
+          return yield* Effect.fail(new WorkerStopped({ reason: "InvalidJoinToken", detail: "worker mode needs --token nxa_…" }))
+        }
         const token = config.joinToken.value
         const resources = yield* host.resources
         return yield* unary<RegisterReply>((cb) =>
@@ -121,6 +135,8 @@ export const WorkerAgentGrpcLive = Layer.scoped(
         Effect.catchTag("GrpcError", (e) =>
           e.code === grpc.status.UNAUTHENTICATED
             ? invalidJoinToken
+            : REFUSALS.has(e.code)
+            ? refused(e)
             : Effect.gen(function*() {
               const delay = yield* backoff.nextDelay
               yield* Effect.logWarning(
@@ -154,9 +170,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
     /** One Connect stream, from open to its end. Fails only when the worker must stop. */
     const connectOnce = (session: Session, backoff: ReconnectBackoff): Effect.Effect<Ending, WorkerStopped> =>
       Effect.gen(function*() {
-        const metadata = new grpc.Metadata()
-        metadata.set(NODE_ID_HEADER, session.nodeId)
-        metadata.set(SESSION_HEADER, Redacted.value(session.secret))
+        const metadata = sessionMetadata(session.nodeId, session.secret)
 
         const seq = yield* Ref.make(0)
         const ping = Effect.gen(function*() {
@@ -207,7 +221,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
         switch (error.code) {
           case grpc.status.NOT_FOUND:
             // removed while we were away (or mid-stream, before the Removed message reached us)
-            return yield* removed(`the master no longer knows it (${error.details})`)
+            return yield* removed("the master no longer knows this node")
           case grpc.status.UNAUTHENTICATED:
             return { _tag: "StaleSession", detail: error.details } satisfies Ending
           default:

@@ -1,36 +1,31 @@
 // helyos: the Helyos CLI. Talks to helyosd's REST API through a client derived from HelyosApi.
-import { Command, HelpDoc, ValidationError } from "@effect/cli"
+import { Command, ValidationError } from "@effect/cli"
 import { FetchHttpClient } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Layer, Option } from "effect"
 import { HELYOS_VERSION } from "../services/api/SystemApi.js"
-import { ClusterCommands } from "./cli/ClusterCommands.js"
+import { cluster } from "./cli/ClusterCommands.js"
 import { CliError, helyosRoot } from "./cli/Connection.js"
-import { NodesCommands } from "./cli/NodesCommands.js"
+import { node, nodes } from "./cli/NodesCommands.js"
 
 const helyos = helyosRoot.pipe(
-  Command.withDescription("The Helyos CLI. Global flags (--server, --token, --context) go before or after the command."),
-  Command.withSubcommands([NodesCommands.nodes, NodesCommands.node, ClusterCommands.cluster])
+  Command.withDescription("The Helyos CLI. --server, --token and --context go before or after the command."),
+  Command.withSubcommands([nodes, node, cluster])
 )
 
-const cli = Command.run(helyos, { name: "helyos", version: HELYOS_VERSION })
-
-/** One line on stderr per failure, exit code 1; @effect/cli has already printed its own usage errors. */
+/** One line on stderr per failure, exit code 1; @effect/cli prints its own usage errors. */
 const report = (cause: Cause.Cause<unknown>) => {
   if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure) && ValidationError.isValidationError(failure.value)) return Effect.failCause(cause)
   const message = Option.isSome(failure) && failure.value instanceof CliError
     ? failure.value.message
-    : `unexpected failure in helyos: ${String(Cause.squash(cause))}`
+    : `unexpected failure in helyos: ${String(Cause.squash(cause)).split("\n")[0]}`
   return Console.error(`error: ${message}`).pipe(Effect.zipRight(Effect.failCause(cause)))
 }
 
-cli(process.argv).pipe(
+Command.run(helyos, { name: "helyos", version: HELYOS_VERSION })(process.argv).pipe(
   Effect.catchAllCause(report),
   Effect.provide(Layer.mergeAll(NodeContext.layer, FetchHttpClient.layer)),
   NodeRuntime.runMain({ disableErrorReporting: true })
 )
-
-// keep HelpDoc referenced for the root's default help (see below)
-void HelpDoc

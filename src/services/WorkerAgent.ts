@@ -4,7 +4,8 @@ import { Schema } from "effect"
 
 /** Why a worker stops for good (the daemon logs it and exits). */
 export class WorkerStopped extends Schema.TaggedError<WorkerStopped>()("WorkerStopped", {
-  reason: Schema.Literal("InvalidJoinToken", "Removed", "SessionRevoked"),
+  /** Refused: the master turned the registration down for good (bad name, name held by the master). */
+  reason: Schema.Literal("InvalidJoinToken", "Removed", "SessionRevoked", "Refused"),
   detail: Schema.String
 }) {
   override get message() {

@@ -1,92 +1,15 @@
 // The REST API over a real socket on 127.0.0.1 (port 0) and a real SQLite file: the typed client
 // (as the CLI uses it) and raw fetch (exact statuses and bodies, as curl would see them).
-import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest, OpenApi } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer, Option, Queue, Redacted, type Scope } from "effect"
-import { mkdtempSync } from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
+import { Effect, Queue, Redacted, type Scope } from "effect"
 import type { ClusterEvent } from "../../src/domain/ClusterEvent.js"
-import { type NodeId, NodeResources } from "../../src/domain/Node.js"
-import { ApiServerLive } from "../../src/layers/ApiServer.js"
-import { DatabaseLive } from "../../src/layers/Database.js"
-import { EventsLive } from "../../src/layers/EventsLive.js"
-import { NodeRegistrySqlLive } from "../../src/layers/NodeRegistrySql.js"
-import { TokenVaultSqlLive } from "../../src/layers/TokenVaultSql.js"
 import { ApiServer } from "../../src/services/ApiServer.js"
 import { ApiError } from "../../src/services/api/HttpErrors.js"
-import { DaemonConfig, type DaemonMode, defaultTimers } from "../../src/services/DaemonConfig.js"
 import { Events } from "../../src/services/Events.js"
 import { HelyosApi } from "../../src/services/HelyosApi.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
-import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
-import { TokenVault } from "../../src/services/TokenVault.js"
-import { WorkerChannels } from "../../src/services/WorkerChannels.js"
-
-const TOKEN = `nxa-api_${"ab".repeat(32)}`
-const WRONG = `nxa-api_${"cd".repeat(32)}`
-const resources = new NodeResources({ cpuCores: 4, memoryBytes: 8 * 2 ** 30, cpuAvailable: 3, memoryAvailable: 6 * 2 ** 30 })
-
-/** Evictions the API asked for, in order (a stand-in for the gRPC streams). */
-const evictions: Array<{ readonly id: NodeId; readonly reason: string }> = []
-
-const WorkerChannelsRecorder = Layer.succeed(WorkerChannels, WorkerChannels.of({
-  attach: () => Effect.die("no streams in this test"),
-  send: () => Effect.succeed(false),
-  evict: (id, reason) => Effect.sync(() => void evictions.push({ id, reason })),
-  connected: Effect.succeed([])
-}))
-
-const config = (mode: DaemonMode) =>
-  Layer.succeed(DaemonConfig, DaemonConfig.of({
-    mode,
-    host: "127.0.0.1",
-    port: 0,
-    grpcPort: 0,
-    advertiseAddr: Option.none(),
-    dataDir: "unused",
-    nodeName: "master",
-    apiToken: Option.some(Redacted.make(TOKEN)),
-    join: Option.none(),
-    joinToken: Option.none(),
-    ...defaultTimers,
-    maxPods: 110,
-    dockerSocket: "/var/run/docker.sock",
-    cliConfigPath: "unused"
-  }))
-
-/** A master with nodes master, w1 (3 pods) and w2, its API token set, and the API listening. */
-const apiOn = (mode: DaemonMode, podCounts?: NodeWorkloads["Type"]["podCounts"]) => {
-  const db = path.join(mkdtempSync(path.join(os.tmpdir(), "helyos-api-")), "helyos.db")
-  const state = Layer.mergeAll(TokenVaultSqlLive, NodeRegistrySqlLive).pipe(
-    Layer.provideMerge(DatabaseLive(db)),
-    Layer.provideMerge(EventsLive)
-  )
-  const seeded = Layer.effectDiscard(Effect.gen(function*() {
-    const vault = yield* TokenVault
-    const registry = yield* NodeRegistry
-    yield* vault.ensureApiToken(Option.some(Redacted.make(TOKEN)))
-    yield* vault.ensureJoinToken
-    yield* registry.join({ name: "master", address: "127.0.0.1:6444", role: "Master", resources })
-    yield* registry.join({ name: "w1", address: "127.0.0.1:7001", role: "Worker", resources })
-    yield* registry.join({ name: "w2", address: "127.0.0.1:7002", role: "Worker", resources })
-  }))
-  const workloads = Layer.effect(NodeWorkloads, Effect.gen(function*() {
-    const registry = yield* NodeRegistry
-    return NodeWorkloads.of({
-      desired: () => Effect.succeed({ generation: 0, pods: [] }),
-      report: () => Effect.void,
-      logChunk: () => Effect.void,
-      podCounts: podCounts ?? Effect.map(Effect.either(registry.findByName("w1")), (w1) =>
-        Either.isRight(w1) ? new Map([[w1.right.id, 3]]) : new Map())
-    })
-  }))
-  return ApiServerLive.pipe(
-    Layer.provideMerge(Layer.mergeAll(workloads, WorkerChannelsRecorder, seeded)),
-    Layer.provideMerge(state),
-    Layer.provideMerge(config(mode))
-  )
-}
+import { apiOn, evictions, TOKEN, WRONG } from "../support/ApiHarness.js"
 
 /** Raw HTTP: status and parsed JSON body (undefined when empty); `null` sends no Authorization header. */
 const call = (method: string, route: string, token: string | null = TOKEN) =>
@@ -173,6 +96,8 @@ describe("REST API", () => {
       const events = yield* (yield* Events).subscribe
       const drained = yield* api.nodes.drain({ path: { name: "w2" } })
       expect([drained.name, drained.status]).toEqual(["w2", "Draining"])
+      // draining twice is fine and changes nothing
+      expect((yield* api.nodes.drain({ path: { name: "w2" } })).status).toBe("Draining")
       expect((yield* call("GET", "/api/v1/nodes")).body).toContainEqual(expect.objectContaining({ name: "w2", status: "Draining" }))
       const raw = yield* call("POST", "/api/v1/nodes/w2/undrain")
       expect(raw.status).toBe(200)
@@ -295,4 +220,14 @@ describe("REST API when a service has a bug", () => {
       const viaClient = yield* Effect.flip((yield* client).nodes.list())
       expect(viaClient).toEqual(new ApiError({ status: 500, message: "internal server error" }))
     }).pipe(Effect.provide(apiOn("master", Effect.dieMessage("pod counts exploded")))))
+})
+
+describe("the API definition", () => {
+  it("its OpenAPI document gives every declared error of `DELETE /api/v1/nodes/{name}` the {error} body", () => {
+    const responses = OpenApi.fromApi(HelyosApi).paths["/api/v1/nodes/{name}"]?.delete?.responses ?? {}
+    expect(Object.keys(responses)).toEqual(expect.arrayContaining(["204", "401", "404", "409", "422", "500"]))
+    for (const status of [401, 404, 409, 422, 500]) {
+      expect(JSON.stringify(responses[status])).toContain("#/components/schemas/ErrorBody")
+    }
+  })
 })

@@ -2,8 +2,9 @@
 // a real ClusterServer and real WorkerAgents over in-memory registry, vault, events and workloads.
 import { describe, expect, it } from "@effect/vitest"
 import * as grpc from "@grpc/grpc-js"
-import { Chunk, Clock, Context, Effect, Exit, Fiber, Layer, Option, Queue, Scope, Stream } from "effect"
+import { Chunk, Clock, Context, Effect, Exit, Fiber, Layer, Option, Queue, Redacted, Scope, Stream } from "effect"
 import { ClusterEvent } from "../../src/domain/ClusterEvent.js"
+import { NodeResources } from "../../src/domain/Node.js"
 import {
   type Assignment,
   ClusterClient,
@@ -11,9 +12,14 @@ import {
   type RegisterReply,
   type WorkerMessage
 } from "../../src/generated/cluster.js"
-import { ClusterServerGrpcLive, NODE_ID_HEADER, SESSION_HEADER } from "../../src/layers/ClusterServerGrpc.js"
-import { bidi, unary } from "../../src/layers/grpc/Client.js"
+import { ClusterServerGrpcLive } from "../../src/layers/ClusterServerGrpc.js"
+import { DatabaseLive } from "../../src/layers/Database.js"
+import { EventsLive } from "../../src/layers/EventsLive.js"
+import { bidi, clientStreaming, unary } from "../../src/layers/grpc/Client.js"
 import { GrpcError } from "../../src/layers/grpc/GrpcError.js"
+import { NODE_ID_HEADER, SESSION_HEADER } from "../../src/layers/grpc/SessionMetadata.js"
+import { NodeRegistrySqlLive } from "../../src/layers/NodeRegistrySql.js"
+import { TokenVaultSqlLive } from "../../src/layers/TokenVaultSql.js"
 import { WorkerAgentGrpcLive } from "../../src/layers/WorkerAgentGrpc.js"
 import { WorkerChannelsLive } from "../../src/layers/WorkerChannelsLive.js"
 import { ClusterServer } from "../../src/services/ClusterServer.js"
@@ -213,6 +219,29 @@ describe("cluster protocol over gRPC", () => {
       expect(yield* state.registry.service.list).toEqual([])
     }))
 
+  it.scopedLive("a worker refused for good (bad name, the master's name) stops with Refused", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const { node: self, session } = yield* state.registry.service.join({
+        name: "master",
+        address: "127.0.0.1",
+        role: "Master",
+        resources: NodeResources.empty
+      })
+      const master = yield* startMaster(state)
+
+      const impostor = yield* stopped((yield* startWorker("master", master.port, token)).fiber)
+      expect(impostor.reason).toBe("Refused")
+      expect(impostor.message).toBe("master refused to register node 'master': node name 'master' belongs to the master")
+      expect((yield* state.registry.service.findByName("master")).role).toBe("Master")
+      // its session was not replaced either
+      expect((yield* state.registry.service.authenticate(self.id, Redacted.value(session))).name).toBe("master")
+      const badName = yield* stopped((yield* startWorker("no spaces allowed", master.port, token)).fiber)
+      expect(badName.reason).toBe("Refused")
+      expect((yield* state.registry.service.list).map((n) => n.name)).toEqual(["master"])
+    }))
+
   it.scopedLive("rotating the join token refuses the old one at once; connected workers keep heartbeating", () =>
     Effect.gen(function*() {
       const oldToken = newJoinToken()
@@ -257,8 +286,17 @@ describe("cluster protocol over gRPC", () => {
       )
       expect(unknown).toEqual({ code: grpc.status.NOT_FOUND, details: "node removed from the cluster" })
 
+      // PushLogs is authenticated the same way
+      const chunk = { requestId: "r1", data: Buffer.from("forged"), eof: true, error: "" }
+      const logs = yield* failureCode(clientStreaming(
+        (cb) => client.pushLogs(metadataOf({ [NODE_ID_HEADER]: a.nodeId, [SESSION_HEADER]: "not-the-secret" }), cb),
+        Stream.make(chunk)
+      ))
+      expect(logs.code).toBe(grpc.status.UNAUTHENTICATED)
+
       expect(yield* state.registry.totalHeartbeats).toBe(0)
       expect(yield* state.workloads.reports).toEqual([])
+      expect(yield* Queue.size(state.workloads.chunks)).toBe(0)
       expect(yield* master.channels.connected).toEqual([])
     }))
 
@@ -416,5 +454,61 @@ describe("cluster protocol over gRPC", () => {
         Effect.map(state.events.published, (es) => es.filter((e) => e._tag === "NodeJoined").length === 3)
       )
       yield* heartbeatsGrow(state, "w1", 2)
+    }))
+
+  it.scopedLive("a second Connect of the same node replaces the first, which ends", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startMaster(state)
+      const client = yield* rawClient(master.port)
+      const reg = yield* rawRegister(client, token, "w1")
+      const metadata = metadataOf({ [NODE_ID_HEADER]: reg.nodeId, [SESSION_HEADER]: reg.sessionSecret })
+
+      const first = yield* bidi(() => client.connect(metadata), Stream.concat(Stream.make(ping(1)), Stream.never)).pipe(
+        Stream.runCollect,
+        Effect.fork
+      )
+      yield* waitUntil("the first stream is attached", Effect.map(master.channels.connected, (ids) => ids.length === 1))
+      const [assignment] = yield* rawConnect(client, metadata, 1)
+      expect(assignment?.kind?.$case).toBe("assignment")
+      // the older stream ends normally (its outbox was shut), after what it had already received
+      const older = Chunk.toReadonlyArray(yield* Fiber.join(first).pipe(Effect.timeout("5 seconds")))
+      expect(older[0]?.kind?.$case).toBe("assignment")
+    }))
+
+  it.scopedLive("with the SQLite vault and registry: join, heartbeat, rotate", () =>
+    Effect.gen(function*() {
+      const sqlState = yield* Layer.build(
+        Layer.mergeAll(TokenVaultSqlLive, NodeRegistrySqlLive).pipe(
+          Layer.provideMerge(DatabaseLive(":memory:")),
+          Layer.provideMerge(EventsLive),
+          Layer.provideMerge(NodeWorkloads.none)
+        )
+      )
+      const vault = Context.get(sqlState, TokenVault)
+      const registry = Context.get(sqlState, NodeRegistry)
+      const minted = yield* vault.ensureJoinToken
+      expect(Option.isSome(minted)).toBe(true)
+      const token = Redacted.value(Option.getOrThrow(minted))
+
+      const server = yield* Layer.build(ClusterServerGrpcLive.pipe(
+        Layer.provideMerge(WorkerChannelsLive),
+        Layer.provide(Layer.succeed(DaemonConfig, testConfig())),
+        Layer.provide(Layer.succeedContext(sqlState))
+      ))
+      const port = Context.get(server, ClusterServer).port
+      yield* startWorker("w1", port, token)
+      yield* waitUntil("w1 is in the registry", Effect.map(registry.list, (ns) => ns.some((n) => n.name === "w1")))
+      const node = yield* registry.findByName("w1")
+      const heardAt = (yield* registry.get(node.id)).lastHeartbeatMs
+      yield* waitUntil("w1 heartbeats", Effect.map(registry.get(node.id), (n) => n.lastHeartbeatMs > heardAt))
+
+      yield* vault.rotateJoinToken
+      const late = yield* startWorker("w2", port, token)
+      expect((yield* stopped(late.fiber)).reason).toBe("InvalidJoinToken")
+      const before = (yield* registry.get(node.id)).lastHeartbeatMs
+      yield* waitUntil("w1 still heartbeats", Effect.map(registry.get(node.id), (n) => n.lastHeartbeatMs > before))
+      expect((yield* registry.list).map((n) => n.name)).not.toContain("w2")
     }))
 })

@@ -1,6 +1,6 @@
 // LocalWorkloadRuntime on the real engine: assignments become busybox containers and go away again.
 // Requires the engine (fails, never skips, without it). Containers and the network are removed afterwards.
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import Docker from "dockerode"
 import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
 import type { PodAssignment, PodStatus } from "../../src/generated/cluster.js"
@@ -8,12 +8,13 @@ import { ContainerRuntimeDockerAt } from "../../src/layers/ContainerRuntimeDocke
 import { LocalWorkloadRuntime } from "../../src/layers/LocalWorkloadRuntime.js"
 import { DaemonConfig, defaultTimers } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
-import { BUSYBOX_IMAGE, DOCKER_SOCKET, ensureBusyboxImage, requireDocker } from "../support/busyboxImage.js"
+import { BUSYBOX_IMAGE, DOCKER_SOCKET, testEngine } from "../support/busyboxImage.js"
 
 const run = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`
 const node = `lw-itest-${run}`
 const project = `lwitest${run.replace(/[^a-z0-9]/g, "")}`
-let docker: Docker
+// creating the client contacts nothing; testEngine() in the layer is what requires the engine
+const docker = new Docker({ socketPath: DOCKER_SOCKET })
 
 const config = Layer.succeed(DaemonConfig, DaemonConfig.of({
   mode: "single",
@@ -32,9 +33,11 @@ const config = Layer.succeed(DaemonConfig, DaemonConfig.of({
   cliConfigPath: "/tmp/helyos-itest-cli.toml"
 }))
 
+/** Building it fails the test when there is no engine. */
 const Workload = LocalWorkloadRuntime({ resyncInterval: "1 second", stopGrace: "1 second" }).pipe(
   Layer.provide(ContainerRuntimeDockerAt(DOCKER_SOCKET)),
-  Layer.provide(config)
+  Layer.provide(config),
+  Layer.provideMerge(Layer.effectDiscard(Effect.promise(testEngine)))
 )
 
 const pod = (index: number, overrides: Partial<PodAssignment> = {}): PodAssignment => ({
@@ -66,13 +69,10 @@ const statusesUntil = (check: (all: ReadonlyArray<PodStatus>) => boolean) =>
       Effect.orElse(() => Effect.flatMap(w.statuses, (last) => Effect.dieMessage(`statuses never matched: ${JSON.stringify(last)}`)))
     ))
 
-beforeAll(async () => {
-  docker = await requireDocker()
-  await ensureBusyboxImage()
-})
-
 afterAll(async () => {
-  for (const c of await mine()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)
+  for (const c of await mine().catch(() => [])) {
+    await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)
+  }
   await docker.getNetwork(`helyos-${project}`).remove().catch(() => undefined)
 })
 

@@ -57,3 +57,18 @@ export const ensureBusyboxImage = async (
   }
   return image
 }
+
+let engineReady: Promise<Docker> | undefined
+
+/**
+ * For integration tests: the engine is there and the busybox image is built (once per test file).
+ * Call it inside each test (not in beforeAll) so a missing engine FAILS the tests instead of
+ * leaving them reported as skipped.
+ */
+export const testEngine = (): Promise<Docker> => {
+  engineReady ??= requireDocker().then(async (docker) => {
+    await ensureBusyboxImage()
+    return docker
+  })
+  return engineReady
+}

@@ -25,8 +25,11 @@ export const NodesHandlersLive = HttpApiBuilder.group(HelyosApi, "nodes", (handl
     const view = (node: NodeRecord) =>
       Effect.map(workloads.podCounts, (counts) => NodeView.fromRecord(node, counts.get(node.id) ?? 0))
 
+    /** Drain or undrain; the event is published only when the intent actually changes. */
     const setSchedulable = (name: string, schedulable: Schedulable) =>
       Effect.gen(function*() {
+        const before = yield* registry.findByName(name)
+        if (before.schedulable === schedulable) return yield* view(before)
         const node = yield* registry.setSchedulable(name, schedulable)
         yield* events.publish(
           ClusterEvent.NodeDrainChanged({ nodeId: node.id, name: node.name, draining: schedulable === "draining" })

@@ -45,6 +45,9 @@ export const serveUnary = <Res>(
   }))
 }
 
+/** Client-streaming calls answer once too: read the call with `fromReadable` inside `effect`. */
+export const serveClientStreaming = serveUnary
+
 /**
  * Serve a bidi call: `effect` reads and writes the call; when it succeeds the call ends with OK,
  * when it fails the call ends with its status. `onExit` also runs on interruption, so a server

@@ -87,13 +87,24 @@ interface Sent {
   readonly key: string
 }
 
+interface GenerationState {
+  readonly next: number
+  readonly sent: ReadonlyMap<NodeId, Sent>
+}
+
+/** A node's generation, and whether the node has to be told (its set changed or it never got one). */
+export interface Stamp {
+  readonly generation: number
+  readonly changed: boolean
+}
+
 /**
  * The last set each node was given. Generations start at the clock's epoch millis so that after a
  * master restart they are above anything a still-running worker has applied (workers drop older ones).
  */
 export const makeGenerations = (startAt: number) =>
   Effect.gen(function*() {
-    const state = yield* Ref.make<{ readonly next: number; readonly sent: ReadonlyMap<NodeId, Sent> }>({
+    const state = yield* Ref.make<GenerationState>({
       next: Math.max(1, Math.floor(startAt)),
       sent: new Map()
     })
@@ -103,14 +114,12 @@ export const makeGenerations = (startAt: number) =>
        * `changed` is true when the node has to be told.
        */
       stamp: (nodeId: NodeId, pods: ReadonlyArray<PodAssignment>) =>
-        Ref.modify(state, (s) => {
+        Ref.modify(state, (s): [Stamp, GenerationState] => {
           const key = JSON.stringify(pods)
           const last = s.sent.get(nodeId)
-          if (last !== undefined && last.key === key) {
-            return [{ generation: last.generation, changed: false }, s] as const
-          }
+          if (last !== undefined && last.key === key) return [{ generation: last.generation, changed: false }, s]
           const sent = new Map(s.sent).set(nodeId, { generation: s.next, key })
-          return [{ generation: s.next, changed: true }, { next: s.next + 1, sent }] as const
+          return [{ generation: s.next, changed: true }, { next: s.next + 1, sent }]
         }),
       /** The generation last given to a node (undefined: nothing since this master started). */
       lastSent: (nodeId: NodeId) => Effect.map(Ref.get(state), (s) => s.sent.get(nodeId)?.generation),

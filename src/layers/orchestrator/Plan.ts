@@ -3,7 +3,7 @@
 import { Either } from "effect"
 import type { DeploymentSpec } from "../../domain/DeploymentSpec.js"
 import type { NodeId, NodeRecord } from "../../domain/Node.js"
-import { nodeSnapshot, placeMany, type SchedulerConfig } from "../../domain/Scheduler.js"
+import { type NodeSnapshot, nodeSnapshot, placeMany, type SchedulerConfig } from "../../domain/Scheduler.js"
 import type { DeploymentId, PodId } from "../../domain/Workload.js"
 import { parseTemplate, templateOf } from "./Assignments.js"
 import type { DeploymentRow, PodChanges, PodRow } from "./Store.js"
@@ -46,8 +46,6 @@ export interface Plan {
 /** Replacements of changed or drained pods in flight per deployment (new before old, one index at a time). */
 const MAX_SURGE = 1
 
-const gaveUp = (pod: PodRow) => pod.status === "failed" || pod.status === "crashloopbackoff"
-
 /** Which of several pods for one slot to keep: running, then placed, then the oldest. */
 const rank = (pod: PodRow) => (pod.status === "running" ? 0 : pod.nodeId !== null ? 1 : 2)
 const byPreference = (a: PodRow, b: PodRow) => rank(a) - rank(b) || a.createdAtMs - b.createdAtMs
@@ -61,6 +59,36 @@ const groupBy = <K, A>(items: ReadonlyArray<A>, key: (a: A) => K): Map<K, Array<
     else group.push(item)
   }
   return groups
+}
+
+/**
+ * The nodes as the scheduler sees them: capacity taken by the requests of every pod still on a node
+ * (running or on its way out: its container holds the resources until it is removed).
+ */
+export const snapshotsOf = (
+  nodes: ReadonlyArray<NodeRecord>,
+  pods: ReadonlyArray<PodRow>,
+  failures: ReadonlyMap<NodeId, ReadonlyArray<number>>,
+  maxPods: number
+): Array<NodeSnapshot> => {
+  const usage = new Map<NodeId, { pods: number; cpuRequested: number; memoryRequested: number }>()
+  for (const pod of pods) {
+    if (pod.nodeId === null) continue
+    const t = parseTemplate(pod.templateJson)
+    const u = usage.get(pod.nodeId) ?? { pods: 0, cpuRequested: 0, memoryRequested: 0 }
+    usage.set(pod.nodeId, {
+      pods: u.pods + 1,
+      cpuRequested: u.cpuRequested + t.cpu,
+      memoryRequested: u.memoryRequested + t.memoryBytes
+    })
+  }
+  return nodes.map((node) =>
+    nodeSnapshot(
+      node,
+      { ...(usage.get(node.id) ?? { pods: 0, cpuRequested: 0, memoryRequested: 0 }), recentFailures: failures.get(node.id) ?? [] },
+      maxPods
+    )
+  )
 }
 
 export const plan = (input: PlanInput): Plan => {
@@ -109,8 +137,8 @@ export const plan = (input: PlanInput): Plan => {
       const group = byIndex.get(index) ?? []
       const current = group.filter((p) => p.specHash === row.specHash && !draining(p.nodeId)).sort(byPreference)
       const stale = group.filter((p) => !current.includes(p))
-      // stale pods that serve nothing go at once; the others wait for their replacement to run
-      for (const pod of stale) if (pod.nodeId === null || gaveUp(pod)) retireOne(pod, "replaced")
+      // stale pods that serve nothing (not running) go at once; the others wait for their replacement to run
+      for (const pod of stale) if (pod.status !== "running") retireOne(pod, "replaced")
       const serving = stale.filter((p) => !retired.has(p.id))
       for (const extra of current.slice(1)) retireOne(extra, `duplicate of pod ${current[0]!.id}`)
       const keep = current[0]
@@ -144,20 +172,7 @@ export const plan = (input: PlanInput): Plan => {
   // Placement: pending pods first (they have waited longest), then the new ones, all against one
   // board so spread really spreads; capacity counts every pod still on a node, retiring or not.
   const pending = running.filter((p) => p.nodeId === null && !retired.has(p.id))
-  const usage = new Map<NodeId, { pods: number; cpuRequested: number; memoryRequested: number }>()
-  for (const pod of [...running, ...lingering]) {
-    if (pod.nodeId === null) continue
-    const t = parseTemplate(pod.templateJson)
-    const u = usage.get(pod.nodeId) ?? { pods: 0, cpuRequested: 0, memoryRequested: 0 }
-    usage.set(pod.nodeId, { pods: u.pods + 1, cpuRequested: u.cpuRequested + t.cpu, memoryRequested: u.memoryRequested + t.memoryBytes })
-  }
-  const snapshots = input.nodes.map((node) =>
-    nodeSnapshot(
-      node,
-      { ...(usage.get(node.id) ?? { pods: 0, cpuRequested: 0, memoryRequested: 0 }), recentFailures: input.failures.get(node.id) ?? [] },
-      input.maxPods
-    )
-  )
+  const snapshots = snapshotsOf(input.nodes, [...running, ...lingering], input.failures, input.maxPods)
   const fresh = wanted.map(({ deployment, index }): PodRow => {
     const template = templateOf(deployment.spec, deployment.desired)
     return {

@@ -1,0 +1,451 @@
+// The master's orchestrator (projects, deployments, pods in SQLite, one level-triggered reconcile loop)
+// and the master side of the node protocol (NodeWorkloads). The master is a node too: its own pods go
+// to the in-process LocalWorkload, every other node's travel as Assignments over WorkerChannels.
+import type { SqlClient } from "@effect/sql"
+import { randomUUID } from "node:crypto"
+import { Clock, Context, Duration, Effect, Either, Layer, Option, Queue, Ref, Stream } from "effect"
+import { type DeploymentSpec, encodeSpec, specHash } from "../domain/DeploymentSpec.js"
+import { applySetting, FAILURE_MEMORY_MS, placeMany, requestFor } from "../domain/Scheduler.js"
+import {
+  DeploymentId,
+  DeploymentRecord,
+  deploymentStatus,
+  effectiveReplicas,
+  PodRecord,
+  podName,
+  type ProjectStatus,
+  toDeploymentView,
+  toPodView,
+  toProjectView
+} from "../domain/Workload.js"
+import {
+  DeploymentNotFound,
+  InvalidReplicas,
+  ProjectExists,
+  ProjectNotEmpty,
+  ProjectNotFound,
+  ProjectSuspended
+} from "../domain/WorkloadErrors.js"
+import type { LogRequest } from "../generated/cluster.js"
+import { ContainerRuntime, RuntimeUnavailable } from "../services/ContainerRuntime.js"
+import { DaemonConfig } from "../services/DaemonConfig.js"
+import { Events } from "../services/Events.js"
+import { LocalWorkload } from "../services/LocalWorkload.js"
+import { NodeRegistry } from "../services/NodeRegistry.js"
+import { NodeWorkloads } from "../services/NodeWorkloads.js"
+import { type LogOptions, LogsUnavailable, Orchestrator } from "../services/Orchestrator.js"
+import { WorkerChannels } from "../services/WorkerChannels.js"
+import { assignedPods, makeGenerations } from "./orchestrator/Assignments.js"
+import { makeLogRouter } from "./orchestrator/LogRouter.js"
+import { snapshotsOf } from "./orchestrator/Plan.js"
+import { gaveUp, makeReconciler, parseSpec } from "./orchestrator/Reconciler.js"
+import { makeStore, type PodRow } from "./orchestrator/Store.js"
+
+export interface OrchestratorOptions {
+  /** How often the reconciler runs when nothing wakes it earlier (changes and node events do); default 1 s. */
+  readonly reconcileInterval?: Duration.DurationInput
+}
+
+/** How long a deploy waits for this host's engine to answer before refusing. */
+const ENGINE_PING_TIMEOUT = Duration.seconds(5)
+
+/** For tests: run the local status poll and one reconcile pass now, instead of waiting for the loop. */
+export class OrchestratorControl extends Context.Tag("helyos/OrchestratorControl")<OrchestratorControl, {
+  readonly reconcile: Effect.Effect<void>
+}>() {}
+
+export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
+  Effect.gen(function*() {
+    const config = yield* DaemonConfig
+    const registry = yield* NodeRegistry
+    const events = yield* Events
+    const channels = yield* WorkerChannels
+    const local = yield* LocalWorkload
+    const runtime = yield* ContainerRuntime
+    const store = yield* makeStore
+    const interval = Duration.decode(options.reconcileInterval ?? "1 second")
+
+    const generations = yield* makeGenerations(yield* Clock.currentTimeMillis)
+    const logRouter = yield* makeLogRouter(channels)
+    const scheduler = yield* Ref.make(yield* store.schedulerConfig)
+    // one writer: passes, reports and operator actions never interleave their read-decide-write
+    const serialized = (yield* Effect.makeSemaphore(1)).withPermits(1)
+    // one pending wake-up is enough: a pass always converges to the latest state
+    const wake = yield* Queue.dropping<void>(1)
+    const wakeUp = Queue.offer(wake, undefined).pipe(Effect.asVoid)
+
+    const reconciler = makeReconciler({ config, store, registry, channels, local, generations, scheduler, wakeUp })
+    const { localNodeOf, projectStatuses } = reconciler
+
+    /** A pass inside an operation that already changed the store: the change is kept even if the pass fails. */
+    const reconcileAfterChange = reconciler.pass.pipe(
+      Effect.catchAllCause((cause) => Effect.logError("reconcile pass failed", cause))
+    )
+
+    /** The local node reports like any other (polled, since it has no stream), then a pass. */
+    const tick = Effect.gen(function*() {
+      const own = yield* reconciler.localReport
+      if (Option.isSome(own)) {
+        const { applied, nodeId, statuses } = own.value
+        yield* serialized(reconciler.report(nodeId, statuses, applied))
+      }
+      yield* serialized(reconciler.pass)
+    })
+
+    // subscribed before anything can happen; the loop starts with a pass (a restarted master converges at once)
+    const subscription = yield* events.subscribe
+    // catchAllCause before repeating: one failed pass must not end the loop
+    yield* tick.pipe(
+      Effect.catchAllCause((cause) => Effect.logError("reconcile pass failed", cause)),
+      Effect.zipRight(Effect.raceFirst(Queue.take(wake), Effect.sleep(interval))),
+      Effect.zipRight(Queue.takeAll(wake)),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
+    yield* Queue.take(subscription).pipe(
+      Effect.flatMap((event) =>
+        event._tag === "NodeDead" ? serialized(reconciler.nodeDied(event.nodeId, event.name)) : wakeUp
+      ),
+      Effect.catchAllCause((cause) => Effect.logError("handling a node event failed", cause)),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
+    // -------------------------------------------------------------------------------------------
+    // Views.
+
+    const deploymentViews = (filter: { readonly project?: string; readonly name?: string }) =>
+      Effect.gen(function*() {
+        const projects = yield* projectStatuses
+        const rows = (yield* store.deployments).filter((d) =>
+          (filter.project === undefined || d.project === filter.project) && (filter.name === undefined || d.name === filter.name)
+        )
+        const runByDeployment = new Map<string, Array<PodRow>>()
+        for (const pod of yield* store.pods) {
+          if (pod.desired !== "run") continue
+          const list = runByDeployment.get(pod.deploymentId)
+          if (list === undefined) runByDeployment.set(pod.deploymentId, [pod])
+          else list.push(pod)
+        }
+        return rows.map((row) => {
+          const record = new DeploymentRecord({
+            id: row.id,
+            project: row.project,
+            name: row.name,
+            spec: parseSpec(row.specJson),
+            replicas: row.replicas,
+            stopped: row.stopped === 1,
+            createdAtMs: row.createdAtMs,
+            updatedAtMs: row.updatedAtMs
+          })
+          const mine = runByDeployment.get(row.id) ?? []
+          const desired = effectiveReplicas(record, projects.get(row.project) ?? "active")
+          return toDeploymentView(record, mine, deploymentStatus(desired, mine))
+        })
+      })
+
+    const deploymentView = (project: string, name: string) =>
+      Effect.flatMap(deploymentViews({ project, name }), (views) =>
+        views[0] === undefined ? Effect.fail(new DeploymentNotFound({ project, name })) : Effect.succeed(views[0]))
+
+    const requireDeployment = (project: string, name: string) =>
+      Effect.flatMap(store.deployment(project, name), Option.match({
+        onNone: () => Effect.fail(new DeploymentNotFound({ project, name })),
+        onSome: Effect.succeed
+      }))
+
+    const requireProject = (name: string) =>
+      Effect.flatMap(store.project(name), Option.match({
+        onNone: () => Effect.fail(new ProjectNotFound({ name })),
+        onSome: Effect.succeed
+      }))
+
+    const pods = (project?: string) =>
+      Effect.gen(function*() {
+        const names = new Map((yield* registry.list).map((n) => [n.id, n.name]))
+        return (yield* store.pods)
+          .filter((p) => project === undefined || p.project === project)
+          .map((p) =>
+            toPodView(
+              new PodRecord({
+                id: p.id,
+                deploymentId: p.deploymentId,
+                project: p.project,
+                deploymentName: p.deploymentName,
+                replicaIndex: p.replicaIndex,
+                nodeId: p.nodeId,
+                containerId: p.containerId,
+                containerIp: p.containerIp,
+                status: p.status,
+                image: p.image,
+                specHash: p.specHash,
+                restartCount: p.restartCount,
+                createdAtMs: p.createdAtMs,
+                ...(p.message === null ? {} : { message: p.message })
+              }),
+              p.nodeId === null ? null : (names.get(p.nodeId) ?? null)
+            )
+          )
+      })
+
+    // -------------------------------------------------------------------------------------------
+    // Operations.
+
+    /** Would this spec put a pod on this host? Then its engine must answer, or the deploy is refused. */
+    const checkLocalRuntime = (spec: DeploymentSpec) =>
+      Effect.gen(function*() {
+        const nodes = yield* registry.list
+        const me = localNodeOf(nodes)
+        if (me === undefined) return
+        const nowMs = yield* Clock.currentTimeMillis
+        const snapshots = snapshotsOf(
+          nodes,
+          yield* store.pods,
+          yield* store.failuresSince(nowMs - FAILURE_MEMORY_MS),
+          config.maxPods
+        )
+        const placements = placeMany(
+          snapshots,
+          Array.from({ length: spec.replicas }, () => requestFor(spec)),
+          yield* Ref.get(scheduler),
+          nowMs
+        )
+        if (!placements.some((p) => Either.isRight(p) && p.right.nodeId === me.id)) return
+        const unavailable = (detail: string) => new RuntimeUnavailable({ socket: config.dockerSocket, detail })
+        yield* runtime.ping.pipe(
+          Effect.catchTag("RuntimeError", (e) => Effect.fail(unavailable(e.message))),
+          // a socket that accepts but never answers must not hang the deploy
+          Effect.timeoutFail({ duration: ENGINE_PING_TIMEOUT, onTimeout: () => unavailable("no answer to a ping") })
+        )
+      })
+
+    const deploy = (spec: DeploymentSpec) =>
+      Effect.gen(function*() {
+        const project = spec.project
+        const name = spec.deployment.name
+        yield* checkLocalRuntime(spec)
+        yield* serialized(Effect.gen(function*() {
+          const existingProject = yield* store.project(project)
+          if (Option.isSome(existingProject) && existingProject.value.status === "suspended") {
+            return yield* new ProjectSuspended({ name: project })
+          }
+          const nowMs = yield* Clock.currentTimeMillis
+          const hash = specHash(spec)
+          const specJson = JSON.stringify(encodeSpec(spec))
+          yield* store.transaction(Effect.gen(function*() {
+            if (Option.isNone(existingProject)) {
+              yield* store.insertProject({ name: project, status: "active", createdAtMs: nowMs })
+            }
+            const existing = yield* store.deployment(project, name)
+            if (Option.isNone(existing)) {
+              yield* store.insertDeployment({
+                id: DeploymentId.make(randomUUID()),
+                project,
+                name,
+                specJson,
+                specHash: hash,
+                replicas: spec.replicas,
+                stopped: 0,
+                createdAtMs: nowMs,
+                updatedAtMs: nowMs
+              })
+              return
+            }
+            const row = existing.value
+            yield* store.updateDeployment(row.id, { specJson, specHash: hash, replicas: spec.replicas, stopped: 0, updatedAtMs: nowMs })
+            if (row.specHash !== hash) return
+            // the same spec again: pods that gave up (crash loop, failed) get a fresh start
+            const given = (yield* store.pods).filter((p) => p.deploymentId === row.id && p.desired === "run" && gaveUp(p.status))
+            for (const pod of given) yield* store.updatePod(pod.id, { desired: "retire", status: "stopping" })
+          }))
+          yield* Effect.logInfo(`deployment ${project}/${name} deployed: ${spec.image}, ${spec.replicas} replica(s)`)
+          yield* reconcileAfterChange
+        }))
+        return yield* deploymentView(project, name).pipe(Effect.orDie)
+      })
+
+    const scale = (project: string, name: string, replicas: number) =>
+      Effect.gen(function*() {
+        if (!Number.isSafeInteger(replicas) || replicas < 0) return yield* new InvalidReplicas({ replicas })
+        yield* serialized(Effect.gen(function*() {
+          const row = yield* requireDeployment(project, name)
+          const status = Option.map(yield* store.project(project), (p) => p.status)
+          if (Option.getOrUndefined(status) === "suspended") return yield* new ProjectSuspended({ name: project })
+          const nowMs = yield* Clock.currentTimeMillis
+          yield* store.updateDeployment(row.id, { replicas, stopped: 0, updatedAtMs: nowMs })
+          yield* Effect.logInfo(`deployment ${project}/${name} scaled to ${replicas}`)
+          yield* reconcileAfterChange
+        }))
+        return yield* deploymentView(project, name)
+      })
+
+    const stop = (project: string, name: string) =>
+      Effect.gen(function*() {
+        yield* serialized(Effect.gen(function*() {
+          const row = yield* requireDeployment(project, name)
+          const nowMs = yield* Clock.currentTimeMillis
+          yield* store.updateDeployment(row.id, { stopped: 1, updatedAtMs: nowMs })
+          yield* Effect.logInfo(`deployment ${project}/${name} stopped`)
+          yield* reconcileAfterChange
+        }))
+        return yield* deploymentView(project, name)
+      })
+
+    const remove = (project: string, name: string) =>
+      serialized(Effect.gen(function*() {
+        const row = yield* requireDeployment(project, name)
+        // the definition goes now; its pods leave every assignment at once and linger as retired rows
+        // until their nodes report them gone
+        yield* store.transaction(Effect.gen(function*() {
+          yield* store.deleteDeployment(row.id)
+          for (const pod of (yield* store.pods).filter((p) => p.deploymentId === row.id && p.desired === "run")) {
+            if (pod.nodeId === null) yield* store.deletePods([pod.id])
+            else yield* store.updatePod(pod.id, { desired: "retire", status: "stopping" })
+          }
+        }))
+        yield* Effect.logInfo(`deployment ${project}/${name} removed`)
+        yield* reconcileAfterChange
+      }))
+
+    const logs = (project: string, name: string, options: LogOptions) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const row = yield* requireDeployment(project, name)
+        const mine = (yield* store.pods).filter((p) => p.deploymentId === row.id && p.desired === "run")
+        const chosen = options.pod === undefined
+          ? mine.filter((p) => p.nodeId !== null)
+          : mine.filter((p) => podName(p.deploymentName, p.replicaIndex) === options.pod)
+        if (options.pod !== undefined) {
+          const pod = chosen[0]
+          if (pod === undefined) {
+            return yield* new LogsUnavailable({ pod: options.pod, reason: `deployment '${name}' has no such pod` })
+          }
+          if (pod.nodeId === null) return yield* new LogsUnavailable({ pod: options.pod, reason: "it is not placed on a node yet" })
+        }
+        const nodes = yield* registry.list
+        const me = localNodeOf(nodes)
+        const tail = options.tail ?? 0
+        const streams = chosen.map((pod) => {
+          const podLabel = podName(pod.deploymentName, pod.replicaIndex)
+          const node = nodes.find((n) => n.id === pod.nodeId)
+          const request: LogRequest = { requestId: randomUUID(), podId: pod.id, tail, follow: options.follow }
+          const bytes: Stream.Stream<Uint8Array, string> = node === undefined
+            ? Stream.fail("its node was removed")
+            : node.id === me?.id
+            ? local.logs(request)
+            : logRouter.open(node, pod.id, { tail, follow: options.follow })
+          return bytes.pipe(
+            Stream.mapError((reason) => new LogsUnavailable({ pod: podLabel, reason })),
+            Stream.decodeText(),
+            Stream.splitLines,
+            Stream.map((line) => ({ pod: podLabel, line }))
+          )
+        })
+        return Stream.mergeAll(streams, { concurrency: "unbounded" })
+      }))
+
+    const createProject = (name: string) =>
+      serialized(Effect.gen(function*() {
+        if (Option.isSome(yield* store.project(name))) return yield* new ProjectExists({ name })
+        const row = { name, status: "active" as const, createdAtMs: yield* Clock.currentTimeMillis }
+        yield* store.insertProject(row)
+        yield* Effect.logInfo(`project ${name} created`)
+        return toProjectView(row)
+      }))
+
+    const setProjectStatus = (name: string, status: ProjectStatus) =>
+      serialized(Effect.gen(function*() {
+        const row = yield* requireProject(name)
+        if (row.status !== status) {
+          yield* store.setProjectStatus(name, status)
+          yield* Effect.logInfo(`project ${name} ${status === "suspended" ? "suspended" : "resumed"}`)
+          yield* reconcileAfterChange
+        }
+        return toProjectView({ ...row, status })
+      }))
+
+    const deleteProject = (name: string) =>
+      serialized(Effect.gen(function*() {
+        yield* requireProject(name)
+        const remaining = (yield* store.deployments).filter((d) => d.project === name).length
+        if (remaining > 0) return yield* new ProjectNotEmpty({ name, deployments: remaining })
+        yield* store.deleteProject(name)
+        yield* Effect.logInfo(`project ${name} deleted`)
+      }))
+
+    const setScheduler = (key: string, value: string) =>
+      serialized(Effect.gen(function*() {
+        const next = yield* Either.match(applySetting(yield* Ref.get(scheduler), key, value), {
+          onLeft: Effect.fail,
+          onRight: Effect.succeed
+        })
+        yield* store.saveSchedulerConfig(next)
+        yield* Ref.set(scheduler, next)
+        yield* Effect.logInfo(`scheduler set: ${key} = ${value} (strategy ${next.strategy})`)
+        return next
+      }))
+
+    const orchestrator = Orchestrator.of({
+      deploy,
+      deployments: (project) => deploymentViews(project === undefined ? {} : { project }),
+      deployment: deploymentView,
+      scale,
+      stop,
+      remove,
+      pods,
+      logs,
+      projects: Effect.map(store.projects, (rows) => rows.map(toProjectView)),
+      createProject,
+      suspendProject: (name) => setProjectStatus(name, "suspended"),
+      resumeProject: (name) => setProjectStatus(name, "active"),
+      deleteProject,
+      schedulerConfig: Ref.get(scheduler),
+      setScheduler
+    })
+
+    const workloads = NodeWorkloads.of({
+      desired: (id) =>
+        serialized(Effect.gen(function*() {
+          const mine = assignedPods(yield* store.runPodsOfNode(id))
+          const { generation } = yield* generations.stamp(id, mine)
+          return { generation, pods: mine }
+        })),
+      report: (id, statuses, appliedGeneration) => serialized(reconciler.report(id, statuses, appliedGeneration)),
+      logChunk: logRouter.deliver,
+      podCounts: store.runPodCounts
+    })
+
+    const control = OrchestratorControl.of({
+      reconcile: tick.pipe(Effect.orDie)
+    })
+
+    return { orchestrator, workloads, control } as const
+  })
+
+/** Orchestrator + NodeWorkloads (+ the test control) from one construction. */
+const contextOf = (options: OrchestratorOptions) =>
+  Effect.map(makeOrchestrator(options), ({ control, orchestrator, workloads }) =>
+    Context.make(Orchestrator, orchestrator).pipe(
+      Context.add(NodeWorkloads, workloads),
+      Context.add(OrchestratorControl, control)
+    ))
+
+/** The orchestrator with its loop interval chosen (tests use a long one and reconcile by hand). */
+export const OrchestratorLayer = (
+  options: OrchestratorOptions = {}
+): Layer.Layer<
+  Orchestrator | NodeWorkloads | OrchestratorControl,
+  never,
+  SqlClient.SqlClient | DaemonConfig | NodeRegistry | Events | WorkerChannels | LocalWorkload | ContainerRuntime
+> => Layer.scopedContext(contextOf(options))
+
+/**
+ * Orchestrator and NodeWorkloads for a single or master daemon. Needs a migrated SqlClient
+ * (DatabaseLive), DaemonConfig, NodeRegistry, Events, WorkerChannels, this host's LocalWorkload and
+ * ContainerRuntime (only pinged when a deploy would put a pod on this host).
+ */
+export const OrchestratorLive: Layer.Layer<
+  Orchestrator | NodeWorkloads,
+  never,
+  SqlClient.SqlClient | DaemonConfig | NodeRegistry | Events | WorkerChannels | LocalWorkload | ContainerRuntime
+> = OrchestratorLayer()

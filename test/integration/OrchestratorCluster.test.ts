@@ -1,0 +1,134 @@
+// Workloads across a real cluster in one process (127.0.0.1, real clock, compressed timers): the
+// orchestrator behind a real ClusterServer, real WorkerAgents converging in-memory engines, and the
+// real heartbeat monitor declaring a silent worker dead. Pods move, and the healed worker is fenced.
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Context, Effect, Exit, Layer, Scope, Stream } from "effect"
+import type { DeploymentSpec } from "../../src/domain/DeploymentSpec.js"
+import { decodeSpec } from "../../src/domain/DeploymentSpec.js"
+import { ClusterServerGrpcLive } from "../../src/layers/ClusterServerGrpc.js"
+import { ContainerRuntimeMemory, ContainerRuntimeMemoryLayer } from "../../src/layers/ContainerRuntimeMemory.js"
+import { DatabaseLive } from "../../src/layers/Database.js"
+import { EventsLive } from "../../src/layers/EventsLive.js"
+import { HeartbeatMonitorLive } from "../../src/layers/HeartbeatMonitorLive.js"
+import { LocalWorkloadRuntime } from "../../src/layers/LocalWorkloadRuntime.js"
+import { NodeRegistrySqlLive } from "../../src/layers/NodeRegistrySql.js"
+import { OrchestratorLayer } from "../../src/layers/OrchestratorLive.js"
+import { WorkerAgentGrpcLive } from "../../src/layers/WorkerAgentGrpc.js"
+import { WorkerChannelsLive } from "../../src/layers/WorkerChannelsLive.js"
+import { ClusterServer } from "../../src/services/ClusterServer.js"
+import { Labels } from "../../src/services/ContainerRuntime.js"
+import { DaemonConfig } from "../../src/services/DaemonConfig.js"
+import { HostInfo } from "../../src/services/HostInfo.js"
+import { LocalWorkload } from "../../src/services/LocalWorkload.js"
+import { NodeRegistry } from "../../src/services/NodeRegistry.js"
+import { Orchestrator } from "../../src/services/Orchestrator.js"
+import { TokenVault } from "../../src/services/TokenVault.js"
+import { WorkerAgent } from "../../src/services/WorkerAgent.js"
+import {
+  fixedHostInfo,
+  makeTokenVault,
+  newJoinToken,
+  testConfig,
+  waitUntil,
+  workerConfig
+} from "../support/ClusterDoubles.js"
+
+const spec = (input: Record<string, unknown>): DeploymentSpec => {
+  const decoded = decodeSpec({ project: "shop", deployment: { name: "api" }, image: "nginx:1", ...input })
+  if (decoded._tag === "Left") throw new Error(decoded.left.message)
+  return decoded.right
+}
+
+/** A master: SQLite state, the orchestrator, the cluster server and the monitor (NotReady 1 s, dead 2 s). */
+const startMaster = (token: string) =>
+  Effect.gen(function*() {
+    const vault = yield* makeTokenVault(token)
+    const layer = Layer.mergeAll(ClusterServerGrpcLive, HeartbeatMonitorLive).pipe(
+      Layer.provideMerge(OrchestratorLayer({ reconcileInterval: "100 millis" })),
+      // this master runs no pods itself (it is not registered as a node here)
+      Layer.provideMerge(Layer.mergeAll(WorkerChannelsLive, LocalWorkload.none, ContainerRuntimeMemoryLayer())),
+      Layer.provideMerge(Layer.mergeAll(
+        NodeRegistrySqlLive,
+        EventsLive,
+        Layer.succeed(TokenVault, vault.service),
+        Layer.succeed(DaemonConfig, testConfig())
+      )),
+      Layer.provideMerge(DatabaseLive(":memory:"))
+    )
+    const ctx = yield* Layer.build(layer)
+    return {
+      port: Context.get(ctx, ClusterServer).port,
+      orchestrator: Context.get(ctx, Orchestrator),
+      registry: Context.get(ctx, NodeRegistry)
+    }
+  })
+
+/** One worker host's engine; it outlives the agent, as a real Docker engine outlives helyosd. */
+const engine = Effect.map(
+  Layer.build(ContainerRuntimeMemoryLayer({ images: ["nginx:1"] })),
+  (ctx) => ({ ctx, control: Context.get(ctx, ContainerRuntimeMemory) })
+)
+type Engine = Effect.Effect.Success<typeof engine>
+
+/** A worker agent on `engine`, alive until its scope closes (closing it is the worker dying). */
+const startWorker = (name: string, port: number, token: string, host: Engine) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const layer = WorkerAgentGrpcLive.pipe(
+      Layer.provide(LocalWorkloadRuntime({ resyncInterval: "100 millis", stopGrace: "10 millis" })),
+      Layer.provide(Layer.mergeAll(
+        Layer.succeedContext(host.ctx),
+        Layer.succeed(DaemonConfig, workerConfig(name, port, token)),
+        Layer.succeed(HostInfo, fixedHostInfo)
+      ))
+    )
+    const ctx = yield* Layer.buildWithScope(layer, scope)
+    yield* Effect.forkIn(Context.get(ctx, WorkerAgent).run, scope)
+    return { kill: Scope.close(scope, Exit.void) }
+  })
+
+/** The containers running on an engine for `node`. */
+const runningOn = (host: Engine, node: string) =>
+  Effect.map(host.control.containers, (all) =>
+    all.filter((c) => c.state === "running" && c.labels[Labels.node] === node))
+
+describe("Orchestrator over a real cluster", () => {
+  it.scopedLive("pods spread over workers, run, log back; a dead worker's pods move, and the healed worker is fenced", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const { orchestrator, port, registry } = yield* startMaster(token)
+      const engine1 = yield* engine
+      const engine2 = yield* engine
+      const w1 = yield* startWorker("w1", port, token, engine1)
+      yield* startWorker("w2", port, token, engine2)
+      yield* waitUntil("both workers joined", Effect.map(registry.list, (nodes) => nodes.length === 2))
+      yield* orchestrator.deploy(spec({ replicas: 4 }))
+
+      yield* waitUntil("4 replicas run", Effect.map(orchestrator.deployment("shop", "api"), (d) => d.status === "running"))
+      expect((yield* runningOn(engine1, "w1")).length).toBe(2)
+      expect((yield* runningOn(engine2, "w2")).length).toBe(2)
+
+      // logs of a pod on a worker come back over PushLogs
+      const onW1 = (yield* orchestrator.pods()).find((p) => p.node === "w1")!
+      yield* engine1.control.writeLog(onW1.container_id!, "hello from w1\n")
+      const lines = yield* Stream.runCollect(orchestrator.logs("shop", "api", { follow: false, pod: onW1.name }))
+      expect(Chunk.toReadonlyArray(lines)).toContainEqual({ pod: onW1.name, line: "hello from w1" })
+
+      // w1 dies: 2 s of silence later its pods run on w2, each replica index once
+      yield* w1.kill
+      yield* waitUntil(
+        "w1's pods moved to w2",
+        Effect.map(orchestrator.pods(), (pods) => pods.length === 4 && pods.every((p) => p.node === "w2" && p.status === "running")),
+        "10 seconds"
+      )
+      expect((yield* orchestrator.pods()).map((p) => p.name)).toEqual(["api-0", "api-1", "api-2", "api-3"])
+      expect((yield* runningOn(engine2, "w2")).length).toBe(4)
+      // its old containers still run on its engine: nobody could tell it yet
+      expect((yield* runningOn(engine1, "w1")).length).toBe(2)
+
+      // w1 comes back: its assignment no longer lists the moved pods, so it removes them
+      yield* startWorker("w1", port, token, engine1)
+      yield* waitUntil("w1 fenced its old containers", Effect.map(runningOn(engine1, "w1"), (c) => c.length === 0))
+      expect((yield* orchestrator.pods()).filter((p) => p.status === "running")).toHaveLength(4)
+    }), { timeout: 30_000 })
+})

@@ -1,0 +1,90 @@
+// A real ApiServer on 127.0.0.1 (port 0) over a temp SQLite file, seeded with a master and two
+// workers: what the API and CLI integration tests talk to. Worker streams are a recording double.
+import { Effect, Either, Layer, Option, Redacted } from "effect"
+import { mkdtempSync } from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { type NodeId, NodeResources } from "../../src/domain/Node.js"
+import { ApiServerLive } from "../../src/layers/ApiServer.js"
+import { DatabaseLive } from "../../src/layers/Database.js"
+import { EventsLive } from "../../src/layers/EventsLive.js"
+import { NodeRegistrySqlLive } from "../../src/layers/NodeRegistrySql.js"
+import { TokenVaultSqlLive } from "../../src/layers/TokenVaultSql.js"
+import { DaemonConfig, type DaemonMode, defaultTimers } from "../../src/services/DaemonConfig.js"
+import { NodeRegistry } from "../../src/services/NodeRegistry.js"
+import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
+import { TokenVault } from "../../src/services/TokenVault.js"
+import { WorkerChannels } from "../../src/services/WorkerChannels.js"
+
+/** The API token the harness configures. */
+export const TOKEN = `nxa-api_${"ab".repeat(32)}`
+/** A well-formed token that is not the configured one. */
+export const WRONG = `nxa-api_${"cd".repeat(32)}`
+
+/** 4 cores (1 used), 8 GiB (2 GiB used). */
+export const resources = new NodeResources({ cpuCores: 4, memoryBytes: 8 * 2 ** 30, cpuAvailable: 3, memoryAvailable: 6 * 2 ** 30 })
+
+/** Evictions the API asked for, in order (a stand-in for the gRPC streams). Reset it in a test before use. */
+export const evictions: Array<{ readonly id: NodeId; readonly reason: string }> = []
+
+const WorkerChannelsRecorder = Layer.succeed(WorkerChannels, WorkerChannels.of({
+  attach: () => Effect.die("no streams in this test"),
+  send: () => Effect.succeed(false),
+  evict: (id, reason) => Effect.sync(() => void evictions.push({ id, reason })),
+  connected: Effect.succeed([])
+}))
+
+const config = (mode: DaemonMode) =>
+  Layer.succeed(DaemonConfig, DaemonConfig.of({
+    mode,
+    host: "127.0.0.1",
+    port: 0,
+    grpcPort: 0,
+    advertiseAddr: Option.none(),
+    dataDir: "unused",
+    nodeName: "master",
+    apiToken: Option.some(Redacted.make(TOKEN)),
+    join: Option.none(),
+    joinToken: Option.none(),
+    ...defaultTimers,
+    maxPods: 110,
+    dockerSocket: "/var/run/docker.sock",
+    cliConfigPath: "unused"
+  }))
+
+/**
+ * The API of a daemon in `mode` with nodes master, w1 (3 pods) and w2, serving until the scope
+ * closes. Provides ApiServer (its URL) plus the state services, so a test can look behind the API.
+ * `podCounts` replaces the pod counts (e.g. with a defect).
+ */
+export const apiOn = (mode: DaemonMode, podCounts?: NodeWorkloads["Type"]["podCounts"]) => {
+  const db = path.join(mkdtempSync(path.join(os.tmpdir(), "helyos-api-")), "helyos.db")
+  const state = Layer.mergeAll(TokenVaultSqlLive, NodeRegistrySqlLive).pipe(
+    Layer.provideMerge(DatabaseLive(db)),
+    Layer.provideMerge(EventsLive)
+  )
+  const seeded = Layer.effectDiscard(Effect.gen(function*() {
+    const vault = yield* TokenVault
+    const registry = yield* NodeRegistry
+    yield* vault.ensureApiToken(Option.some(Redacted.make(TOKEN)))
+    yield* vault.ensureJoinToken
+    yield* registry.join({ name: "master", address: "127.0.0.1:6444", role: "Master", resources })
+    yield* registry.join({ name: "w1", address: "127.0.0.1:7001", role: "Worker", resources })
+    yield* registry.join({ name: "w2", address: "127.0.0.1:7002", role: "Worker", resources })
+  }))
+  const workloads = Layer.effect(NodeWorkloads, Effect.gen(function*() {
+    const registry = yield* NodeRegistry
+    return NodeWorkloads.of({
+      desired: () => Effect.succeed({ generation: 0, pods: [] }),
+      report: () => Effect.void,
+      logChunk: () => Effect.void,
+      podCounts: podCounts ?? Effect.map(Effect.either(registry.findByName("w1")), (w1) =>
+        Either.isRight(w1) ? new Map([[w1.right.id, 3]]) : new Map())
+    })
+  }))
+  return ApiServerLive.pipe(
+    Layer.provideMerge(Layer.mergeAll(workloads, WorkerChannelsRecorder, seeded)),
+    Layer.provideMerge(state),
+    Layer.provideMerge(config(mode))
+  )
+}
