@@ -2,12 +2,11 @@
 import { Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Either, Option } from "effect"
-import { WorkerStopped } from "../services/WorkerAgent.js"
+import { HELYOS_VERSION } from "../services/api/SystemApi.js"
 import { daemonFlags, toDaemonConfig } from "./daemon/Flags.js"
 import { PlainLoggerLive } from "./daemon/Logger.js"
 import { runServer, runWorker } from "./daemon/Modes.js"
 
-const VERSION = "0.1.0"
 
 /** A start-up refusal: printed as one line, exit code 1. */
 class Refused {
@@ -23,17 +22,16 @@ const helyosd = Command.make("helyosd", daemonFlags, (flags) =>
     })
     if (config.mode !== "worker") return yield* runServer(config)
     return yield* runWorker(config).pipe(
-      Effect.catchIf(
-        (e): e is WorkerStopped => e instanceof WorkerStopped && e.reason === "Removed",
-        // removed by an operator: a clean stop, so a supervisor does not bring it back
-        () => Effect.logWarning("this worker was removed from the cluster; exiting")
-      ),
-      Effect.catchTag("WorkerStopped", (e) => Effect.fail(new Refused(e.message)))
+      Effect.catchTag("WorkerStopped", (e) =>
+        e.reason === "Removed"
+          // removed by an operator: a clean stop, so a supervisor does not bring it back
+          ? Effect.logWarning("this worker was removed from the cluster; exiting")
+          : Effect.fail(new Refused(e.message)))
     )
   })
 ).pipe(Command.withDescription("The Helyos daemon: runs containers; --mode master serves a cluster, --mode worker joins one."))
 
-const cli = Command.run(helyosd, { name: "helyosd", version: VERSION })
+const cli = Command.run(helyosd, { name: "helyosd", version: HELYOS_VERSION })
 
 cli(process.argv).pipe(
   Effect.catchAllCause((cause) => {
@@ -49,5 +47,5 @@ cli(process.argv).pipe(
   }),
   Effect.provide(NodeContext.layer),
   Effect.provide(PlainLoggerLive),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )

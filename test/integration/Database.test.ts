@@ -23,7 +23,7 @@ describe("DatabaseLive", () => {
         const sql = yield* SqlClient.SqlClient
         return yield* sql<{ migrationId: number; name: string }>`SELECT migration_id, name FROM effect_sql_migrations`
       })
-      expect(yield* inLifetime(file, migrations)).toEqual([{ migrationId: 1, name: "cluster" }])
+      expect(yield* inLifetime(file, migrations)).toEqual([{ migrationId: 1, name: "cluster" }, { migrationId: 2, name: "workloads" }])
       const [again, mode] = yield* inLifetime(
         file,
         Effect.gen(function*() {
@@ -31,7 +31,7 @@ describe("DatabaseLive", () => {
           return [yield* migrations, yield* sql<{ journalMode: string }>`PRAGMA journal_mode`] as const
         })
       )
-      expect(again).toEqual([{ migrationId: 1, name: "cluster" }])
+      expect(again).toEqual([{ migrationId: 1, name: "cluster" }, { migrationId: 2, name: "workloads" }])
       expect(mode[0]?.journalMode).toBe("wal")
     }))
 

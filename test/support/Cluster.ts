@@ -55,7 +55,7 @@ export const restartMaster = (master: Master) =>
 export const startWorker = (master: Master, name: string, joinToken = master.joinToken ?? "", extraArgs: ReadonlyArray<string> = []): Proc =>
   spawnProc(helyosdBin, [
     "--mode", "worker", "--join", `127.0.0.1:${master.grpcPort}`, "--token", joinToken, "--node-name", name,
-    "--data-dir", tempDir(`helyos-${name}-`), ...extraArgs
+    "--data-dir", tempDir(`helyos-${name}-`), "--reconnect-max", "1s", ...extraArgs
   ], { HELYOS_CONFIG: master.env.HELYOS_CONFIG! })
 
 export interface NodeJson {

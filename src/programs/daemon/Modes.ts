@@ -1,5 +1,5 @@
 // The layer graph of each mode. single: API + state; master: + cluster gRPC + monitor; worker: the agent.
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { ApiServerLive } from "../../layers/ApiServer.js"
@@ -12,10 +12,12 @@ import { NodeRegistrySqlLive } from "../../layers/NodeRegistrySql.js"
 import { TokenVaultSqlLive } from "../../layers/TokenVaultSql.js"
 import { WorkerAgentGrpcLive } from "../../layers/WorkerAgentGrpc.js"
 import { WorkerChannelsLive } from "../../layers/WorkerChannelsLive.js"
+import { ContainerRuntimeDocker } from "../../layers/ContainerRuntimeDocker.js"
+import { LocalWorkloadRuntime } from "../../layers/LocalWorkloadRuntime.js"
+import { OrchestratorLive } from "../../layers/OrchestratorLive.js"
+import { ApiServer } from "../../services/ApiServer.js"
 import { DaemonConfig, type DaemonConfigShape } from "../../services/DaemonConfig.js"
 import { HostInfo } from "../../services/HostInfo.js"
-import { LocalWorkload } from "../../services/LocalWorkload.js"
-import { NodeWorkloads } from "../../services/NodeWorkloads.js"
 import { WorkerAgent } from "../../services/WorkerAgent.js"
 import { announceApiToken, announceJoinToken, registerSelf } from "./Announce.js"
 
@@ -31,7 +33,11 @@ const stateLayer = (config: DaemonConfigShape) => {
 /** single or master: serve the API (and, on a master, the cluster) until interrupted. */
 export const runServer = (config: DaemonConfigShape) => {
   const configLayer = Layer.succeed(DaemonConfig, config)
-  const core = Layer.mergeAll(WorkerChannelsLive, NodeWorkloads.none, HostInfoOsLive).pipe(
+  // this host's own pods run in-process on the local Docker engine; the daemon starts without one
+  const localPods = LocalWorkloadRuntime().pipe(Layer.provideMerge(ContainerRuntimeDocker))
+  const core = OrchestratorLive.pipe(
+    Layer.provideMerge(localPods),
+    Layer.provideMerge(Layer.mergeAll(WorkerChannelsLive, HostInfoOsLive)),
     Layer.provideMerge(stateLayer(config)),
     Layer.provideMerge(configLayer)
   )
@@ -43,9 +49,9 @@ export const runServer = (config: DaemonConfigShape) => {
     if (config.mode === "master") yield* announceJoinToken
     yield* registerSelf(yield* (yield* HostInfo).resources)
     // the API starts last, so a client that can connect finds the tokens and the master node in place
-    yield* Layer.build(ApiServerLive)
+    const api = yield* Layer.build(ApiServerLive).pipe(Effect.map((ctx) => Context.get(ctx, ApiServer)))
     yield* Effect.logInfo(
-      `helyosd ${config.mode} listening on http://${config.host}:${config.port}` +
+      `helyosd ${config.mode} listening on ${api.url}` +
         (config.mode === "master" ? ` (cluster gRPC on ${config.host}:${config.grpcPort})` : "")
     )
     return yield* Effect.never
@@ -57,7 +63,7 @@ export const runServer = (config: DaemonConfigShape) => {
 export const runWorker = (config: DaemonConfigShape) =>
   Effect.flatMap(WorkerAgent, (agent) => agent.run).pipe(
     Effect.provide(WorkerAgentGrpcLive.pipe(
-      Layer.provide(Layer.mergeAll(HostInfoOsLive, LocalWorkload.none)),
+      Layer.provide(Layer.mergeAll(HostInfoOsLive, LocalWorkloadRuntime().pipe(Layer.provide(ContainerRuntimeDocker)))),
       Layer.provide(Layer.succeed(DaemonConfig, config))
     ))
   )
