@@ -45,7 +45,7 @@ const startMaster = async () => {
   const child = spawn(process.execPath, [
     path.join(root, "bin", "helyosd"), "--mode", "master", "--host", "127.0.0.1", "--port", String(port),
     "--grpc-port", String(grpcPort), "--data-dir", dataDir, "--node-name", "bench-master",
-    "--heartbeat-interval", `${intervalMs}ms`, "--log-level", "warning"
+    "--heartbeat-interval", `${intervalMs}ms`, "--log-level", "warn"
   ], { env: { ...process.env, HELYOS_CONFIG: path.join(dataDir, "cli.toml") }, stdio: ["ignore", "pipe", "pipe"] })
   let out = ""
   child.stdout.on("data", (d) => (out += d))

@@ -18,10 +18,20 @@ import { HelyosApi } from "../services/HelyosApi.js"
 import { AuthorizationLive } from "./api/AuthorizationLive.js"
 import { ClusterHandlersLive } from "./api/ClusterHandlers.js"
 import { NodesHandlersLive } from "./api/NodesHandlers.js"
+import { ProjectsHandlersLive } from "./api/ProjectsHandlers.js"
+import { SchedulerHandlersLive } from "./api/SchedulerHandlers.js"
 import { SystemHandlersLive } from "./api/SystemHandlers.js"
+import { WorkloadsHandlersLive } from "./api/WorkloadsHandlers.js"
 
 /** Every group's handlers. A new group adds its layer here. */
-const HandlersLive = Layer.mergeAll(SystemHandlersLive, NodesHandlersLive, ClusterHandlersLive).pipe(
+const HandlersLive = Layer.mergeAll(
+  SystemHandlersLive,
+  NodesHandlersLive,
+  ClusterHandlersLive,
+  SchedulerHandlersLive,
+  ProjectsHandlersLive,
+  WorkloadsHandlersLive
+).pipe(
   Layer.provide(AuthorizationLive)
 )
 
@@ -89,7 +99,7 @@ const BoundAddressLive = Layer.effect(
 
 /**
  * The REST API, serving until its scope closes. Needs DaemonConfig (host, port, mode), TokenVault,
- * NodeRegistry, NodeWorkloads, WorkerChannels and Events; provides ApiServer (the bound address).
+ * NodeRegistry, NodeWorkloads, WorkerChannels, Events and Orchestrator; provides ApiServer (the bound address).
  */
 export const ApiServerLive = Layer.mergeAll(
   HttpApiBuilder.serve(logRequests).pipe(Layer.provide(ErrorContractLive), Layer.provide(ApiLive)),

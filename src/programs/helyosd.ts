@@ -1,7 +1,7 @@
 // helyosd: the Helyos daemon. single (default), master (+ cluster gRPC) or worker (joins a master).
 import { Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Either, Option } from "effect"
+import { Cause, Console, Effect, Either, Logger, LogLevel, Option } from "effect"
 import { HELYOS_VERSION } from "../services/api/SystemApi.js"
 import { daemonFlags, toDaemonConfig } from "./daemon/Flags.js"
 import { PlainLoggerLive } from "./daemon/Logger.js"
@@ -20,8 +20,10 @@ const helyosd = Command.make("helyosd", daemonFlags, (flags) =>
       onLeft: (problem) => Effect.fail(new Refused(problem)),
       onRight: Effect.succeed
     })
-    if (config.mode !== "worker") return yield* runServer(config)
+    const level = { trace: LogLevel.Trace, debug: LogLevel.Debug, info: LogLevel.Info, warn: LogLevel.Warning, error: LogLevel.Error }[flags.logLevel]
+    if (config.mode !== "worker") return yield* runServer(config).pipe(Logger.withMinimumLogLevel(level))
     return yield* runWorker(config).pipe(
+      Logger.withMinimumLogLevel(level),
       Effect.catchTag("WorkerStopped", (e) =>
         e.reason === "Removed"
           // removed by an operator: a clean stop, so a supervisor does not bring it back

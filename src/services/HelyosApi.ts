@@ -5,12 +5,18 @@ import { HttpApi } from "@effect/platform"
 import { ClusterApi } from "./api/ClusterApi.js"
 import { InternalError, InvalidRequest, RouteNotFound } from "./api/HttpErrors.js"
 import { NodesApi } from "./api/NodesApi.js"
+import { ProjectsApi } from "./api/ProjectsApi.js"
+import { SchedulerApi } from "./api/SchedulerApi.js"
 import { SystemApi } from "./api/SystemApi.js"
+import { WorkloadsApi } from "./api/WorkloadsApi.js"
 
 export class HelyosApi extends HttpApi.make("helyos")
   .add(SystemApi)
   .add(NodesApi)
   .add(ClusterApi)
+  .add(SchedulerApi)
+  .add(ProjectsApi)
+  .add(WorkloadsApi)
   // raised outside the handlers (see layers/ApiServer): undecodable input, unknown routes, bugs
   .addError(InvalidRequest)
   .addError(RouteNotFound)

@@ -54,6 +54,10 @@ export const daemonFlags = {
   deadAfter: duration("dead-after", "60s", "master: silence after which a worker is dead and its pods move"),
   reconnectMax: duration("reconnect-max", "30s", "worker: cap of the reconnect backoff (1s doubling)"),
   maxPods: Options.integer("max-pods").pipe(Options.withDescription("most pods per node"), Options.withDefault(110)),
+  logLevel: Options.choice("log-level", ["trace", "debug", "info", "warn", "error"]).pipe(
+    Options.withDescription("least severe level that is logged"),
+    Options.withDefault("info" as const)
+  ),
   dockerSocket: Options.text("docker-socket").pipe(
     Options.withDescription("the Docker engine socket"),
     Options.withDefault("/var/run/docker.sock")

@@ -70,7 +70,7 @@ export const MasterNotRemovableError = httpError(MasterNotRemovable, 409)
 const NodePath = Schema.Struct({ name: NodeName })
 
 /** A query flag: exactly "true" or "false" (anything else is a 422, never a silent false). */
-const QueryFlag = Schema.transform(
+export const QueryFlag = Schema.transform(
   // one refinement (not a union of literals) so a bad value yields one readable issue
   Schema.String.pipe(
     Schema.filter((text) => text === "true" || text === "false" || `must be "true" or "false", got ${JSON.stringify(text)}`)
