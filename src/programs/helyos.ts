@@ -6,11 +6,14 @@ import { Cause, Console, Effect, Layer, Option } from "effect"
 import { HELYOS_VERSION } from "../services/api/SystemApi.js"
 import { cluster } from "./cli/ClusterCommands.js"
 import { CliError, helyosRoot } from "./cli/Connection.js"
+import { deploy } from "./cli/DeployCommand.js"
 import { node, nodes } from "./cli/NodesCommands.js"
+import { project } from "./cli/ProjectCommands.js"
+import { deployments, logs, pods, rm, scale, stop } from "./cli/WorkloadsCommands.js"
 
 const helyos = helyosRoot.pipe(
   Command.withDescription("The Helyos CLI. --server, --token and --context go before or after the command."),
-  Command.withSubcommands([nodes, node, cluster])
+  Command.withSubcommands([deploy, pods, deployments, scale, stop, rm, logs, project, nodes, node, cluster])
 )
 
 /** One line on stderr per failure, exit code 1; @effect/cli prints its own usage errors. */

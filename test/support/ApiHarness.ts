@@ -6,13 +6,17 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { type NodeId, NodeResources } from "../../src/domain/Node.js"
 import { ApiServerLive } from "../../src/layers/ApiServer.js"
+import { ContainerRuntimeMemoryLayer } from "../../src/layers/ContainerRuntimeMemory.js"
 import { DatabaseLive } from "../../src/layers/Database.js"
 import { EventsLive } from "../../src/layers/EventsLive.js"
 import { NodeRegistrySqlLive } from "../../src/layers/NodeRegistrySql.js"
+import { OrchestratorLayer } from "../../src/layers/OrchestratorLive.js"
 import { TokenVaultSqlLive } from "../../src/layers/TokenVaultSql.js"
 import { DaemonConfig, type DaemonMode, defaultTimers } from "../../src/services/DaemonConfig.js"
+import { LocalWorkload } from "../../src/services/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
+import { Orchestrator } from "../../src/services/Orchestrator.js"
 import { TokenVault } from "../../src/services/TokenVault.js"
 import { WorkerChannels } from "../../src/services/WorkerChannels.js"
 
@@ -82,7 +86,13 @@ export const apiOn = (mode: DaemonMode, podCounts?: NodeWorkloads["Type"]["podCo
         Either.isRight(w1) ? new Map([[w1.right.id, 3]]) : new Map())
     })
   }))
+  // only the Orchestrator: the nodes routes keep the pod counts above
+  const orchestrator = Layer.effect(Orchestrator, Orchestrator).pipe(
+    Layer.provide(OrchestratorLayer({ reconcileInterval: "1 hour" })),
+    Layer.provide(Layer.mergeAll(LocalWorkload.none, ContainerRuntimeMemoryLayer()))
+  )
   return ApiServerLive.pipe(
+    Layer.provideMerge(orchestrator),
     Layer.provideMerge(Layer.mergeAll(workloads, WorkerChannelsRecorder, seeded)),
     Layer.provideMerge(state),
     Layer.provideMerge(config(mode))

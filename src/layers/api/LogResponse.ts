@@ -16,7 +16,8 @@ const encoder = new TextEncoder()
 export const logResponse = <E>(lines: Stream.Stream<LogLine, E>) =>
   Effect.gen(function*() {
     const pull = yield* Stream.toPull(Stream.map(lines, ({ line, pod }) => `${pod} ${line}\n`))
-    const first = yield* Effect.fork(pull)
+    // in the request scope (ejected below): a plain fork would die with the handler before the body is sent
+    const first = yield* Effect.forkScoped(pull)
     const early = yield* Effect.timeoutOption(Fiber.await(first), FIRST_LINE_WAIT)
     if (Option.isSome(early) && Exit.isFailure(early.value)) {
       const failure = Cause.failureOption(early.value.cause)

@@ -1,7 +1,9 @@
-// `helyos cluster token show|rotate`: the join token workers use (shown once, only at creation).
+// `helyos cluster token show|rotate`: the join token workers use (shown once, only at creation);
+// `helyos cluster config …`: the scheduler (SchedulerCommands).
 import { Command } from "@effect/cli"
 import { Console, Effect, Redacted } from "effect"
 import { connect, connectionOptions } from "./Connection.js"
+import { config } from "./SchedulerCommands.js"
 
 /** The master's default cluster gRPC port, for the hint line (the API does not report the real one). */
 const DEFAULT_GRPC_PORT = 6444
@@ -37,5 +39,5 @@ const token = Command.make("token").pipe(
 
 export const cluster = Command.make("cluster").pipe(
   Command.withDescription("Cluster-wide settings"),
-  Command.withSubcommands([token])
+  Command.withSubcommands([token, config])
 )

@@ -125,5 +125,13 @@ export const connect = (own: ConnectionFlags) =>
         }),
         Effect.catchAll((error) => error instanceof CliError ? Effect.fail(error) : explain(resolved.server, hasToken)(error))
       )
-    return { server: resolved.server, request }
+    /** The raw client (base URL and token applied, no timeout): for streamed answers like logs. */
+    const http = (yield* HttpClient.HttpClient).pipe(
+      HttpClient.mapRequest(HttpClientRequest.prependUrl(resolved.server.replace(/\/+$/, ""))),
+      HttpClient.mapRequest((req) =>
+        Option.match(resolved.token, { onNone: () => req, onSome: (token) => HttpClientRequest.bearerToken(req, token) }))
+    )
+    /** Turn a raw call's failure into the line a user reads (as `request` does). */
+    const explainError = (error: unknown) => explain(resolved.server, hasToken)(error)
+    return { server: resolved.server, request, http, explainError }
   })

@@ -1,5 +1,5 @@
 // Start-up announcements of a master/single daemon: the API token, the join command, the master's own node.
-import { Effect, Option, Redacted } from "effect"
+import { Effect, Logger, LogLevel, Option, Redacted } from "effect"
 import * as os from "node:os"
 import { NodeResources } from "../../domain/Node.js"
 import { seedLocalContext } from "../../layers/CliConfigFile.js"
@@ -17,6 +17,10 @@ export const advertisedHost = (host: string, advertise: Option.Option<string>): 
   return "127.0.0.1"
 }
 
+/** A secret printed only at creation must never be filtered out by --log-level: it cannot be shown again. */
+const shownOnce = (lines: ReadonlyArray<string>) =>
+  Effect.forEach(lines, (line) => Effect.logInfo(line), { discard: true }).pipe(Logger.withMinimumLogLevel(LogLevel.Info))
+
 /** Where the local CLI reaches this daemon. */
 const localServer = (host: string, port: number) =>
   `http://${host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host}:${port}`
@@ -29,8 +33,7 @@ export const announceApiToken = Effect.gen(function*() {
   if (Option.isNone(known)) return
   const { minted, token } = known.value
   if (minted) {
-    yield* Effect.logInfo(`API token generated (shown once) — export it for the CLI:`)
-    yield* Effect.logInfo(`HELYOS_API_TOKEN=${Redacted.value(token)}`)
+    yield* shownOnce([`API token generated (shown once) — export it for the CLI:`, `HELYOS_API_TOKEN=${Redacted.value(token)}`])
   }
   yield* Effect.try(() =>
     seedLocalContext({ path: config.cliConfigPath, server: localServer(config.host, config.port), token: Redacted.value(token) })
@@ -47,8 +50,10 @@ export const announceJoinToken = Effect.gen(function*() {
   const minted = yield* vault.ensureJoinToken
   if (Option.isNone(minted)) return
   const addr = advertisedHost(config.host, config.advertiseAddr)
-  yield* Effect.logInfo("join token generated — workers can join with:")
-  yield* Effect.logInfo(`helyosd --mode worker --join ${addr}:${config.grpcPort} --token ${Redacted.value(minted.value)}`)
+  yield* shownOnce([
+    "join token generated — workers can join with:",
+    `helyosd --mode worker --join ${addr}:${config.grpcPort} --token ${Redacted.value(minted.value)}`
+  ])
 })
 
 /** The master (or single host) is a node too, with role Master. */

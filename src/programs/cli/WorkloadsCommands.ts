@@ -1,0 +1,156 @@
+// `helyos pods`, `deployments`, `scale`, `stop`, `rm` and `logs`: a deployment's life after deploy.
+import { Args, Command, Options } from "@effect/cli"
+import { HttpClientRequest } from "@effect/platform"
+import { Clock, Console, Effect, Option, Schema, Stream } from "effect"
+import { DeploymentView, podStatusLabel, type PodView } from "../../domain/Workload.js"
+import { connect, connectionOptions } from "./Connection.js"
+import { confirmed, jsonOption, projectFilter, projectOption, projectOrDefault, yesOption } from "./Flags.js"
+import { age, renderTable } from "./Render.js"
+
+/** "5m" rather than "5m ago" in tables. */
+const since = (iso: string, nowMs: number) => age(Date.parse(iso), nowMs).replace(/ ago$/, "")
+
+const capitalised = (text: string) => text.length === 0 ? text : text[0]!.toUpperCase() + text.slice(1)
+
+export const podsTable = (pods: ReadonlyArray<PodView>, nowMs: number): string =>
+  pods.length === 0
+    ? "No pods."
+    : renderTable(
+      ["NAME", "PROJECT", "NODE", "STATUS", "IP", "RESTARTS", "AGE"],
+      pods.map((p) => [
+        p.name,
+        p.project,
+        p.node ?? "-",
+        podStatusLabel(p.status),
+        p.container_ip ?? "-",
+        String(p.restart_count),
+        since(p.created_at, nowMs)
+      ])
+    )
+
+export const deploymentsTable = (deployments: ReadonlyArray<DeploymentView>, nowMs: number): string =>
+  deployments.length === 0
+    ? "No deployments."
+    : renderTable(
+      ["NAME", "PROJECT", "STATUS", "REPLICAS", "IMAGE", "AGE"],
+      deployments.map((d) => [
+        d.name,
+        d.project,
+        capitalised(d.status),
+        `${d.ready_replicas}/${d.replicas}`,
+        d.image,
+        since(d.created_at, nowMs)
+      ])
+    )
+
+export const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+
+export const pods = Command.make(
+  "pods",
+  { project: projectFilter, json: jsonOption, ...connectionOptions },
+  ({ json, project, ...flags }) =>
+    Effect.gen(function*() {
+      const { request } = yield* connect(flags)
+      const list = yield* request((api) => api.workloads.pods({ urlParams: Option.match(project, { onNone: () => ({}), onSome: (p) => ({ project: p }) }) }))
+      if (json) return yield* printJson(list)
+      yield* Console.log(podsTable(list, yield* Clock.currentTimeMillis))
+    })
+).pipe(Command.withDescription("List pods (every project, or one with -p)"))
+
+export const deployments = Command.make(
+  "deployments",
+  { project: projectFilter, json: jsonOption, ...connectionOptions },
+  ({ json, project, ...flags }) =>
+    Effect.gen(function*() {
+      const { request } = yield* connect(flags)
+      const list = yield* request((api) =>
+        api.workloads.deployments({ urlParams: Option.match(project, { onNone: () => ({}), onSome: (p) => ({ project: p }) }) }))
+      if (json) {
+        return yield* printJson(yield* Schema.encode(Schema.Array(DeploymentView))(list).pipe(Effect.orDie))
+      }
+      yield* Console.log(deploymentsTable(list, yield* Clock.currentTimeMillis))
+    })
+).pipe(Command.withDescription("List deployments: status, ready/desired replicas, image"))
+
+const name = Args.text({ name: "NAME" }).pipe(Args.withDescription("the deployment's name"))
+
+export const scale = Command.make(
+  "scale",
+  {
+    name,
+    replicas: Args.integer({ name: "REPLICAS" }).pipe(Args.withDescription("the desired number of pods (0 allowed)")),
+    project: projectOption,
+    json: jsonOption,
+    ...connectionOptions
+  },
+  ({ json, name, project, replicas, ...flags }) =>
+    Effect.gen(function*() {
+      const { request } = yield* connect(flags)
+      const p = projectOrDefault(project)
+      const deployment = yield* request((api) =>
+        api.workloads.scale({ path: { project: p, name }, payload: { replicas } }))
+      if (json) return yield* printJson(yield* Schema.encode(DeploymentView)(deployment).pipe(Effect.orDie))
+      yield* Console.log(`deployment ${p}/${name} scaled to ${deployment.replicas} replica(s)`)
+    })
+).pipe(Command.withDescription("Set a deployment's replica count"))
+
+export const stop = Command.make(
+  "stop",
+  { name, project: projectOption, ...connectionOptions },
+  ({ name, project, ...flags }) =>
+    Effect.gen(function*() {
+      const { request } = yield* connect(flags)
+      const p = projectOrDefault(project)
+      yield* request((api) => api.workloads.stop({ path: { project: p, name } }))
+      yield* Console.log(`deployment ${p}/${name} stopped (definition kept; scale or deploy to start it again)`)
+    })
+).pipe(Command.withDescription("Stop every pod of a deployment, keeping its definition"))
+
+export const rm = Command.make(
+  "rm",
+  { name, project: projectOption, yes: yesOption, ...connectionOptions },
+  ({ name, project, yes, ...flags }) =>
+    Effect.gen(function*() {
+      const p = projectOrDefault(project)
+      yield* confirmed(yes, `remove deployment ${p}/${name} and its pods`)
+      const { request } = yield* connect(flags)
+      yield* request((api) => api.workloads.remove({ path: { project: p, name } }))
+      yield* Console.log(`deployment ${p}/${name} removed`)
+    })
+).pipe(Command.withDescription("Remove a deployment: its pods and its definition"))
+
+export const logs = Command.make(
+  "logs",
+  {
+    name,
+    project: projectOption,
+    tail: Options.integer("tail").pipe(Options.withDescription("start from the last N lines of each pod"), Options.optional),
+    follow: Options.boolean("follow").pipe(Options.withAlias("f"), Options.withDescription("keep streaming new lines")),
+    pod: Options.text("pod").pipe(Options.withDescription("one pod by name (e.g. api-0)"), Options.optional),
+    ...connectionOptions
+  },
+  ({ follow, name, pod, project, tail, ...flags }) =>
+    Effect.gen(function*() {
+      const { explainError, http } = yield* connect(flags)
+      const p = projectOrDefault(project)
+      const params: Record<string, string> = { follow: String(follow) }
+      if (Option.isSome(tail)) params.tail = String(tail.value)
+      if (Option.isSome(pod)) params.pod = pod.value
+      const route = `/api/v1/projects/${encodeURIComponent(p)}/deployments/${encodeURIComponent(name)}/logs`
+      const response = yield* http.execute(HttpClientRequest.get(route, { urlParams: params })).pipe(
+        Effect.catchAll(explainError)
+      )
+      if (response.status !== 200) {
+        const body = yield* Effect.orElseSucceed(response.json, () => undefined)
+        const message = typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"
+          ? (body as { error: string }).error
+          : `unexpected answer from helyosd (HTTP ${response.status})`
+        return yield* explainError({ message })
+      }
+      yield* response.stream.pipe(
+        Stream.decodeText(),
+        Stream.runForEach((text) => Effect.sync(() => void process.stdout.write(text))),
+        Effect.catchAll(explainError)
+      )
+    }).pipe(Effect.scoped)
+).pipe(Command.withDescription("Print a deployment's logs, `<pod> <line>` (-f follows)"))
