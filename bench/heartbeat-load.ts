@@ -10,11 +10,14 @@ import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { ClusterClient, type MasterMessage, type WorkerMessage } from "../src/generated/cluster.js"
 
-const root = path.resolve(import.meta.dirname, "../..")
+// the daemon built alongside this file (dist/src/programs/helyosd.js for dist/bench/heartbeat-load.js)
+const daemon = path.resolve(import.meta.dirname, "../src/programs/helyosd.js")
 const sizes = (process.env.BENCH_SIZES ?? "500,1000,2000").split(",").map(Number)
 const intervalMs = Number(process.env.BENCH_INTERVAL_MS ?? 1000)
 const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 5000)
 const windowMs = Number(process.env.BENCH_WINDOW_MS ?? 20000)
+// extra node flags for the master, e.g. BENCH_MASTER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+const masterNodeArgs = (process.env.BENCH_MASTER_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
 const streamsPerChannel = 100
 const clockTicks = 100 // USER_HZ on Linux
 
@@ -43,7 +46,7 @@ const startMaster = async () => {
   const grpcPort = await freePort()
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "helyos-bench-"))
   const child = spawn(process.execPath, [
-    path.join(root, "bin", "helyosd"), "--mode", "master", "--host", "127.0.0.1", "--port", String(port),
+    ...masterNodeArgs, daemon, "--mode", "master", "--host", "127.0.0.1", "--port", String(port),
     "--grpc-port", String(grpcPort), "--data-dir", dataDir, "--node-name", "bench-master",
     "--heartbeat-interval", `${intervalMs}ms`, "--log-level", "warn"
   ], { env: { ...process.env, HELYOS_CONFIG: path.join(dataDir, "cli.toml") }, stdio: ["ignore", "pipe", "pipe"] })

@@ -1,7 +1,7 @@
 // The master's cluster endpoint on grpc-js: Register (join token -> node id + session),
 // Connect (one bidi stream per worker: pings in, assignments/acks/log requests out), PushLogs.
 import * as grpc from "@grpc/grpc-js"
-import { Clock, Duration, Effect, Layer, Option, ParseResult, Queue, Redacted, Schema, Stream } from "effect"
+import { Clock, Duration, Effect, Layer, Option, ParseResult, Redacted, Schema, Stream } from "effect"
 import { ClusterEvent } from "../domain/ClusterEvent.js"
 import { NodeId, NodeName, type NodeRecord, NodeResources } from "../domain/Node.js"
 import {
@@ -41,14 +41,32 @@ const firstProblem = (error: ParseResult.ParseError): string =>
 const Amount = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 const WireResources = Schema.Struct({ cpuCores: Amount, memoryBytes: Amount, cpuAvailable: Amount, memoryAvailable: Amount })
 
+const isAmount = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0
+
 /** Resources from the wire, checked (finite, >= 0); a worker that sends none reports zeros. */
 const decodeResources = (wire: Resources | undefined): Effect.Effect<NodeResources, GrpcError> =>
   wire === undefined
     ? Effect.succeed(NodeResources.empty)
+    : isAmount(wire.cpuCores) && isAmount(wire.memoryBytes) && isAmount(wire.cpuAvailable) && isAmount(wire.memoryAvailable)
+    // the common case, checked by hand: the schema below costs more than the rest of a ping
+    ? Effect.succeed(
+      new NodeResources({
+        cpuCores: wire.cpuCores,
+        memoryBytes: wire.memoryBytes,
+        cpuAvailable: wire.cpuAvailable,
+        memoryAvailable: wire.memoryAvailable
+      }, true)
+    )
+    // something is wrong: the schema says what
     : Schema.decodeUnknown(WireResources)(wire).pipe(
       Effect.map((r) => new NodeResources(r)),
       Effect.mapError((e) => invalid(`invalid resources: ${firstProblem(e)}`))
     )
+
+/** The same resources as last time (a steady worker's usual ping) keep the same object. */
+const sameResources = (a: Resources, b: NodeResources) =>
+  a.cpuCores === b.cpuCores && a.memoryBytes === b.memoryBytes && a.cpuAvailable === b.cpuAvailable &&
+  a.memoryAvailable === b.memoryAvailable
 
 const decodeNodeName = (name: string): Effect.Effect<string, GrpcError> =>
   name.trim() === ""
@@ -122,44 +140,68 @@ export const ClusterServerGrpcLive = Layer.scoped(
         )
       })
 
-    /** One message from a worker. Pings record the heartbeat (in memory) and the pod report, then are acked. */
-    const receive = (node: NodeRecord, message: WorkerMessage, replies: Queue.Enqueue<MasterMessage>) => {
+    /**
+     * One message from a worker. Pings record the heartbeat (in memory) and the pod report, then are
+     * acked straight onto the call (no queue, no extra fiber: this runs for every ping of every worker).
+     */
+    const receive = (
+      node: NodeRecord,
+      message: WorkerMessage,
+      resourcesOf: (wire: Resources | undefined) => Effect.Effect<NodeResources, GrpcError>,
+      ack: (seq: number, nowMs: number) => void
+    ) => {
       const kind = message.kind
       // a message kind from a newer worker decodes as undefined: ignore it rather than drop the stream
       if (kind === undefined) return Effect.void
       const ping = kind.value
-      return Effect.gen(function*() {
-        const resources = yield* decodeResources(ping.resources)
-        // a node removed meanwhile must not keep heartbeating: end its stream
-        yield* registry.heartbeat(node.id, resources).pipe(
-          Effect.catchTag("NodeNotFound", () => Effect.fail(grpcError(grpc.status.NOT_FOUND, "node removed from the cluster")))
-        )
-        yield* workloads.report(node.id, ping.pods, ping.appliedGeneration)
-        const now = yield* Clock.currentTimeMillis
-        yield* Queue.offer(replies, { kind: { $case: "ack", value: { seq: ping.seq, serverTimeMs: now } } })
-      })
+      return resourcesOf(ping.resources).pipe(
+        Effect.flatMap((resources) =>
+          // a node removed meanwhile must not keep heartbeating: end its stream
+          registry.heartbeat(node.id, resources).pipe(
+            Effect.catchTag("NodeNotFound", () => Effect.fail(grpcError(grpc.status.NOT_FOUND, "node removed from the cluster")))
+          )
+        ),
+        Effect.zipRight(workloads.report(node.id, ping.pods, ping.appliedGeneration)),
+        Effect.zipRight(Clock.currentTimeMillis),
+        Effect.map((now) => ack(ping.seq, now))
+      )
     }
 
     const connect = (call: grpc.ServerDuplexStream<WorkerMessage, MasterMessage>) =>
       Effect.gen(function*() {
         const node = yield* authenticate(call.metadata)
         const outbox = yield* channels.attach(node.id)
-        const replies = yield* Queue.unbounded<MasterMessage>()
         yield* Effect.logInfo(`node '${node.name}' connected`)
         yield* Effect.addFinalizer(() => Effect.logInfo(`node '${node.name}' disconnected`))
         // the first message on every stream: the node's full desired pod set
         const desired = yield* workloads.desired(node.id)
         yield* write<MasterMessage>(call, { kind: { $case: "assignment", value: desired } })
 
+        // Removed is the last thing a stream carries: no ack follows it
+        let closing = false
+        // grpc-js queues the write behind any message still being flushed, so order is kept
+        const ack = (seq: number, serverTimeMs: number) => {
+          if (closing || call.writableEnded || call.destroyed) return
+          call.write({ kind: { $case: "ack", value: { seq, serverTimeMs } } })
+        }
+        // a steady worker reports the same resources every time: keep one object for them
+        let lastResources: NodeResources | undefined
+        const resourcesOf = (wire: Resources | undefined) =>
+          wire !== undefined && lastResources !== undefined && sameResources(wire, lastResources)
+            ? Effect.succeed(lastResources)
+            : Effect.tap(decodeResources(wire), (r) => {
+              lastResources = r
+            })
         const incoming = fromReadable<WorkerMessage>(call).pipe(
-          Stream.runForEach((message) => receive(node, message, replies))
+          Stream.runForEach((message) => receive(node, message, resourcesOf, ack))
         )
-        // Removed is the last thing a stream carries; an outbox shut down (eviction flushed, or a
-        // newer stream of the same node) ends the stream too. Acks ride along until then.
+        // an outbox shut down (eviction flushed, or a newer stream of the same node) ends the stream too
         const outgoing = Stream.fromQueue(outbox).pipe(
           Stream.takeUntil((m) => m.kind?.$case === "removed"),
-          Stream.merge(Stream.fromQueue(replies), { haltStrategy: "left" }),
-          Stream.runForEach((m) => write(call, m))
+          Stream.runForEach((m) => {
+            if (m.kind?.$case === "removed") closing = true
+            return write(call, m)
+          })
         )
         // whichever side finishes first ends the call (the worker half-closing, a failed ping, the outbox)
         yield* Effect.raceFirst(incoming, outgoing)

@@ -2,7 +2,10 @@
 // Every call is interruptible (its AbortSignal is wired to the fiber) and maps errors to the port's tags.
 import { NodeStream } from "@effect/platform-node"
 import Docker from "dockerode"
-import { Chunk, Duration, Effect, Layer, Option, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Chunk, Clock, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
 import {
   ContainerNameInUse,
   ContainerNotFound,
@@ -179,25 +182,41 @@ export const makeDockerRuntime = (socket: string) => {
   // Creating the same network twice from this process would race the engine's duplicate check.
   const networkLock = Effect.unsafeMakeSemaphore(1)
 
-  const ensureNetwork = (name: string): Effect.Effect<void, EngineError> =>
-    networkLock.withPermits(1)(Effect.gen(function*() {
-      // the engine's name filter matches substrings: compare exactly
-      const existing = yield* call("list networks", (abortSignal) =>
-        docker.listNetworks({ filters: { name: [name] }, abortSignal } as Docker.NetworkListOptions))
-      if (existing.some((n) => n.Name === name)) return
-      yield* call(
-        "create network",
-        (abortSignal) =>
-          docker.createNetwork({
-            Name: name,
-            Driver: "bridge",
-            CheckDuplicate: true,
-            Labels: { [Labels.managedBy]: MANAGED_BY },
-            abortSignal
-          } as Docker.NetworkCreateOptions),
-        (status) => (status === 409 ? Effect.void : undefined) // someone else (another node) won the race
+  // name -> id of the network this runtime settled on (containers attach by id, never by a possibly ambiguous name)
+  const networkIds = new Map<string, string>()
+  const exactly = (name: string) =>
+    call("list networks", (abortSignal) =>
+      docker.listNetworks({ filters: { name: [name] }, abortSignal } as Docker.NetworkListOptions)).pipe(
+        // the engine's name filter matches substrings: compare exactly; lowest id first, the same order everywhere
+        Effect.map((all) => all.filter((n) => n.Name === name).sort((a, b) => (a.Id < b.Id ? -1 : 1)))
       )
-    }))
+
+  const ensureNetwork = (name: string): Effect.Effect<void, EngineError> =>
+    networkLock.withPermits(1)(hostLock(`network-${name}`, Effect.gen(function*() {
+      let existing = yield* exactly(name)
+      if (existing.length === 0) {
+        yield* call(
+          "create network",
+          (abortSignal) =>
+            docker.createNetwork({
+              Name: name,
+              Driver: "bridge",
+              CheckDuplicate: true,
+              Labels: { [Labels.managedBy]: MANAGED_BY },
+              abortSignal
+            } as Docker.NetworkCreateOptions),
+          (status) => (status === 409 ? Effect.void : undefined) // someone else (another node) won the race
+        )
+        existing = yield* exactly(name)
+      }
+      // Nodes sharing one engine can race past the engine's best-effort duplicate check and create the
+      // same name twice; every node keeps the lowest id and drops the others, so the name stays unambiguous.
+      const [keep, ...extra] = existing
+      for (const duplicate of extra) {
+        yield* Effect.tryPromise(() => docker.getNetwork(duplicate.Id).remove()).pipe(Effect.ignore)
+      }
+      if (keep !== undefined) networkIds.set(name, keep.Id)
+    })))
 
   const createOptions = (spec: ContainerSpec): Docker.ContainerCreateOptions => {
     const exposed: Record<string, {}> = {}
@@ -210,11 +229,13 @@ export const makeDockerRuntime = (socket: string) => {
       `${v._tag === "Named" ? v.name : v.hostPath}:${v.mount}${v.readonly ? ":ro" : ""}`
     )
     const hostConfig: Docker.HostConfig = {
-      NetworkMode: spec.network,
+      NetworkMode: networkIds.get(spec.network) ?? spec.network,
       PortBindings: bindings,
       Binds: binds,
       // Helyos applies restart policies itself (backoff, crash loop); the engine must never restart.
       RestartPolicy: { Name: "no" },
+      // a tiny init as PID 1 forwards SIGTERM and reaps zombies, so stops are prompt and clean
+      Init: true,
       ...(spec.cpu > 0 ? { NanoCpus: Math.round(spec.cpu * 1e9) } : {}),
       // MemorySwap = Memory: no swap on top of the limit, so an over-limit container is OOM-killed.
       ...(spec.memoryBytes > 0 ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {})
@@ -227,7 +248,7 @@ export const makeDockerRuntime = (socket: string) => {
       Labels: { ...spec.labels },
       ExposedPorts: exposed,
       HostConfig: hostConfig,
-      NetworkingConfig: { EndpointsConfig: { [spec.network]: {} } }
+      NetworkingConfig: { EndpointsConfig: { [networkIds.get(spec.network) ?? spec.network]: {} } }
     }
   }
 
@@ -355,6 +376,32 @@ export const makeDockerRuntime = (socket: string) => {
     logs,
     events
   })
+}
+
+/**
+ * A lock shared by every Helyos process on this host (an atomic mkdir in the temp dir). Nodes sharing
+ * one engine would otherwise race past the engine's best-effort duplicate check and create two networks
+ * with the same name, which makes the name unusable. A lock older than 30 s is taken as abandoned.
+ */
+const hostLock = <A, E>(key: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> => {
+  const dir = path.join(os.tmpdir(), `helyos-${key.replace(/[^A-Za-z0-9_.-]/g, "_")}.lock`)
+  const tryTake = Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => {
+    try {
+      fs.mkdirSync(dir)
+      return true
+    } catch {
+      try {
+        if (now - fs.statSync(dir).mtimeMs > 30_000) fs.rmdirSync(dir)
+      } catch { /* released meanwhile */ }
+      return false
+    }
+  }))
+  const acquire = tryTake.pipe(
+    Effect.flatMap((taken) => (taken ? Effect.void : Effect.fail("busy" as const))),
+    Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("30 seconds"))),
+    Effect.orElse(() => Effect.void) // give up waiting: proceed, the duplicate sweep still runs
+  )
+  return Effect.acquireUseRelease(acquire, () => effect, () => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
 }
 
 /** The runtime on an explicit engine socket (tests, tools). Nothing is contacted until the first call. */

@@ -2,7 +2,7 @@
 // is written when liveness changes, when an operator acts, or when a node joins or leaves.
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto"
-import { Clock, Effect, HashMap, Layer, Option, Redacted, Ref, Schema } from "effect"
+import { Clock, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { NodeNotFound, SessionInvalid } from "../domain/Errors.js"
 import { Liveness, NodeId, NodeRecord, NodeResources, NodeRole, Schedulable } from "../domain/Node.js"
 import { type JoinRequest, NodeRegistry } from "../services/NodeRegistry.js"
@@ -42,13 +42,17 @@ const sessionMatches = (storedHex: string, presented: string): boolean => {
   return stored.length === candidate.length && timingSafeEqual(candidate, stored)
 }
 
+// Rows are already decoded (or built from checked values): constructing them again with validation
+// on would run the schema for every node on every `list`, which was most of the master's CPU under load.
+const TRUSTED = true
+
 const rowResources = (row: NodeRow) =>
   new NodeResources({
     cpuCores: row.cpuCores,
     memoryBytes: row.memoryBytes,
     cpuAvailable: row.cpuAvailable,
     memoryAvailable: row.memoryAvailable
-  })
+  }, TRUSTED)
 
 const resourceColumns = (r: NodeResources) => ({
   cpuCores: r.cpuCores,
@@ -58,7 +62,7 @@ const resourceColumns = (r: NodeResources) => ({
 })
 
 /** The record users see: the row, with the in-memory heartbeat time and resources when we have them. */
-const toRecord = (row: NodeRow, seen: Option.Option<Seen>) =>
+const toRecord = (row: NodeRow, seen: Seen | undefined) =>
   new NodeRecord({
     id: row.id,
     name: row.name,
@@ -66,40 +70,63 @@ const toRecord = (row: NodeRow, seen: Option.Option<Seen>) =>
     role: row.role,
     schedulable: row.schedulable,
     liveness: row.liveness,
-    resources: Option.match(seen, { onNone: () => rowResources(row), onSome: (s) => s.resources }),
-    lastHeartbeatMs: Option.match(seen, { onNone: () => row.lastHeartbeatMs, onSome: (s) => s.lastHeartbeatMs }),
+    resources: seen === undefined ? rowResources(row) : seen.resources,
+    lastHeartbeatMs: seen === undefined ? row.lastHeartbeatMs : seen.lastHeartbeatMs,
     joinedAtMs: row.joinedAtMs
-  })
+  }, TRUSTED)
+
+const byName = (a: NodeRow, b: NodeRow) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 
 const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const seen = yield* Ref.make(HashMap.empty<NodeId, Seen>())
+  // The registry is the only writer of the `nodes` table, so it keeps every row in memory too
+  // (write-through: a row changes in memory only after its SQL statement succeeded). Reads and
+  // heartbeats are served from memory; SQLite is read once, here.
+  const rows = new Map<NodeId, NodeRow>()
+  /** rows sorted by name, rebuilt lazily after a write */
+  let sorted: ReadonlyArray<NodeRow> | undefined
+  /** what pings leave behind, kept off the disk */
+  const seen = new Map<NodeId, Seen>()
   // one writer at a time, so read-check-write sequences (join, transitions) don't interleave
   const writer = yield* Effect.makeSemaphore(1)
   const serialized = writer.withPermits(1)
 
-  const rowById = SqlSchema.findOne({ Request: NodeId, Result: NodeRow, execute: (id) => sql`SELECT * FROM nodes WHERE id = ${id}` })
   const rowByName = SqlSchema.findOne({ Request: Schema.String, Result: NodeRow, execute: (name) => sql`SELECT * FROM nodes WHERE name = ${name}` })
   const allRows = SqlSchema.findAll({ Request: Schema.Void, Result: NodeRow, execute: () => sql`SELECT * FROM nodes ORDER BY name` })
   /** the one row an INSERT/UPDATE ... RETURNING * produced */
   const returned = <E>(statement: Effect.Effect<ReadonlyArray<unknown>, E>) =>
     statement.pipe(Effect.flatMap((rows) => Schema.decodeUnknown(NodeRow)(rows[0])), Effect.orDie)
 
-  const seenOf = (id: NodeId) => Effect.map(Ref.get(seen), HashMap.get(id))
-  const record = (row: NodeRow) => Effect.map(seenOf(row.id), (s) => toRecord(row, s))
+  const remember = (row: NodeRow) => {
+    rows.set(row.id, row)
+    sorted = undefined
+    return row
+  }
+  const forget = (id: NodeId) => {
+    rows.delete(id)
+    seen.delete(id)
+    sorted = undefined
+  }
+  for (const row of yield* allRows(undefined).pipe(Effect.orDie)) remember(row)
+
+  const record = (row: NodeRow) => toRecord(row, seen.get(row.id))
 
   const requireById = (id: NodeId) =>
-    rowById(id).pipe(
-      Effect.orDie,
-      Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NodeNotFound({ name: id })), onSome: Effect.succeed }))
-    )
+    Effect.suspend(() => {
+      const row = rows.get(id)
+      return row === undefined ? Effect.fail(new NodeNotFound({ name: id })) : Effect.succeed(row)
+    })
+  const findRowByName = (name: string): NodeRow | undefined => {
+    for (const row of rows.values()) if (row.name === name) return row
+    return undefined
+  }
   const requireByName = (name: string) =>
-    rowByName(name).pipe(
-      Effect.orDie,
-      Effect.flatMap(Option.match({ onNone: () => Effect.fail(new NodeNotFound({ name })), onSome: Effect.succeed }))
-    )
+    Effect.suspend(() => {
+      const row = findRowByName(name)
+      return row === undefined ? Effect.fail(new NodeNotFound({ name })) : Effect.succeed(row)
+    })
   const update = (id: NodeId, changes: Record<string, string | number>) =>
-    returned(sql`UPDATE nodes SET ${sql.update(changes)} WHERE id = ${id} RETURNING *`)
+    returned(sql`UPDATE nodes SET ${sql.update(changes)} WHERE id = ${id} RETURNING *`).pipe(Effect.map(remember))
 
   const join = (req: JoinRequest) =>
     Effect.gen(function*() {
@@ -131,79 +158,84 @@ const make = Effect.gen(function*() {
               joinedAtMs: now,
               sessionHash
             })
-          } RETURNING *`)
+          } RETURNING *`).pipe(Effect.map(remember))
       })
-      yield* Ref.update(seen, HashMap.set(row.id, { lastHeartbeatMs: now, resources: req.resources }))
+      seen.set(row.id, { lastHeartbeatMs: now, resources: req.resources })
       yield* Effect.logInfo(
         Option.isSome(previous)
           ? `node '${row.name}' re-joined (${row.role}, ${row.address}): its previous session is revoked`
           : `node '${row.name}' joined (${row.role}, ${row.address})`
       )
-      return { node: toRecord(row, Option.none()), session: Redacted.make(session) }
+      return { node: toRecord(row, undefined), session: Redacted.make(session) }
     }).pipe(serialized)
 
   const authenticate = (id: NodeId, session: string) =>
-    Effect.gen(function*() {
-      const row = yield* requireById(id)
-      if (!sessionMatches(row.sessionHash, session)) return yield* new SessionInvalid({ reason: STALE_SESSION })
-      return yield* record(row)
-    })
+    Effect.flatMap(requireById(id), (row) =>
+      sessionMatches(row.sessionHash, session)
+        ? Effect.sync(() => record(row))
+        : Effect.fail(new SessionInvalid({ reason: STALE_SESSION })))
 
-  const heartbeat = (id: NodeId, resources: NodeResources) =>
+  /** NotReady/Dead -> Ready: the only heartbeat that touches the disk (never `schedulable`). */
+  const backToReady = (id: NodeId, resources: NodeResources) =>
     Effect.gen(function*() {
       const row = yield* requireById(id)
       const now = yield* Clock.currentTimeMillis
-      yield* Ref.update(seen, HashMap.set(id, { lastHeartbeatMs: now, resources }))
-      if (row.liveness === "Ready") return toRecord(row, Option.some({ lastHeartbeatMs: now, resources }))
-      // the only heartbeat that touches the disk: NotReady/Dead -> Ready (never `schedulable`)
+      seen.set(id, { lastHeartbeatMs: now, resources })
+      if (row.liveness === "Ready") return toRecord(row, seen.get(id))
       const back = yield* update(id, { liveness: "Ready", lastHeartbeatMs: now, ...resourceColumns(resources) })
       yield* Effect.logInfo(`node '${row.name}' is Ready again (was ${row.liveness})`)
-      return toRecord(back, Option.none())
+      return toRecord(back, undefined)
     }).pipe(serialized)
+
+  // A ping from a Ready node touches memory only: no SQL, no lock.
+  const heartbeat = (id: NodeId, resources: NodeResources) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.suspend(() => {
+        const row = rows.get(id)
+        if (row === undefined) return Effect.fail(new NodeNotFound({ name: id }))
+        if (row.liveness !== "Ready") return backToReady(id, resources)
+        const s = { lastHeartbeatMs: now, resources }
+        seen.set(id, s)
+        return Effect.succeed(toRecord(row, s))
+      }))
 
   const setLiveness = (id: NodeId, liveness: Liveness) =>
     Effect.gen(function*() {
       const row = yield* requireById(id)
-      const s = yield* seenOf(id)
+      const s = seen.get(id)
       if (row.liveness === liveness) return toRecord(row, s)
       // persist what memory knows too, so the file tells when the node was last heard from
-      const persisted = Option.match(s, {
-        onNone: () => ({}),
-        onSome: (x) => ({ lastHeartbeatMs: x.lastHeartbeatMs, ...resourceColumns(x.resources) })
-      })
-      return toRecord(yield* update(id, { liveness, ...persisted }), s)
+      const persisted = s === undefined ? {} : { lastHeartbeatMs: s.lastHeartbeatMs, ...resourceColumns(s.resources) }
+      return toRecord(yield* update(id, { liveness, ...persisted }), seen.get(id))
     }).pipe(serialized)
 
   const setSchedulable = (name: string, schedulable: Schedulable) =>
     Effect.gen(function*() {
       const row = yield* requireByName(name)
-      if (row.schedulable === schedulable) return yield* record(row)
+      if (row.schedulable === schedulable) return record(row)
       yield* Effect.logInfo(`node '${name}' is now ${schedulable}`)
-      return yield* record(yield* update(row.id, { schedulable }))
+      return record(yield* update(row.id, { schedulable }))
     }).pipe(serialized)
 
   const remove = (name: string) =>
     Effect.gen(function*() {
       const row = yield* requireByName(name)
-      const last = yield* record(row)
+      const last = record(row)
       yield* sql`DELETE FROM nodes WHERE id = ${row.id}`.pipe(Effect.orDie)
-      yield* Ref.update(seen, HashMap.remove(row.id))
+      forget(row.id)
       yield* Effect.logInfo(`node '${name}' removed: its session is revoked`)
       return last
     }).pipe(serialized)
 
-  const list = Effect.gen(function*() {
-    const rows = yield* allRows(undefined).pipe(Effect.orDie)
-    const memory = yield* Ref.get(seen)
-    return rows.map((row) => toRecord(row, HashMap.get(memory, row.id)))
+  const list = Effect.sync(() => {
+    if (sorted === undefined) sorted = Array.from(rows.values()).sort(byName)
+    return sorted.map(record)
   })
 
   /** last heartbeat = now for every node; resources stay whatever was last known */
   const grantGrace = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
-    for (const node of yield* list) {
-      yield* Ref.update(seen, HashMap.set(node.id, { lastHeartbeatMs: now, resources: node.resources }))
-    }
+    for (const node of yield* list) seen.set(node.id, { lastHeartbeatMs: now, resources: node.resources })
   }).pipe(serialized)
 
   // master start: nobody has had a chance to ping us yet, so everybody starts with a full grace period
@@ -216,8 +248,8 @@ const make = Effect.gen(function*() {
     setLiveness,
     setSchedulable,
     remove,
-    get: (id) => Effect.flatMap(requireById(id), record),
-    findByName: (name) => Effect.flatMap(requireByName(name), record),
+    get: (id) => Effect.map(requireById(id), record),
+    findByName: (name) => Effect.map(requireByName(name), record),
     list,
     grantGrace
   })

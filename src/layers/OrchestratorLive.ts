@@ -26,7 +26,8 @@ import {
   ProjectNotFound,
   ProjectSuspended
 } from "../domain/WorkloadErrors.js"
-import type { LogRequest } from "../generated/cluster.js"
+import type { NodeId } from "../domain/Node.js"
+import type { LogRequest, PodStatus as ReportedPod } from "../generated/cluster.js"
 import { ContainerRuntime, RuntimeUnavailable } from "../services/ContainerRuntime.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
 import { Events } from "../services/Events.js"
@@ -77,6 +78,32 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
     const reconciler = makeReconciler({ config, store, registry, channels, local, generations, scheduler, wakeUp })
     const { localNodeOf, projectStatuses } = reconciler
 
+    /**
+     * The last report of each node that changed nothing, with what it was checked against. The same
+     * report again, against the same pods and the same last-sent generation, would change nothing
+     * either: it is answered from memory (no lock, no SQL). Every ping of a steady node is one of these.
+     */
+    const quiet = new Map<NodeId, { readonly key: string; readonly podWrites: number; readonly lastSent: number | undefined }>()
+    const reportKey = (statuses: ReadonlyArray<ReportedPod>, appliedGeneration: number) =>
+      `${appliedGeneration}|${JSON.stringify(statuses)}`
+
+    const report = (id: NodeId, statuses: ReadonlyArray<ReportedPod>, appliedGeneration: number) =>
+      Effect.gen(function*() {
+        const key = reportKey(statuses, appliedGeneration)
+        const lastSent = yield* generations.lastSent(id)
+        const known = quiet.get(id)
+        if (known !== undefined && known.key === key && known.lastSent === lastSent && known.podWrites === (yield* store.podWrites)) {
+          return
+        }
+        yield* serialized(Effect.gen(function*() {
+          const before = yield* store.podWrites
+          const sentBefore = yield* generations.lastSent(id)
+          yield* reconciler.report(id, statuses, appliedGeneration)
+          if ((yield* store.podWrites) === before) quiet.set(id, { key, podWrites: before, lastSent: sentBefore })
+          else quiet.delete(id)
+        }))
+      })
+
     /** A pass inside an operation that already changed the store: the change is kept even if the pass fails. */
     const reconcileAfterChange = reconciler.pass.pipe(
       Effect.catchAllCause((cause) => Effect.logError("reconcile pass failed", cause))
@@ -90,6 +117,11 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
         yield* serialized(reconciler.report(nodeId, statuses, applied))
       }
       yield* serialized(reconciler.pass)
+      // forget the quiet reports of nodes that are gone
+      if (quiet.size > 0) {
+        const ids = new Set((yield* registry.list).map((n) => n.id))
+        for (const id of quiet.keys()) if (!ids.has(id)) quiet.delete(id)
+      }
     })
 
     // subscribed before anything can happen; the loop starts with a pass (a restarted master converges at once)
@@ -410,7 +442,7 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
           const { generation } = yield* generations.stamp(id, mine)
           return { generation, pods: mine }
         })),
-      report: (id, statuses, appliedGeneration) => serialized(reconciler.report(id, statuses, appliedGeneration)),
+      report,
       logChunk: logRouter.deliver,
       podCounts: store.runPodCounts
     })

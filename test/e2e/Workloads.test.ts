@@ -62,8 +62,11 @@ const runningOnce = async (deployment: string, replicas: number) => {
 }
 
 /** Containers of this test's project on the engine, by node label. */
-const containersOn = (node: string) =>
-  execFileSync("docker", ["ps", "-q", "--filter", `label=helyos.project=${project}`, "--filter", `label=helyos.node=${node}`])
+const containersOn = (node: string, deployment = "web") =>
+  execFileSync("docker", [
+    "ps", "-q", "--filter", `label=helyos.project=${project}`, "--filter", `label=helyos.node=${node}`,
+    "--filter", `label=helyos.deployment=${deployment}`
+  ])
     .toString().trim().split("\n").filter((l) => l !== "")
 
 const httpd = ["httpd", "-f", "-p", "8080"]
@@ -85,6 +88,8 @@ afterAll(async () => {
   // workers were killed, so remove what they left behind on the shared engine
   const left = execFileSync("docker", ["ps", "-aq", "--filter", `label=helyos.project=${project}`]).toString().trim()
   if (left !== "") execFileSync("docker", ["rm", "-f", ...left.split("\n")])
+  const networks = execFileSync("docker", ["network", "ls", "-q", "--filter", `name=helyos-${project}`]).toString().trim()
+  if (networks !== "") execFileSync("docker", ["network", "rm", ...networks.split("\n")])
 })
 
 describe("workloads across the cluster (real processes, real containers)", () => {
@@ -140,13 +145,13 @@ describe("workloads across the cluster (real processes, real containers)", () =>
     expect(containersOn("w2")).toHaveLength(4)
   })
 
-  it("draining a node moves its pods elsewhere, replacements first", async () => {
+  it("draining a node moves its pods elsewhere, replacements first", { timeout: 60_000 }, async () => {
     expect((await runCli(["node", "drain", "w2"], master.env)).code).toBe(0)
     await eventually(async () => {
       const list = await runningOnce("web", 4)
       expect(list.every((p) => p.node === "w1")).toBe(true)
       expect(containersOn("w2")).toHaveLength(0)
-    }, 30_000, 250)
+    }, 45_000, 250)
     expect((await runCli(["node", "undrain", "w2"], master.env)).code).toBe(0)
   })
 
@@ -168,14 +173,15 @@ describe("workloads across the cluster (real processes, real containers)", () =>
     expect(JSON.parse(after.stdout)).toEqual([])
   })
 
-  it("kill -9 the master mid-deploy, restart it: it converges to exactly the requested replicas", async () => {
+  it("kill -9 the master mid-deploy, restart it: it converges to exactly the requested replicas", { timeout: 60_000 }, async () => {
     const deploy = runCli(["deploy", specFile("resume", 3, httpd), "--timeout", "5"], master.env)
     await eventually(async () => expect((await pods("resume")).length).toBeGreaterThan(0), 10_000, 50)
     await master.proc.kill("SIGKILL")
     await deploy
     master = await restartMaster(master)
-    await eventually(() => runningOnce("resume", 3), 30_000, 250)
-    const total = containersOn("w1").length + containersOn("w2").length
-    expect(total).toBe(3)
+    await eventually(async () => {
+      await runningOnce("resume", 3)
+      expect(containersOn("w1", "resume").length + containersOn("w2", "resume").length + containersOn("master", "resume").length).toBe(3)
+    }, 30_000, 250)
   })
 })

@@ -121,9 +121,20 @@ export const makeStore = Effect.gen(function*() {
     execute: (key) => sql`SELECT value FROM cluster_config WHERE key = ${key}`
   })
 
+  // Counts writes to `pods` (bumped before and after each one, and around transactions, which may
+  // roll back): a reader that saw the same count twice saw the same pods in between.
+  let podWrites = 0
+  const podWrite = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.suspend(() => {
+      podWrites++
+      return effect
+    }).pipe(Effect.ensuring(Effect.sync(() => void podWrites++)))
+
   return {
     /** Run `effect` in one SQLite transaction (nested calls join the outer one). */
-    transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => sql.withTransaction(effect).pipe(Effect.orDie),
+    transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => podWrite(sql.withTransaction(effect).pipe(Effect.orDie)),
+    /** A number that changes whenever the `pods` table may have changed (no SQL). */
+    podWrites: Effect.sync(() => podWrites),
 
     projects: allProjects(undefined).pipe(Effect.orDie),
     project: (name: string) => projectByName(name).pipe(Effect.orDie),
@@ -146,13 +157,15 @@ export const makeStore = Effect.gen(function*() {
     pods: allPods(undefined).pipe(Effect.orDie),
     podsOfNode: (nodeId: NodeId) => podsOfNode(nodeId).pipe(Effect.orDie),
     runPodsOfNode: (nodeId: NodeId) => runPodsOfNode(nodeId).pipe(Effect.orDie),
-    insertPod: (row: PodRow) => sql`INSERT INTO pods ${sql.insert(row)}`.pipe(Effect.asVoid, Effect.orDie),
+    insertPod: (row: PodRow) => podWrite(sql`INSERT INTO pods ${sql.insert(row)}`.pipe(Effect.asVoid, Effect.orDie)),
     updatePod: (id: PodId, changes: PodChanges) =>
       Object.keys(changes).length === 0
         ? Effect.void
-        : sql`UPDATE pods SET ${sql.update(changes)} WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie),
+        : podWrite(sql`UPDATE pods SET ${sql.update(changes)} WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie)),
     deletePods: (ids: ReadonlyArray<PodId>) =>
-      ids.length === 0 ? Effect.void : sql`DELETE FROM pods WHERE ${sql.in("id", ids)}`.pipe(Effect.asVoid, Effect.orDie),
+      ids.length === 0
+        ? Effect.void
+        : podWrite(sql`DELETE FROM pods WHERE ${sql.in("id", ids)}`.pipe(Effect.asVoid, Effect.orDie)),
     runPodCounts: Effect.map(
       runCounts(undefined).pipe(Effect.orDie),
       (rows): ReadonlyMap<NodeId, number> => new Map(rows.map((r) => [r.nodeId, r.pods]))
