@@ -192,7 +192,8 @@ export const makeDockerRuntime = (socket: string) => {
       )
 
   const ensureNetwork = (name: string): Effect.Effect<void, EngineError> =>
-    networkLock.withPermits(1)(hostLock(`network-${name}`, Effect.gen(function*() {
+    // known from an earlier call: no engine round trip per pod (forgotten when a create fails)
+    networkIds.has(name) ? Effect.void : networkLock.withPermits(1)(hostLock(`network-${name}`, Effect.gen(function*() {
       let existing = yield* exactly(name)
       if (existing.length === 0) {
         yield* call(
@@ -281,7 +282,11 @@ export const makeDockerRuntime = (socket: string) => {
           Effect.fail(new RuntimeError({ op: "start container", detail: "the container vanished right after start" })))
       )
       return { id: container.id, ip: info.networks[spec.network] ?? "" }
-    }).pipe(Effect.withSpan("ContainerRuntimeDocker.run", { attributes: { name: spec.name } }))
+    }).pipe(
+      // the network may have been removed behind our back: look it up again next time
+      Effect.tapError(() => Effect.sync(() => networkIds.delete(spec.network))),
+      Effect.withSpan("ContainerRuntimeDocker.run", { attributes: { name: spec.name } })
+    )
 
   const stop = (id: string, grace: Duration.Duration) =>
     call(

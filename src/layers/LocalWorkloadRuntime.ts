@@ -281,7 +281,7 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
       yield* Effect.forEach(
         wanted,
         (pod) => reconcilePod(pod, containers.filter((c) => c.labels[Labels.podId] === pod.podId), nowMs),
-        { concurrency: 4, discard: true }
+        { concurrency: 8, discard: true }
       )
       yield* Ref.update(applied, (g) => Math.max(g, generation))
     }).pipe(Effect.withSpan("LocalWorkload.converge"))

@@ -105,11 +105,22 @@ const make = Effect.gen(function*() {
   const forget = (id: NodeId) => {
     rows.delete(id)
     seen.delete(id)
+    records.delete(id)
     sorted = undefined
   }
   for (const row of yield* allRows(undefined).pipe(Effect.orDie)) remember(row)
 
-  const record = (row: NodeRow) => toRecord(row, seen.get(row.id))
+  // The last record built per node, reused while its row and its last ping are the same objects:
+  // `list` (several times a second, for every node) then builds only the records that changed.
+  const records = new Map<NodeId, { readonly row: NodeRow; readonly seen: Seen | undefined; readonly record: NodeRecord }>()
+  const recordOf = (row: NodeRow, s: Seen | undefined) => {
+    const known = records.get(row.id)
+    if (known !== undefined && known.row === row && known.seen === s) return known.record
+    const built = toRecord(row, s)
+    records.set(row.id, { row, seen: s, record: built })
+    return built
+  }
+  const record = (row: NodeRow) => recordOf(row, seen.get(row.id))
 
   const requireById = (id: NodeId) =>
     Effect.suspend(() => {
@@ -196,7 +207,7 @@ const make = Effect.gen(function*() {
         if (row.liveness !== "Ready") return backToReady(id, resources)
         const s = { lastHeartbeatMs: now, resources }
         seen.set(id, s)
-        return Effect.succeed(toRecord(row, s))
+        return Effect.succeed(recordOf(row, s))
       }))
 
   const setLiveness = (id: NodeId, liveness: Liveness) =>

@@ -172,7 +172,6 @@ export const plan = (input: PlanInput): Plan => {
   // Placement: pending pods first (they have waited longest), then the new ones, all against one
   // board so spread really spreads; capacity counts every pod still on a node, retiring or not.
   const pending = running.filter((p) => p.nodeId === null && !retired.has(p.id))
-  const snapshots = snapshotsOf(input.nodes, [...running, ...lingering], input.failures, input.maxPods)
   const fresh = wanted.map(({ deployment, index }): PodRow => {
     const template = templateOf(deployment.spec, deployment.desired)
     return {
@@ -198,7 +197,10 @@ export const plan = (input: PlanInput): Plan => {
     const t = parseTemplate(pod.templateJson)
     return { cpu: t.cpu, memoryBytes: t.memoryBytes }
   })
-  const placements = placeMany(snapshots, requests, input.config, input.nowMs)
+  // nothing to place (a steady cluster's every pass): skip building the board of every node
+  const placements = requests.length === 0
+    ? []
+    : placeMany(snapshotsOf(input.nodes, [...running, ...lingering], input.failures, input.maxPods), requests, input.config, input.nowMs)
 
   const place: Array<{ readonly pod: PodRow; readonly changes: PodChanges }> = []
   pending.forEach((pod, i) => {
