@@ -25,6 +25,7 @@ import { type GrpcError, grpcError } from "./grpc/GrpcError.js"
 import {
   fromReadable,
   metadataText,
+  readEach,
   serve,
   serveBidi,
   serveClientStreaming,
@@ -192,9 +193,7 @@ export const ClusterServerGrpcLive = Layer.scoped(
             : Effect.tap(decodeResources(wire), (r) => {
               lastResources = r
             })
-        const incoming = fromReadable<WorkerMessage>(call).pipe(
-          Stream.runForEach((message) => receive(node, message, resourcesOf, ack))
-        )
+        const incoming = readEach<WorkerMessage, GrpcError>(call, (message) => receive(node, message, resourcesOf, ack))
         // an outbox shut down (eviction flushed, or a newer stream of the same node) ends the stream too
         const outgoing = Stream.fromQueue(outbox).pipe(
           Stream.takeUntil((m) => m.kind?.$case === "removed"),

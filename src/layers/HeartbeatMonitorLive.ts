@@ -19,6 +19,11 @@ export const HeartbeatMonitorLive = Layer.scoped(
     const events = yield* Events
     const notReadyAfterMs = Duration.toMillis(config.notReadyAfter)
     const deadAfterMs = Duration.toMillis(config.deadAfter)
+    // After a (re)start, a worker still in its reconnect backoff may need up to the backoff cap (+20 %
+    // jitter) to reach us: until it has been heard from, it gets that much more grace on top.
+    const startedAt = yield* Clock.currentTimeMillis
+    const reconnectWindowMs = Math.ceil(Duration.toMillis(config.reconnectCap) * 1.2)
+    const knownAtStart = new Set((yield* registry.list).map((n) => n.id))
 
     const markNotReady = (node: NodeRecord, silentMs: number) =>
       Effect.gen(function*() {
@@ -41,8 +46,9 @@ export const HeartbeatMonitorLive = Layer.scoped(
     const check = (now: number) => (node: NodeRecord) => {
       if (node.role !== "Worker") return Effect.void
       const silentMs = now - node.lastHeartbeatMs
-      if (silentMs >= deadAfterMs && node.liveness !== "Dead") return declareDead(node, silentMs)
-      if (silentMs >= notReadyAfterMs && node.liveness === "Ready") return markNotReady(node, silentMs)
+      const grace = knownAtStart.has(node.id) && node.lastHeartbeatMs <= startedAt ? reconnectWindowMs : 0
+      if (silentMs >= deadAfterMs + grace && node.liveness !== "Dead") return declareDead(node, silentMs)
+      if (silentMs >= notReadyAfterMs + grace && node.liveness === "Ready") return markNotReady(node, silentMs)
       return Effect.void
     }
 

@@ -1,6 +1,6 @@
 // The master's open worker streams: NodeId -> the outbox queue its Connect stream drains.
 // A Connect stream ends when its outbox is shut down (Stream.fromQueue ends on shutdown).
-import { Effect, FiberSet, Layer, Queue, Ref, Schedule } from "effect"
+import { Effect, FiberSet, Layer, Queue, Schedule } from "effect"
 import type { NodeId } from "../domain/Node.js"
 import type { MasterMessage } from "../generated/cluster.js"
 import { WorkerChannels } from "../services/WorkerChannels.js"
@@ -11,24 +11,26 @@ const EVICT_FLUSH_LIMIT = "5 seconds"
 export const WorkerChannelsLive = Layer.scoped(
   WorkerChannels,
   Effect.gen(function*() {
-    const outboxes = yield* Ref.make<ReadonlyMap<NodeId, Queue.Queue<MasterMessage>>>(new Map())
+    // a plain map, changed in place by synchronous steps (copying it per attach was O(nodes) each)
+    const outboxes = new Map<NodeId, Queue.Queue<MasterMessage>>()
     // evictions still waiting for their stream to flush; interrupted with the layer
     const flushing = yield* FiberSet.make<void>()
 
     /** Remove `id` only if it still maps to `queue` (a newer stream may have replaced it). */
     const detach = (id: NodeId, queue: Queue.Queue<MasterMessage>) =>
-      Ref.update(outboxes, (m) => {
-        if (m.get(id) !== queue) return m
-        const next = new Map(m)
-        next.delete(id)
-        return next
+      Effect.sync(() => {
+        if (outboxes.get(id) === queue) outboxes.delete(id)
       })
 
     const attach = (id: NodeId) =>
       Effect.acquireRelease(
         Effect.gen(function*() {
           const queue = yield* Queue.unbounded<MasterMessage>()
-          const previous = yield* Ref.modify(outboxes, (m) => [m.get(id), new Map(m).set(id, queue)] as const)
+          const previous = yield* Effect.sync(() => {
+            const old = outboxes.get(id)
+            outboxes.set(id, queue)
+            return old
+          })
           // the older stream of this node ends: its worker reconnected (or an old half-open connection lingers)
           if (previous !== undefined) yield* Queue.shutdown(previous)
           return queue
@@ -37,10 +39,10 @@ export const WorkerChannelsLive = Layer.scoped(
       ).pipe(Effect.map((queue): Queue.Dequeue<MasterMessage> => queue))
 
     const send = (id: NodeId, message: MasterMessage) =>
-      Effect.flatMap(Ref.get(outboxes), (m) => {
-        const queue = m.get(id)
+      Effect.sync(() => {
+        const queue = outboxes.get(id)
         // unsafeOffer answers false on a queue shut meanwhile (offer would interrupt us instead)
-        return Effect.sync(() => queue !== undefined && queue.unsafeOffer(message))
+        return queue !== undefined && queue.unsafeOffer(message)
       })
 
     /**
@@ -70,12 +72,10 @@ export const WorkerChannelsLive = Layer.scoped(
 
     const evict = (id: NodeId, reason: string) =>
       Effect.gen(function*() {
-        const queue = yield* Ref.modify(outboxes, (m) => {
-          const q = m.get(id)
-          if (q === undefined) return [undefined, m] as const
-          const next = new Map(m)
-          next.delete(id)
-          return [q, next] as const
+        const queue = yield* Effect.sync(() => {
+          const q = outboxes.get(id)
+          outboxes.delete(id)
+          return q
         })
         if (queue === undefined) return
         queue.unsafeOffer({ kind: { $case: "removed", value: { reason } } })
@@ -86,7 +86,7 @@ export const WorkerChannelsLive = Layer.scoped(
       attach,
       send,
       evict,
-      connected: Effect.map(Ref.get(outboxes), (m) => Array.from(m.keys()))
+      connected: Effect.sync(() => Array.from(outboxes.keys()))
     })
   })
 )

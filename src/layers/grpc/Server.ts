@@ -2,7 +2,7 @@
 // scope, and the server itself is a scoped resource that shuts down fast.
 import { NodeStream } from "@effect/platform-node"
 import * as grpc from "@grpc/grpc-js"
-import { Cause, Effect, Exit, type Fiber, FiberId, FiberSet, Option, type Scope, type Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, FiberId, FiberSet, Option, Runtime, type Scope, type Stream } from "effect"
 import type { Readable } from "node:stream"
 import { type GrpcError, grpcError, toGrpcError } from "./GrpcError.js"
 
@@ -76,6 +76,63 @@ export const serveBidi = <I, O>(
  */
 export const fromReadable = <A>(readable: Readable): Stream.Stream<A, GrpcError> =>
   NodeStream.fromReadable<GrpcError, A>(() => readable, toGrpcError, { closeOnDone: false })
+
+/**
+ * Handle every message of a grpc-js readable call, one at a time and in order, until the peer
+ * half-closes (success) or the call fails. Lighter than `fromReadable` + `Stream.runForEach` for
+ * long-lived calls carrying many small messages: nothing stays allocated between messages, and each
+ * message runs as a short-lived fiber (a child of the caller's runtime). The call is paused while a
+ * message is handled, so a slow handler still pushes back on the peer. A failing handler ends it.
+ */
+export const readEach = <A, E>(
+  readable: Readable,
+  handle: (message: A) => Effect.Effect<void, E>
+): Effect.Effect<void, E | GrpcError> =>
+  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+    Effect.async<void, E | GrpcError>((resume) => {
+      // already over (like fromReadable: nothing left to read)
+      if (!readable.readable) return resume(Effect.void)
+      const runFork = Runtime.runFork(runtime)
+      let current: Fiber.RuntimeFiber<void, E> | undefined
+      let ended = false
+      let done = false
+      const finish = (effect: Effect.Effect<void, E | GrpcError>) => {
+        if (done) return
+        done = true
+        readable.off("data", onData)
+        readable.off("end", onEnd)
+        readable.off("error", onError)
+        resume(effect)
+      }
+      const onData = (message: A) => {
+        readable.pause()
+        const fiber = runFork(handle(message))
+        current = fiber
+        fiber.addObserver((exit) => {
+          current = undefined
+          if (Exit.isFailure(exit)) return finish(Effect.failCause(exit.cause))
+          if (ended) return finish(Effect.void)
+          readable.resume()
+        })
+      }
+      const onEnd = () => {
+        ended = true
+        // the last message may still be in hand: it finishes first
+        if (current === undefined) finish(Effect.void)
+      }
+      const onError = (err: unknown) => finish(Effect.fail(toGrpcError(err)))
+      readable.on("data", onData)
+      readable.on("end", onEnd)
+      readable.on("error", onError)
+      return Effect.suspend(() => {
+        done = true
+        readable.off("data", onData)
+        readable.off("end", onEnd)
+        readable.off("error", onError)
+        const fiber = current
+        return fiber === undefined ? Effect.void : Fiber.interrupt(fiber)
+      })
+    }))
 
 export interface MessageWritable<A> {
   write(message: A, cb: (error?: Error | null) => void): boolean

@@ -1,6 +1,6 @@
 // What each node is told to run: a pod's template (frozen at creation), its PodAssignment, and the
 // per-node generation that rises whenever a node's set changes (so a worker never applies an older one).
-import { Effect, Ref, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { type DeploymentSpec, isBindMount, parseMemory } from "../../domain/DeploymentSpec.js"
 import type { NodeId } from "../../domain/Node.js"
 import { containerName } from "../../domain/Workload.js"
@@ -87,11 +87,6 @@ interface Sent {
   readonly key: string
 }
 
-interface GenerationState {
-  readonly next: number
-  readonly sent: ReadonlyMap<NodeId, Sent>
-}
-
 /** A node's generation, and whether the node has to be told (its set changed or it never got one). */
 export interface Stamp {
   readonly generation: number
@@ -101,31 +96,36 @@ export interface Stamp {
 /**
  * The last set each node was given. Generations start at the clock's epoch millis so that after a
  * master restart they are above anything a still-running worker has applied (workers drop older ones).
+ * The state is a plain mutable map (every operation is one synchronous step): every pass stamps every
+ * node, and copying the whole map per change made stamping O(nodes) each.
  */
 export const makeGenerations = (startAt: number) =>
-  Effect.gen(function*() {
-    const state = yield* Ref.make<GenerationState>({
-      next: Math.max(1, Math.floor(startAt)),
-      sent: new Map()
-    })
+  Effect.sync(() => {
+    let next = Math.max(1, Math.floor(startAt))
+    const sent = new Map<NodeId, Sent>()
+    /** The generation for this set (synchronous, for loops over every node). */
+    const stampNow = (nodeId: NodeId, pods: ReadonlyArray<PodAssignment>): Stamp => {
+      const key = JSON.stringify(pods)
+      const last = sent.get(nodeId)
+      if (last !== undefined && last.key === key) return { generation: last.generation, changed: false }
+      const generation = next++
+      sent.set(nodeId, { generation, key })
+      return { generation, changed: true }
+    }
     return {
       /**
        * The generation for this set: the known one when the set is unchanged, else a new one.
        * `changed` is true when the node has to be told.
        */
-      stamp: (nodeId: NodeId, pods: ReadonlyArray<PodAssignment>) =>
-        Ref.modify(state, (s): [Stamp, GenerationState] => {
-          const key = JSON.stringify(pods)
-          const last = s.sent.get(nodeId)
-          if (last !== undefined && last.key === key) return [{ generation: last.generation, changed: false }, s]
-          const sent = new Map(s.sent).set(nodeId, { generation: s.next, key })
-          return [{ generation: s.next, changed: true }, { next: s.next + 1, sent }]
-        }),
+      stamp: (nodeId: NodeId, pods: ReadonlyArray<PodAssignment>) => Effect.sync(() => stampNow(nodeId, pods)),
+      stampNow,
       /** The generation last given to a node (undefined: nothing since this master started). */
-      lastSent: (nodeId: NodeId) => Effect.map(Ref.get(state), (s) => s.sent.get(nodeId)?.generation),
+      lastSent: (nodeId: NodeId) => Effect.sync(() => sent.get(nodeId)?.generation),
       /** Forget nodes that are gone. */
       retain: (nodeIds: ReadonlySet<NodeId>) =>
-        Ref.update(state, (s) => ({ ...s, sent: new Map([...s.sent].filter(([id]) => nodeIds.has(id))) }))
+        Effect.sync(() => {
+          for (const id of sent.keys()) if (!nodeIds.has(id)) sent.delete(id)
+        })
     } as const
   })
 

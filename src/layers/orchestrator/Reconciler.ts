@@ -99,7 +99,8 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
       const me = localNodeOf(nodes)
       for (const node of nodes) {
         const mine = assignedPods(byNode.get(node.id) ?? [])
-        const { changed, generation } = yield* generations.stamp(node.id, mine)
+        // synchronous: most nodes' sets are unchanged on most passes
+        const { changed, generation } = generations.stampNow(node.id, mine)
         if (!changed) continue
         const assignment = { generation, pods: mine }
         if (node.id === me?.id) {
