@@ -10,7 +10,7 @@ import { type DaemonConfigShape, defaultTimers, timerProblem } from "../../servi
 const duration = (name: string, fallback: string, description: string) =>
   Options.text(name).pipe(
     Options.withDescription(`${description} (e.g. 500ms, 5s, 1m)`),
-    Options.withDefault(fallback),
+    defaultTo(fallback),
     Options.mapEffect((text) =>
       Either.match(parseDuration(text), {
         onLeft: (problem) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name}: ${problem}`))),
@@ -19,27 +19,31 @@ const duration = (name: string, fallback: string, description: string) =>
     )
   )
 
+/** A default that `--help` shows too. */
+const defaultTo = <A, B extends A>(value: B, shown: string = String(value)) => (self: Options.Options<A>): Options.Options<A> =>
+  self.pipe(Options.withDescription(`default: ${shown}`), Options.withDefault(value as A))
+
 const homeDir = () => os.homedir() || "/var/lib/helyos"
 
 export const daemonFlags = {
   mode: Options.choice("mode", ["single", "master", "worker"]).pipe(
     Options.withDescription("single: one host; master: also serves the cluster (gRPC); worker: joins a master"),
-    Options.withDefault("single" as const)
+    defaultTo("single" as const)
   ),
-  host: Options.text("host").pipe(Options.withDescription("REST API (and master gRPC) bind address"), Options.withDefault("127.0.0.1")),
-  port: Options.integer("port").pipe(Options.withDescription("REST API port"), Options.withDefault(6443)),
-  grpcPort: Options.integer("grpc-port").pipe(Options.withDescription("cluster gRPC port (master)"), Options.withDefault(6444)),
+  host: Options.text("host").pipe(Options.withDescription("REST API (and master gRPC) bind address"), defaultTo("127.0.0.1")),
+  port: Options.integer("port").pipe(Options.withDescription("REST API port"), defaultTo(6443)),
+  grpcPort: Options.integer("grpc-port").pipe(Options.withDescription("cluster gRPC port (master)"), defaultTo(6444)),
   advertiseAddr: Options.text("advertise-addr").pipe(
     Options.withDescription("address workers and clients should dial (printed in the join command)"),
     Options.optional
   ),
   dataDir: Options.text("data-dir").pipe(
     Options.withDescription("where helyos.db lives"),
-    Options.withDefault(path.join(homeDir(), ".helyos", "data"))
+    defaultTo(path.join(homeDir(), ".helyos", "data"), "~/.helyos/data")
   ),
   nodeName: Options.text("node-name").pipe(
     Options.withDescription("this node's name (default: the hostname); lets several workers share a machine"),
-    Options.withDefault(os.hostname())
+    defaultTo(os.hostname(), "the hostname")
   ),
   apiToken: Options.redacted("api-token").pipe(
     Options.withDescription("REST bearer token nxa-api_… (env HELYOS_API_TOKEN); generated on first start if absent"),
@@ -53,14 +57,14 @@ export const daemonFlags = {
   notReadyAfter: duration("not-ready-after", "30s", "master: silence after which a worker is NotReady"),
   deadAfter: duration("dead-after", "60s", "master: silence after which a worker is dead and its pods move"),
   reconnectMax: duration("reconnect-max", "30s", "worker: cap of the reconnect backoff (1s doubling)"),
-  maxPods: Options.integer("max-pods").pipe(Options.withDescription("most pods per node"), Options.withDefault(110)),
+  maxPods: Options.integer("max-pods").pipe(Options.withDescription("most pods per node"), defaultTo(110)),
   logLevel: Options.choice("log-level", ["trace", "debug", "info", "warn", "error"]).pipe(
     Options.withDescription("least severe level that is logged"),
-    Options.withDefault("info" as const)
+    defaultTo("info" as const)
   ),
   dockerSocket: Options.text("docker-socket").pipe(
     Options.withDescription("the Docker engine socket"),
-    Options.withDefault("/var/run/docker.sock")
+    defaultTo("/var/run/docker.sock")
   )
 } as const
 
