@@ -42,7 +42,7 @@ export const daemonFlags = {
     defaultTo(path.join(homeDir(), ".helyos", "data"), "~/.helyos/data")
   ),
   nodeName: Options.text("node-name").pipe(
-    Options.withDescription("this node's name (default: the hostname); lets several workers share a machine"),
+    Options.withDescription("this node's name; lets several workers share a machine"),
     defaultTo(os.hostname(), "the hostname")
   ),
   apiToken: Options.redacted("api-token").pipe(
