@@ -105,7 +105,7 @@ const run = async (n: number) => {
     const ping = () => {
       seq++
       sentAt.set(seq, performance.now())
-      call.write({ kind: { $case: "ping", value: { seq, resources, pods: [], appliedGeneration: 0 } } })
+      call.write({ kind: { $case: "ping", value: { seq, resources, pods: [], appliedGeneration: 0, events: [] } } })
     }
     // spread the workers' phases over the interval, as real workers would be
     timers.push(setTimeout(() => timers.push(setInterval(ping, intervalMs)), Math.random() * intervalMs))

@@ -67,6 +67,20 @@ export interface Ping {
   pods: PodStatus[];
   /** generation of the last Assignment the worker has applied */
   appliedGeneration: number;
+  /** what happened to this node's pods since the previous ping, oldest first (bounded) */
+  events: PodEvent[];
+}
+
+/**
+ * One thing that happened to a pod where it runs: started | died | oomkilled | unhealthy |
+ * restarted | crashloop | failed. The master adds it to the cluster's event stream.
+ */
+export interface PodEvent {
+  podId: string;
+  action: string;
+  message: string;
+  atMs: number;
+  exitCode: number;
 }
 
 export interface PodStatus {
@@ -78,6 +92,16 @@ export interface PodStatus {
   restartCount: number;
   /** why a pod failed (e.g. "image 'x' not found"); empty otherwise */
   message: string;
+  /** the last exit of the pod's container, if it ever exited */
+  exited: boolean;
+  exitCode: number;
+  /** why the last container ended: OOMKilled | Error | Completed | Unhealthy; empty while none did */
+  reason: string;
+  /** probe verdict: "" (no health check) | starting | healthy | unhealthy */
+  health: string;
+  /** epoch ms of the last exit (0 = none) and of the current container's start (0 = not running) */
+  lastExitAtMs: number;
+  startedAtMs: number;
 }
 
 /** Master -> worker on the Connect stream. */
@@ -119,11 +143,29 @@ export interface PodAssignment {
   cpu: number;
   memoryBytes: number;
   restartPolicy: string;
+  /** absent: no probe */
+  healthcheck?: HealthCheck | undefined;
 }
 
 export interface PodAssignment_EnvEntry {
   key: string;
   value: string;
+}
+
+/** A probe run by the node that runs the pod, against the pod's container. */
+export interface HealthCheck {
+  /** http | tcp | exec */
+  kind: string;
+  /** http: GET http://<container-ip>:<port><path>, any 2xx is healthy */
+  path: string;
+  /** http/tcp: the container port */
+  port: number;
+  /** exec: run in the container, exit 0 is healthy */
+  command: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  /** consecutive failures that make the pod unhealthy (then it is restarted) */
+  retries: number;
 }
 
 export interface Volume {
@@ -607,7 +649,7 @@ export const WorkerMessage: MessageFns<WorkerMessage> = {
 };
 
 function createBasePing(): Ping {
-  return { seq: 0, resources: undefined, pods: [], appliedGeneration: 0 };
+  return { seq: 0, resources: undefined, pods: [], appliedGeneration: 0, events: [] };
 }
 
 export const Ping: MessageFns<Ping> = {
@@ -623,6 +665,9 @@ export const Ping: MessageFns<Ping> = {
     }
     if (message.appliedGeneration !== 0) {
       writer.uint32(32).uint64(message.appliedGeneration);
+    }
+    for (const v of message.events) {
+      PodEvent.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -672,6 +717,14 @@ export const Ping: MessageFns<Ping> = {
             message.appliedGeneration = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.events.push(PodEvent.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -694,6 +747,7 @@ export const Ping: MessageFns<Ping> = {
         : isSet(object.applied_generation)
         ? globalThis.Number(object.applied_generation)
         : 0,
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => PodEvent.fromJSON(e)) : [],
     };
   },
 
@@ -711,6 +765,9 @@ export const Ping: MessageFns<Ping> = {
     if (message.appliedGeneration !== 0) {
       obj.appliedGeneration = Math.round(message.appliedGeneration);
     }
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => PodEvent.toJSON(e));
+    }
     return obj;
   },
 
@@ -725,12 +782,171 @@ export const Ping: MessageFns<Ping> = {
       : undefined;
     message.pods = object.pods?.map((e) => PodStatus.fromPartial(e)) || [];
     message.appliedGeneration = object.appliedGeneration ?? 0;
+    message.events = object.events?.map((e) => PodEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePodEvent(): PodEvent {
+  return { podId: "", action: "", message: "", atMs: 0, exitCode: 0 };
+}
+
+export const PodEvent: MessageFns<PodEvent> = {
+  encode(message: PodEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.podId !== "") {
+      writer.uint32(10).string(message.podId);
+    }
+    if (message.action !== "") {
+      writer.uint32(18).string(message.action);
+    }
+    if (message.message !== "") {
+      writer.uint32(26).string(message.message);
+    }
+    if (message.atMs !== 0) {
+      writer.uint32(32).int64(message.atMs);
+    }
+    if (message.exitCode !== 0) {
+      writer.uint32(40).int32(message.exitCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.podId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PodEvent {
+    return {
+      podId: isSet(object.podId)
+        ? globalThis.String(object.podId)
+        : isSet(object.pod_id)
+        ? globalThis.String(object.pod_id)
+        : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      atMs: isSet(object.atMs)
+        ? globalThis.Number(object.atMs)
+        : isSet(object.at_ms)
+        ? globalThis.Number(object.at_ms)
+        : 0,
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : 0,
+    };
+  },
+
+  toJSON(message: PodEvent): unknown {
+    const obj: any = {};
+    if (message.podId !== "") {
+      obj.podId = message.podId;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.atMs !== 0) {
+      obj.atMs = Math.round(message.atMs);
+    }
+    if (message.exitCode !== 0) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PodEvent>, I>>(base?: I): PodEvent {
+    return PodEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PodEvent>, I>>(object: I): PodEvent {
+    const message = createBasePodEvent();
+    message.podId = object.podId ?? "";
+    message.action = object.action ?? "";
+    message.message = object.message ?? "";
+    message.atMs = object.atMs ?? 0;
+    message.exitCode = object.exitCode ?? 0;
     return message;
   },
 };
 
 function createBasePodStatus(): PodStatus {
-  return { podId: "", status: "", containerId: "", containerIp: "", restartCount: 0, message: "" };
+  return {
+    podId: "",
+    status: "",
+    containerId: "",
+    containerIp: "",
+    restartCount: 0,
+    message: "",
+    exited: false,
+    exitCode: 0,
+    reason: "",
+    health: "",
+    lastExitAtMs: 0,
+    startedAtMs: 0,
+  };
 }
 
 export const PodStatus: MessageFns<PodStatus> = {
@@ -752,6 +968,24 @@ export const PodStatus: MessageFns<PodStatus> = {
     }
     if (message.message !== "") {
       writer.uint32(50).string(message.message);
+    }
+    if (message.exited !== false) {
+      writer.uint32(56).bool(message.exited);
+    }
+    if (message.exitCode !== 0) {
+      writer.uint32(64).int32(message.exitCode);
+    }
+    if (message.reason !== "") {
+      writer.uint32(74).string(message.reason);
+    }
+    if (message.health !== "") {
+      writer.uint32(82).string(message.health);
+    }
+    if (message.lastExitAtMs !== 0) {
+      writer.uint32(88).int64(message.lastExitAtMs);
+    }
+    if (message.startedAtMs !== 0) {
+      writer.uint32(96).int64(message.startedAtMs);
     }
     return writer;
   },
@@ -817,6 +1051,54 @@ export const PodStatus: MessageFns<PodStatus> = {
             message.message = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.exited = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.health = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.lastExitAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.startedAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -853,6 +1135,24 @@ export const PodStatus: MessageFns<PodStatus> = {
         ? globalThis.Number(object.restart_count)
         : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      exited: isSet(object.exited) ? globalThis.Boolean(object.exited) : false,
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      health: isSet(object.health) ? globalThis.String(object.health) : "",
+      lastExitAtMs: isSet(object.lastExitAtMs)
+        ? globalThis.Number(object.lastExitAtMs)
+        : isSet(object.last_exit_at_ms)
+        ? globalThis.Number(object.last_exit_at_ms)
+        : 0,
+      startedAtMs: isSet(object.startedAtMs)
+        ? globalThis.Number(object.startedAtMs)
+        : isSet(object.started_at_ms)
+        ? globalThis.Number(object.started_at_ms)
+        : 0,
     };
   },
 
@@ -876,6 +1176,24 @@ export const PodStatus: MessageFns<PodStatus> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.exited !== false) {
+      obj.exited = message.exited;
+    }
+    if (message.exitCode !== 0) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.health !== "") {
+      obj.health = message.health;
+    }
+    if (message.lastExitAtMs !== 0) {
+      obj.lastExitAtMs = Math.round(message.lastExitAtMs);
+    }
+    if (message.startedAtMs !== 0) {
+      obj.startedAtMs = Math.round(message.startedAtMs);
+    }
     return obj;
   },
 
@@ -890,6 +1208,12 @@ export const PodStatus: MessageFns<PodStatus> = {
     message.containerIp = object.containerIp ?? "";
     message.restartCount = object.restartCount ?? 0;
     message.message = object.message ?? "";
+    message.exited = object.exited ?? false;
+    message.exitCode = object.exitCode ?? 0;
+    message.reason = object.reason ?? "";
+    message.health = object.health ?? "";
+    message.lastExitAtMs = object.lastExitAtMs ?? 0;
+    message.startedAtMs = object.startedAtMs ?? 0;
     return message;
   },
 };
@@ -1229,6 +1553,7 @@ function createBasePodAssignment(): PodAssignment {
     cpu: 0,
     memoryBytes: 0,
     restartPolicy: "",
+    healthcheck: undefined,
   };
 }
 
@@ -1279,6 +1604,9 @@ export const PodAssignment: MessageFns<PodAssignment> = {
     }
     if (message.restartPolicy !== "") {
       writer.uint32(114).string(message.restartPolicy);
+    }
+    if (message.healthcheck !== undefined) {
+      HealthCheck.encode(message.healthcheck, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -1421,6 +1749,14 @@ export const PodAssignment: MessageFns<PodAssignment> = {
             message.restartPolicy = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.healthcheck = HealthCheck.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1490,6 +1826,7 @@ export const PodAssignment: MessageFns<PodAssignment> = {
         : isSet(object.restart_policy)
         ? globalThis.String(object.restart_policy)
         : "",
+      healthcheck: isSet(object.healthcheck) ? HealthCheck.fromJSON(object.healthcheck) : undefined,
     };
   },
 
@@ -1543,6 +1880,9 @@ export const PodAssignment: MessageFns<PodAssignment> = {
     if (message.restartPolicy !== "") {
       obj.restartPolicy = message.restartPolicy;
     }
+    if (message.healthcheck !== undefined) {
+      obj.healthcheck = HealthCheck.toJSON(message.healthcheck);
+    }
     return obj;
   },
 
@@ -1573,6 +1913,9 @@ export const PodAssignment: MessageFns<PodAssignment> = {
     message.cpu = object.cpu ?? 0;
     message.memoryBytes = object.memoryBytes ?? 0;
     message.restartPolicy = object.restartPolicy ?? "";
+    message.healthcheck = (object.healthcheck !== undefined && object.healthcheck !== null)
+      ? HealthCheck.fromPartial(object.healthcheck)
+      : undefined;
     return message;
   },
 };
@@ -1658,6 +2001,179 @@ export const PodAssignment_EnvEntry: MessageFns<PodAssignment_EnvEntry> = {
     const message = createBasePodAssignment_EnvEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseHealthCheck(): HealthCheck {
+  return { kind: "", path: "", port: 0, command: [], intervalMs: 0, timeoutMs: 0, retries: 0 };
+}
+
+export const HealthCheck: MessageFns<HealthCheck> = {
+  encode(message: HealthCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.port !== 0) {
+      writer.uint32(24).uint32(message.port);
+    }
+    for (const v of message.command) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.intervalMs !== 0) {
+      writer.uint32(40).uint32(message.intervalMs);
+    }
+    if (message.timeoutMs !== 0) {
+      writer.uint32(48).uint32(message.timeoutMs);
+    }
+    if (message.retries !== 0) {
+      writer.uint32(56).uint32(message.retries);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HealthCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHealthCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.command.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.intervalMs = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.retries = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HealthCheck {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      command: globalThis.Array.isArray(object?.command) ? object.command.map((e: any) => globalThis.String(e)) : [],
+      intervalMs: isSet(object.intervalMs)
+        ? globalThis.Number(object.intervalMs)
+        : isSet(object.interval_ms)
+        ? globalThis.Number(object.interval_ms)
+        : 0,
+      timeoutMs: isSet(object.timeoutMs)
+        ? globalThis.Number(object.timeoutMs)
+        : isSet(object.timeout_ms)
+        ? globalThis.Number(object.timeout_ms)
+        : 0,
+      retries: isSet(object.retries) ? globalThis.Number(object.retries) : 0,
+    };
+  },
+
+  toJSON(message: HealthCheck): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    if (message.command?.length) {
+      obj.command = message.command;
+    }
+    if (message.intervalMs !== 0) {
+      obj.intervalMs = Math.round(message.intervalMs);
+    }
+    if (message.timeoutMs !== 0) {
+      obj.timeoutMs = Math.round(message.timeoutMs);
+    }
+    if (message.retries !== 0) {
+      obj.retries = Math.round(message.retries);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HealthCheck>, I>>(base?: I): HealthCheck {
+    return HealthCheck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HealthCheck>, I>>(object: I): HealthCheck {
+    const message = createBaseHealthCheck();
+    message.kind = object.kind ?? "";
+    message.path = object.path ?? "";
+    message.port = object.port ?? 0;
+    message.command = object.command?.map((e) => e) || [];
+    message.intervalMs = object.intervalMs ?? 0;
+    message.timeoutMs = object.timeoutMs ?? 0;
+    message.retries = object.retries ?? 0;
     return message;
   },
 };

@@ -340,7 +340,13 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
           containerId: s.containerId,
           containerIp: s.containerIp,
           restartCount: s.restartCount,
-          message: s.message
+          message: s.message,
+          exited: false,
+          exitCode: 0,
+          reason: "",
+          health: "",
+          lastExitAtMs: 0,
+          startedAtMs: 0
         }
       })
     })
@@ -368,7 +374,7 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
         )
       }))
 
-    return LocalWorkload.of({ apply, statuses, appliedGeneration: Ref.get(applied), logs })
+    return LocalWorkload.of({ apply, statuses, takeEvents: Effect.succeed([]), appliedGeneration: Ref.get(applied), logs })
   })
 
 /** This node's workload (node name from DaemonConfig) on the ContainerRuntime. */

@@ -180,7 +180,10 @@ export const WorkerAgentGrpcLive = Layer.scoped(
             workload.statuses,
             workload.appliedGeneration
           ])
-          return { kind: { $case: "ping", value: { seq: n, resources: toWire(resources), pods: [...pods], appliedGeneration } } } satisfies WorkerMessage
+          const events = yield* workload.takeEvents
+          return {
+            kind: { $case: "ping", value: { seq: n, resources: toWire(resources), pods: [...pods], appliedGeneration, events: [...events] } }
+          } satisfies WorkerMessage
         })
         // the first ping goes out at once, then one every interval
         const pings = Stream.repeatEffectWithSchedule(ping, Schedule.spaced(session.heartbeatInterval))

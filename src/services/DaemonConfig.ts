@@ -1,7 +1,38 @@
 // The daemon's configuration, built from flags in programs/ and constructed directly by tests.
-import { Context, Duration, type Option, type Redacted } from "effect"
+import { Context, Duration, Option, type Redacted } from "effect"
 
 export type DaemonMode = "single" | "master" | "worker"
+
+/** How the REST API is served (--tls and friends). */
+export interface ApiTlsSettings {
+  /** auto: HTTPS unless bound to loopback; on: always HTTPS; off: plain HTTP (guarded) */
+  readonly mode: "auto" | "on" | "off"
+  /** bring-your-own certificate and key (PEM files); both or neither */
+  readonly certFile: Option.Option<string>
+  readonly keyFile: Option.Option<string>
+  /** extra SANs for the self-signed server certificate (--tls-san, repeatable) */
+  readonly sans: ReadonlyArray<string>
+  /** allow plain HTTP on a non-loopback bind (only with --tls off and an API token) */
+  readonly insecureHttp: boolean
+}
+
+/** How a worker decides to trust the master's cluster CA before sending its join token. */
+export interface ClusterTrust {
+  /** --ca-fingerprint sha256:<hex> printed by the master */
+  readonly caFingerprint: Option.Option<string>
+  /** join without verifying the master (warned loudly) */
+  readonly insecureSkipCaVerify: boolean
+}
+
+export const defaultApiTls: ApiTlsSettings = {
+  mode: "auto",
+  certFile: Option.none(),
+  keyFile: Option.none(),
+  sans: [],
+  insecureHttp: false
+}
+
+export const defaultClusterTrust: ClusterTrust = { caFingerprint: Option.none(), insecureSkipCaVerify: false }
 
 export interface DaemonConfigShape {
   readonly mode: DaemonMode
@@ -31,6 +62,8 @@ export interface DaemonConfigShape {
   readonly dockerSocket: string
   /** path of the CLI config the daemon seeds on first start */
   readonly cliConfigPath: string
+  readonly apiTls: ApiTlsSettings
+  readonly clusterTrust: ClusterTrust
 }
 
 export class DaemonConfig extends Context.Tag("helyos/DaemonConfig")<DaemonConfig, DaemonConfigShape>() {}

@@ -127,7 +127,7 @@ const metadataOf = (entries: Record<string, string>) => {
 }
 
 const ping = (seq: number): WorkerMessage => ({
-  kind: { $case: "ping", value: { seq, resources: undefined, pods: [], appliedGeneration: 0 } }
+  kind: { $case: "ping", value: { seq, resources: undefined, pods: [], appliedGeneration: 0, events: [] } }
 })
 
 /** Open Connect, send one ping, collect the first `n` messages from the master. */

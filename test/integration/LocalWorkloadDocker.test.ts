@@ -6,7 +6,7 @@ import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream } from "effect
 import type { PodAssignment, PodStatus } from "../../src/generated/cluster.js"
 import { ContainerRuntimeDockerAt } from "../../src/layers/ContainerRuntimeDocker.js"
 import { LocalWorkloadRuntime } from "../../src/layers/LocalWorkloadRuntime.js"
-import { DaemonConfig, defaultTimers } from "../../src/services/DaemonConfig.js"
+import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
 import { BUSYBOX_IMAGE, DOCKER_SOCKET, testEngine } from "../support/busyboxImage.js"
 
@@ -30,6 +30,8 @@ const config = Layer.succeed(DaemonConfig, DaemonConfig.of({
   ...defaultTimers,
   maxPods: 110,
   dockerSocket: DOCKER_SOCKET,
+  apiTls: defaultApiTls,
+  clusterTrust: defaultClusterTrust,
   cliConfigPath: "/tmp/helyos-itest-cli.toml"
 }))
 

@@ -12,7 +12,7 @@ import { EventsLive } from "../../src/layers/EventsLive.js"
 import { NodeRegistrySqlLive } from "../../src/layers/NodeRegistrySql.js"
 import { OrchestratorLayer } from "../../src/layers/OrchestratorLive.js"
 import { TokenVaultSqlLive } from "../../src/layers/TokenVaultSql.js"
-import { DaemonConfig, type DaemonMode, defaultTimers } from "../../src/services/DaemonConfig.js"
+import { DaemonConfig, type DaemonMode, defaultTimers, defaultApiTls, defaultClusterTrust } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
@@ -53,6 +53,8 @@ const config = (mode: DaemonMode) =>
     ...defaultTimers,
     maxPods: 110,
     dockerSocket: "/var/run/docker.sock",
+    apiTls: defaultApiTls,
+    clusterTrust: defaultClusterTrust,
     cliConfigPath: "unused"
   }))
 

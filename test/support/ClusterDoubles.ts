@@ -6,8 +6,8 @@ import { randomBytes } from "node:crypto"
 import type { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import { NodeNotFound, SessionInvalid } from "../../src/domain/Errors.js"
 import { NodeId, NodeRecord, NodeResources } from "../../src/domain/Node.js"
-import type { Assignment, LogChunk, LogRequest, PodStatus } from "../../src/generated/cluster.js"
-import type { DaemonConfigShape } from "../../src/services/DaemonConfig.js"
+import { type Assignment, type LogChunk, type LogRequest, PodStatus } from "../../src/generated/cluster.js"
+import { type DaemonConfigShape, defaultApiTls, defaultClusterTrust } from "../../src/services/DaemonConfig.js"
 import { Events } from "../../src/services/Events.js"
 import { HostInfo } from "../../src/services/HostInfo.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
@@ -36,6 +36,8 @@ export const testConfig = (overrides: Partial<DaemonConfigShape> = {}): DaemonCo
   reconnectCap: Duration.seconds(1),
   maxPods: 100,
   dockerSocket: "/nonexistent.sock",
+  apiTls: defaultApiTls,
+  clusterTrust: defaultClusterTrust,
   cliConfigPath: "/nonexistent.toml",
   ...overrides
 })
@@ -207,14 +209,15 @@ export const makeLocalWorkload = (logs: (request: LogRequest) => Stream.Stream<U
     const applied = yield* Ref.make<ReadonlyArray<Assignment>>([])
     const service = LocalWorkload.of({
       apply: (a) => Ref.update(applied, (all) => [...all, a]),
-      statuses: Effect.succeed([{
+      statuses: Effect.succeed([PodStatus.fromPartial({
         podId: "pod-1",
         status: "running",
         containerId: "c1",
         containerIp: "10.0.0.2",
         restartCount: 0,
         message: ""
-      }]),
+      })]),
+      takeEvents: Effect.succeed([]),
       appliedGeneration: Effect.map(Ref.get(applied), (all) => all.at(-1)?.generation ?? 0),
       logs
     })

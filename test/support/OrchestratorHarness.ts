@@ -6,13 +6,13 @@ import * as path from "node:path"
 import { Context, type Duration, Effect, Layer, Option, Ref, Stream } from "effect"
 import { decodeSpec, type DeploymentSpec } from "../../src/domain/DeploymentSpec.js"
 import { type NodeId, NodeResources } from "../../src/domain/Node.js"
-import type { Assignment, MasterMessage, PodStatus } from "../../src/generated/cluster.js"
+import { type Assignment, type MasterMessage, PodStatus } from "../../src/generated/cluster.js"
 import { ContainerRuntimeMemoryLayer } from "../../src/layers/ContainerRuntimeMemory.js"
 import { DatabaseLive } from "../../src/layers/Database.js"
 import { EventsLive } from "../../src/layers/EventsLive.js"
 import { NodeRegistrySql } from "../../src/layers/NodeRegistrySql.js"
 import { OrchestratorControl, OrchestratorLayer } from "../../src/layers/OrchestratorLive.js"
-import { DaemonConfig, defaultTimers } from "../../src/services/DaemonConfig.js"
+import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
@@ -34,6 +34,8 @@ export const config = DaemonConfig.of({
   ...defaultTimers,
   maxPods: 110,
   dockerSocket: "/var/run/docker.sock",
+  apiTls: defaultApiTls,
+  clusterTrust: defaultClusterTrust,
   cliConfigPath: path.join(tmpdir(), "helyos-cli.toml")
 })
 
@@ -78,7 +80,7 @@ const localLayer = Layer.effectContext(Effect.gen(function*() {
     statuses: Effect.gen(function*() {
       const a = yield* latest
       const s = yield* Ref.get(status)
-      return (a?.pods ?? []).map((p): PodStatus => ({
+      return (a?.pods ?? []).map((p): PodStatus => PodStatus.fromPartial({
         podId: p.podId,
         status: s.status,
         containerId: `c-${p.podId.slice(0, 6)}`,
@@ -87,6 +89,7 @@ const localLayer = Layer.effectContext(Effect.gen(function*() {
         message: s.message
       }))
     }),
+    takeEvents: Effect.succeed([]),
     appliedGeneration: Effect.map(latest, (a) => a?.generation ?? 0),
     logs: (request) => Stream.make(new TextEncoder().encode(`local ${request.podId.slice(0, 6)} line 1\nline 2\n`))
   })
@@ -127,7 +130,7 @@ export const workerReports = (id: NodeId, status = "running", message = "") =>
     const assignment = yield* workloads.desired(id)
     yield* workloads.report(
       id,
-      assignment.pods.map((p) => ({
+      assignment.pods.map((p) => PodStatus.fromPartial({
         podId: p.podId,
         status,
         containerId: `c-${p.podId.slice(0, 6)}`,

@@ -11,7 +11,7 @@ import { DatabaseLive } from "../../src/layers/Database.js"
 import { EventsLive } from "../../src/layers/EventsLive.js"
 import { HeartbeatMonitorLive } from "../../src/layers/HeartbeatMonitorLive.js"
 import { NodeRegistrySql } from "../../src/layers/NodeRegistrySql.js"
-import { DaemonConfig, defaultTimers } from "../../src/services/DaemonConfig.js"
+import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust } from "../../src/services/DaemonConfig.js"
 import { Events } from "../../src/services/Events.js"
 import { type JoinRequest, NodeRegistry } from "../../src/services/NodeRegistry.js"
 
@@ -39,6 +39,8 @@ const configLayer = (timers: Timers) =>
       reconnectCap: defaultTimers.reconnectCap,
       maxPods: 110,
       dockerSocket: "/var/run/docker.sock",
+      apiTls: defaultApiTls,
+      clusterTrust: defaultClusterTrust,
       cliConfigPath: join(tmpdir(), "helyos-cli.toml"),
       ...timers
     })

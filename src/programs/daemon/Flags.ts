@@ -65,6 +65,29 @@ export const daemonFlags = {
   dockerSocket: Options.text("docker-socket").pipe(
     Options.withDescription("the Docker engine socket"),
     defaultTo("/var/run/docker.sock")
+  ),
+  tls: Options.choice("tls", ["auto", "on", "off"]).pipe(
+    Options.withDescription("REST API TLS: auto = HTTPS unless bound to loopback; on; off"),
+    defaultTo("auto" as const)
+  ),
+  tlsCert: Options.text("tls-cert").pipe(
+    Options.withDescription("PEM certificate to serve instead of the self-signed one (needs --tls-key)"),
+    Options.optional
+  ),
+  tlsKey: Options.text("tls-key").pipe(Options.withDescription("PEM private key of --tls-cert"), Options.optional),
+  tlsSan: Options.text("tls-san").pipe(
+    Options.withDescription("extra DNS name or IP for the self-signed certificate (repeatable)"),
+    Options.repeated
+  ),
+  insecureHttp: Options.boolean("insecure-http").pipe(
+    Options.withDescription("allow plain HTTP on a non-loopback address (only with --tls off and an API token)")
+  ),
+  caFingerprint: Options.text("ca-fingerprint").pipe(
+    Options.withDescription("worker: the master's cluster CA fingerprint sha256:<hex> (printed in the join command)"),
+    Options.optional
+  ),
+  insecureSkipCaVerify: Options.boolean("insecure-skip-ca-verify").pipe(
+    Options.withDescription("worker: join without verifying the master's certificate (unsafe)")
   )
 } as const
 
@@ -114,7 +137,15 @@ export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigSh
     reconnectCap: Duration.max(flags.reconnectMax, Duration.seconds(1)),
     maxPods: flags.maxPods,
     dockerSocket: flags.dockerSocket,
-    cliConfigPath: process.env.HELYOS_CONFIG || path.join(homeDir(), ".helyos", "config.toml")
+    cliConfigPath: process.env.HELYOS_CONFIG || path.join(homeDir(), ".helyos", "config.toml"),
+    apiTls: {
+      mode: flags.tls,
+      certFile: flags.tlsCert,
+      keyFile: flags.tlsKey,
+      sans: flags.tlsSan,
+      insecureHttp: flags.insecureHttp
+    },
+    clusterTrust: { caFingerprint: flags.caFingerprint, insecureSkipCaVerify: flags.insecureSkipCaVerify }
   })
 }
 

@@ -1,0 +1,132 @@
+// Certificates for Helyos's own CAs (REST on 6443, cluster gRPC on 6444), made with @peculiar/x509
+// on Node's WebCrypto: ECDSA P-256 keys, PEM files, SANs, and the fingerprint users pin.
+// tsyringe (inside @peculiar/x509) needs the Reflect metadata polyfill loaded first
+import "reflect-metadata"
+import * as x509 from "@peculiar/x509"
+import { Effect } from "effect"
+import { createHash, webcrypto, X509Certificate as NodeX509 } from "node:crypto"
+import { isIP } from "node:net"
+
+type CryptoKey = webcrypto.CryptoKey
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
+
+const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/** A certificate and its private key, both PEM (the key as PKCS#8). */
+export interface CertifiedKey {
+  readonly certPem: string
+  readonly keyPem: string
+}
+
+export interface SubjectAltNames {
+  readonly dns: ReadonlyArray<string>
+  readonly ips: ReadonlyArray<string>
+}
+
+/** Split names into DNS names and IP addresses (an entry that parses as an IP is an IP). */
+export const classifySans = (names: Iterable<string>): SubjectAltNames => {
+  const dns = new Set<string>()
+  const ips = new Set<string>()
+  for (const raw of names) {
+    const name = raw.trim().replace(/^\[(.*)\]$/, "$1")
+    if (name === "") continue
+    if (isIP(name) !== 0) ips.add(name)
+    else dns.add(name.toLowerCase())
+  }
+  return { dns: [...dns].sort(), ips: [...ips].sort() }
+}
+
+const exportKeyPem = async (key: CryptoKey): Promise<string> => {
+  const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", key)
+  return x509.PemConverter.encode(pkcs8, "PRIVATE KEY") + "\n"
+}
+
+const importKeyPem = (pem: string): Promise<CryptoKey> =>
+  webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(pem), ALGORITHM, true, ["sign"]) as Promise<CryptoKey>
+
+const newKeys = () => webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]) as Promise<webcrypto.CryptoKeyPair>
+
+const pemOf = (cert: x509.X509Certificate): string => cert.toString("pem") + "\n"
+
+/** A self-signed CA, valid ten years, that may sign server certificates only (path length 0). */
+export const generateCa = (commonName: string): Effect.Effect<CertifiedKey> =>
+  Effect.promise(async () => {
+    const keys = await newKeys()
+    const now = Date.now()
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      name: `CN=${commonName}, O=Helyos`,
+      notBefore: new Date(now - DAY_MS),
+      notAfter: new Date(now + 3650 * DAY_MS),
+      keys,
+      signingAlgorithm: ALGORITHM,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)
+      ]
+    })
+    return { certPem: pemOf(cert), keyPem: await exportKeyPem(keys.privateKey) }
+  })
+
+/** A server certificate signed by `ca` for these names, valid two years. */
+export const issueServerCertificate = (
+  ca: CertifiedKey,
+  commonName: string,
+  sans: SubjectAltNames
+): Effect.Effect<CertifiedKey> =>
+  Effect.promise(async () => {
+    const keys = await newKeys()
+    const caCert = new x509.X509Certificate(ca.certPem)
+    const caKey = await importKeyPem(ca.keyPem)
+    const now = Date.now()
+    const cert = await x509.X509CertificateGenerator.create({
+      subject: `CN=${commonName}, O=Helyos`,
+      issuer: caCert.subject,
+      notBefore: new Date(now - DAY_MS),
+      notAfter: new Date(now + 730 * DAY_MS),
+      publicKey: keys.publicKey,
+      signingKey: caKey,
+      signingAlgorithm: ALGORITHM,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension([
+          ...sans.dns.map((value) => ({ type: "dns" as const, value })),
+          ...sans.ips.map((value) => ({ type: "ip" as const, value }))
+        ]),
+        await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey)
+      ]
+    })
+    return { certPem: pemOf(cert), keyPem: await exportKeyPem(keys.privateKey) }
+  })
+
+/** The SANs a PEM certificate carries (for deciding whether it must be re-issued). */
+export const sansOf = (certPem: string): SubjectAltNames => {
+  const text = new NodeX509(certPem).subjectAltName ?? ""
+  const dns: Array<string> = []
+  const ips: Array<string> = []
+  for (const entry of text.split(/,\s*/)) {
+    if (entry.startsWith("DNS:")) dns.push(entry.slice(4))
+    else if (entry.startsWith("IP Address:")) ips.push(entry.slice(11))
+  }
+  return classifySans([...dns, ...ips])
+}
+
+/** Does `certPem` name every one of `wanted`? */
+export const coversSans = (certPem: string, wanted: SubjectAltNames): boolean => {
+  const have = sansOf(certPem)
+  return wanted.dns.every((d) => have.dns.includes(d)) && wanted.ips.every((i) => have.ips.includes(i))
+}
+
+/** DER bytes to the canonical PEM this module writes (64-column base64, trailing newline). */
+export const derToPem = (der: Uint8Array): string => x509.PemConverter.encode(der, "CERTIFICATE") + "\n"
+
+/**
+ * The pinned fingerprint: lowercase, colon-separated SHA-256 of the PEM bytes (as documented for
+ * `/api/v1/ca`). Both CAs' PEMs are canonical, so a peer that only saw the DER can recompute it.
+ */
+export const pemFingerprint = (pem: string): string =>
+  createHash("sha256").update(pem, "utf8").digest("hex").match(/../g)!.join(":")
