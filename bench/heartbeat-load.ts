@@ -9,6 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { ClusterClient, type MasterMessage, type WorkerMessage } from "../src/generated/cluster.js"
+import { CLUSTER_SERVER_NAME, pinnedCaCredentials } from "../src/layers/grpc/PeerCa.js"
 
 // the daemon built alongside this file (dist/src/programs/helyosd.js for dist/bench/heartbeat-load.js)
 const daemon = path.resolve(import.meta.dirname, "../src/programs/helyosd.js")
@@ -56,13 +57,16 @@ const startMaster = async () => {
   for (let i = 0; i < 300 && !/--token (nxa_[0-9a-f]{64})/.test(out); i++) await sleep(100)
   const token = /--token (nxa_[0-9a-f]{64})/.exec(out)?.[1]
   if (token === undefined) throw new Error(`master did not print a join token:\n${out}`)
-  return { child, grpcPort, token }
+  // the cluster port is TLS only: trust the CA the master wrote to its data dir (as a pinned worker would)
+  const caPem = readFileSync(path.join(dataDir, "grpc-ca.pem"), "utf8")
+  return { child, grpcPort, token, caPem }
 }
 
 const run = async (n: number) => {
   const master = await startMaster()
   const channels = Array.from({ length: Math.ceil(n / streamsPerChannel) }, () =>
-    new ClusterClient(`127.0.0.1:${master.grpcPort}`, grpc.credentials.createInsecure(), {
+    new ClusterClient(`127.0.0.1:${master.grpcPort}`, pinnedCaCredentials(master.caPem), {
+      "grpc.ssl_target_name_override": CLUSTER_SERVER_NAME,
       "grpc.use_local_subchannel_pool": 1 // a connection per channel, like separate worker hosts
     }))
   const resources = { cpuCores: 4, memoryBytes: 8 * 2 ** 30, cpuAvailable: 4, memoryAvailable: 8 * 2 ** 30 }

@@ -2,15 +2,25 @@
 // what it wants, so `helyos deploy` (before upload) and POST /api/v1/deploy (422) report the same problems.
 import { Duration, Either, ParseResult, Schema } from "effect"
 import * as YAML from "yaml"
-import { parseDuration } from "./Duration.js"
+import { formatDuration, parseDuration } from "./Duration.js"
+import { HEALTHCHECK_DEFAULTS } from "./RestartRules.js"
 import { InvalidName, SpecInvalid } from "./WorkloadErrors.js"
 
 // ---------------------------------------------------------------------------------------------
 // How values are shown inside messages: strings quoted, long values cut.
 
+/** JSON text of a value; a placeholder when nesting is deeper than the stack allows (found by fuzzing). */
+const stringify = (value: unknown): string | undefined => {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return Array.isArray(value) ? "[…]" : "{…}"
+  }
+}
+
 const show = (actual: unknown): string => {
   if (typeof actual === "string") return JSON.stringify(actual.length > 40 ? `${actual.slice(0, 40)}...` : actual)
-  const text = actual === undefined ? "nothing" : (JSON.stringify(actual) ?? String(actual))
+  const text = actual === undefined ? "nothing" : (stringify(actual) ?? String(actual))
   return text.length > 48 ? `${text.slice(0, 45)}...` : text
 }
 
@@ -234,12 +244,36 @@ const HealthPath = Text.pipe(
   Schema.filter((path) => path.startsWith("/") || `${show(path)} must start with /, like /health`)
 )
 
+const ExecCommand = Schema.Array(CommandArg)
+  .annotations(typeMessage((a) =>
+    `must be a list like ["cat", "/tmp/ready"] (for a shell line write ["sh", "-c", "..."]), got ${show(a)}`
+  ))
+  .pipe(Schema.filter((args) => args.length > 0 || "must not be empty, like [\"cat\", \"/tmp/ready\"]"))
+
+const defaultInterval = formatDuration(HEALTHCHECK_DEFAULTS.interval)
+const defaultTimeout = formatDuration(HEALTHCHECK_DEFAULTS.timeout)
+
+/**
+ * A probe run where the pod runs: exactly one of `path` (HTTP GET, any 2xx is healthy; `port` defaults
+ * to the first of `ports`), `tcp: PORT` (a connection is accepted) or `exec: [cmd, ...]` (exits 0).
+ */
 export const HealthCheck = Schema.Struct({
-  path: HealthPath,
-  interval: Schema.optionalWith(DurationText, { exact: true, default: () => "10s" }),
-  timeout: Schema.optionalWith(DurationText, { exact: true, default: () => "5s" }),
-  retries: Schema.optionalWith(Retries, { exact: true, default: () => 3 })
-}).annotations(mapping("path, interval, timeout, retries"))
+  path: Schema.optionalWith(HealthPath, { exact: true }),
+  port: Schema.optionalWith(Port, { exact: true }),
+  tcp: Schema.optionalWith(Port, { exact: true }),
+  exec: Schema.optionalWith(ExecCommand, { exact: true }),
+  interval: Schema.optionalWith(DurationText, { exact: true, default: () => defaultInterval }),
+  timeout: Schema.optionalWith(DurationText, { exact: true, default: () => defaultTimeout }),
+  retries: Schema.optionalWith(Retries, { exact: true, default: () => HEALTHCHECK_DEFAULTS.retries })
+}).annotations(mapping("one of path (HTTP), tcp or exec, and interval, timeout, retries")).pipe(
+  Schema.filter((h) => {
+    const kinds = [h.path, h.tcp, h.exec].filter((k) => k !== undefined).length
+    if (kinds === 0) return "give one of path (HTTP GET, like /health), tcp (a port) or exec (a command list)"
+    if (kinds > 1) return "give only one of path, tcp, exec"
+    if (h.port !== undefined && h.path === undefined) return "port goes with path (HTTP); tcp names its own port"
+    return true
+  })
+)
 export type HealthCheck = typeof HealthCheck.Type
 
 export const RestartPolicy = Schema.Literal("always", "onfailure", "never").annotations(
@@ -354,7 +388,50 @@ export const decodeSpec = (input: unknown): Either.Either<DeploymentSpec, SpecIn
       new SpecInvalid({ problems: [`spec: must be a mapping with project, deployment and image, got ${show(input)}`] })
     )
   }
-  return Either.mapLeft(decodeStrict(normalize(input)), (error) => new SpecInvalid({ problems: problemsOf(error) }))
+  return decodeStrict(normalize(input)).pipe(
+    Either.mapLeft((error) => new SpecInvalid({ problems: problemsOf(error) })),
+    Either.flatMap((spec) => {
+      const problems = crossFieldProblems(spec)
+      return problems.length === 0 ? Either.right(spec) : Either.left(new SpecInvalid({ problems }))
+    })
+  )
+}
+
+/** Rules that tie fields together (checked once every field is valid on its own). */
+const crossFieldProblems = (spec: DeploymentSpec): Array<string> => {
+  const hc = spec.healthcheck
+  // the reference silently skipped such a probe: a typo'd spec then runs unprobed
+  return hc?.path !== undefined && hc.port === undefined && spec.ports.length === 0
+    ? ["healthcheck.port: an HTTP health check needs a port: give healthcheck.port or list the port under ports"]
+    : []
+}
+
+/** A spec's health check as the node runs it: kind, the resolved port, timings in ms. */
+export interface HealthProbeSpec {
+  readonly kind: "http" | "tcp" | "exec"
+  readonly path: string
+  readonly port: number
+  readonly command: ReadonlyArray<string>
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  readonly retries: number
+}
+
+const millisOf = (text: string, fallback: Duration.Duration): number =>
+  Duration.toMillis(Either.getOrElse(parseDuration(text), () => fallback))
+
+/** The probe a pod of this spec gets (undefined: none); an HTTP probe without a port takes the first of `ports`. */
+export const probeOf = (spec: DeploymentSpec): HealthProbeSpec | undefined => {
+  const hc = spec.healthcheck
+  if (hc === undefined) return undefined
+  const timings = {
+    intervalMs: millisOf(hc.interval, HEALTHCHECK_DEFAULTS.interval),
+    timeoutMs: millisOf(hc.timeout, HEALTHCHECK_DEFAULTS.timeout),
+    retries: hc.retries
+  }
+  if (hc.exec !== undefined) return { kind: "exec", path: "", port: 0, command: hc.exec, ...timings }
+  if (hc.tcp !== undefined) return { kind: "tcp", path: "", port: hc.tcp, command: [], ...timings }
+  return { kind: "http", path: hc.path ?? "/", port: hc.port ?? spec.ports[0] ?? 0, command: [], ...timings }
 }
 
 const yamlProblem = (error: YAML.YAMLError): string => {
@@ -405,11 +482,14 @@ const fnv1a64 = (text: string): string => {
 
 /**
  * A stable fingerprint of the fields whose change needs new containers (image, command, env, ports,
- * volumes, resources, restart, secret names). Replicas, healthcheck and network are left out: they
- * change without replacing a pod. Secret *values* are not in the spec, so rotating one is not seen here.
+ * volumes, resources, restart, secret names, and the health check, which each pod carries from its
+ * creation). Replicas and network are left out: they change without replacing a pod. A spec without a
+ * health check hashes exactly as before health checks were hashed. Secret *values* are not in the spec,
+ * so rotating one is not seen here.
  */
-export const specHash = (spec: DeploymentSpec): string =>
-  fnv1a64(JSON.stringify([
+export const specHash = (spec: DeploymentSpec): string => {
+  const probe = probeOf(spec)
+  return fnv1a64(JSON.stringify([
     spec.image,
     spec.command ?? null,
     sortedEntries(spec.env),
@@ -417,5 +497,9 @@ export const specHash = (spec: DeploymentSpec): string =>
     spec.volumes.map((v) => (isBindMount(v) ? ["bind", v.path, v.mount, v.readonly] : ["named", v.name, v.mount])),
     spec.resources === undefined ? null : [spec.resources.cpu, parseMemory(spec.resources.memory) ?? spec.resources.memory],
     spec.restart,
-    spec.secrets
+    spec.secrets,
+    ...(probe === undefined
+      ? []
+      : [[probe.kind, probe.path, probe.port, probe.command, probe.intervalMs, probe.timeoutMs, probe.retries]])
   ]))
+}

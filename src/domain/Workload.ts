@@ -19,6 +19,14 @@ export const PodStatus = Schema.Literal(
 )
 export type PodStatus = typeof PodStatus.Type
 
+/** Why a pod's last container ended (as workers report it). */
+export const PodExitReason = Schema.Literal("OOMKilled", "Error", "Completed", "Unhealthy")
+export type PodExitReason = typeof PodExitReason.Type
+
+/** A pod's probe verdict; pods without a health check have none. */
+export const PodHealth = Schema.Literal("starting", "healthy", "unhealthy")
+export type PodHealth = typeof PodHealth.Type
+
 export const ProjectStatus = Schema.Literal("active", "suspended")
 export type ProjectStatus = typeof ProjectStatus.Type
 
@@ -96,7 +104,15 @@ export class PodRecord extends Schema.Class<PodRecord>("PodRecord")({
   restartCount: Schema.Number,
   createdAtMs: Schema.Number,
   /** why the pod is pending or failed (e.g. no node can run it), for users */
-  message: Schema.optionalWith(Schema.String, { exact: true })
+  message: Schema.optionalWith(Schema.String, { exact: true }),
+  /** the last exit of its container, absent while it never exited */
+  exitCode: Schema.optionalWith(Schema.Number, { exact: true }),
+  reason: Schema.optionalWith(PodExitReason, { exact: true }),
+  lastExitAtMs: Schema.optionalWith(Schema.Number, { exact: true }),
+  /** absent without a health check */
+  health: Schema.optionalWith(PodHealth, { exact: true }),
+  /** when the current container started; absent while none runs */
+  startedAtMs: Schema.optionalWith(Schema.Number, { exact: true })
 }) {}
 
 /** How many pods a deployment should run now: none when stopped or its project is suspended. */
@@ -191,6 +207,14 @@ export const PodView = Schema.Struct({
   status: PodStatus,
   image: Schema.String,
   restart_count: Schema.Number,
+  /** the last exit of its container: code, why (OOMKilled | Error | Completed | Unhealthy), when; null while none */
+  exit_code: Schema.NullOr(Schema.Number),
+  reason: Schema.NullOr(PodExitReason),
+  last_exit_at: Schema.NullOr(Schema.String),
+  /** starting | healthy | unhealthy; null without a health check */
+  health: Schema.NullOr(PodHealth),
+  /** when the current container started; null while none runs */
+  started_at: Schema.NullOr(Schema.String),
   created_at: Schema.String,
   /** why the pod is pending or failed */
   message: Schema.optionalWith(Schema.String, { exact: true })
@@ -234,6 +258,11 @@ export const toPodView = (pod: PodRecord, nodeName: string | null): PodView => (
   status: pod.status,
   image: pod.image,
   restart_count: pod.restartCount,
+  exit_code: pod.exitCode ?? null,
+  reason: pod.reason ?? null,
+  last_exit_at: pod.lastExitAtMs === undefined ? null : rfc3339(pod.lastExitAtMs),
+  health: pod.health ?? null,
+  started_at: pod.startedAtMs === undefined ? null : rfc3339(pod.startedAtMs),
   created_at: rfc3339(pod.createdAtMs),
   ...(pod.message === undefined ? {} : { message: pod.message })
 })

@@ -65,6 +65,16 @@ export class DeploymentNotFound extends Schema.TaggedError<DeploymentNotFound>()
   }
 }
 
+/** `helyos restart` of a deployment that runs nothing (stopped, scaled to 0, or its project suspended). */
+export class DeploymentStopped extends Schema.TaggedError<DeploymentStopped>()("DeploymentStopped", {
+  project: Schema.String,
+  name: Schema.String
+}) {
+  override get message() {
+    return `deployment '${this.name}' in project '${this.project}' runs no pods to restart; start it with helyos scale or helyos deploy`
+  }
+}
+
 /** `helyos scale` with a count that is not a whole number ≥ 0 (scale may go to 0; a spec may not). */
 export class InvalidReplicas extends Schema.TaggedError<InvalidReplicas>()("InvalidReplicas", {
   replicas: Schema.Unknown

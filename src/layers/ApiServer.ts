@@ -9,18 +9,28 @@ import {
   HttpServerRequest
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Cause, Effect, Layer, Option } from "effect"
+import { Cause, Effect, Layer, Option, Redacted } from "effect"
 import { createServer } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
+import { urlOf } from "../domain/ApiTlsPolicy.js"
 import { ApiServer } from "../services/ApiServer.js"
+import { ApiTls } from "../services/ApiTls.js"
 import { ApiError } from "../services/api/HttpErrors.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
 import { HelyosApi } from "../services/HelyosApi.js"
 import { AuthorizationLive } from "./api/AuthorizationLive.js"
 import { ClusterHandlersLive } from "./api/ClusterHandlers.js"
+import { EventsHandlersLive } from "./api/EventsHandlers.js"
+import { observeRequests } from "./api/HttpMetrics.js"
+import { MetricsHandlersLive } from "./api/MetricsHandlers.js"
 import { NodesHandlersLive } from "./api/NodesHandlers.js"
 import { ProjectsHandlersLive } from "./api/ProjectsHandlers.js"
 import { SchedulerHandlersLive } from "./api/SchedulerHandlers.js"
+import { SecretsHandlersLive } from "./api/SecretsHandlers.js"
+import { StatusHandlersLive } from "./api/StatusHandlers.js"
 import { SystemHandlersLive } from "./api/SystemHandlers.js"
+import { RequestGuardsLive } from "./api/RequestGuards.js"
+import { TokensHandlersLive } from "./api/TokensHandlers.js"
 import { WorkloadsHandlersLive } from "./api/WorkloadsHandlers.js"
 
 /** Every group's handlers. A new group adds its layer here. */
@@ -30,7 +40,12 @@ const HandlersLive = Layer.mergeAll(
   ClusterHandlersLive,
   SchedulerHandlersLive,
   ProjectsHandlersLive,
-  WorkloadsHandlersLive
+  WorkloadsHandlersLive,
+  EventsHandlersLive,
+  TokensHandlersLive,
+  SecretsHandlersLive,
+  MetricsHandlersLive,
+  StatusHandlersLive
 ).pipe(
   Layer.provide(AuthorizationLive)
 )
@@ -55,6 +70,11 @@ const ErrorContractLive = HttpApiBuilder.middleware(HelyosApi, (app) =>
     const failure = Cause.failureOption(cause)
     if (Option.isNone(failure)) {
       if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+      // a body that is not JSON at all dies inside HttpApi's decoder: the client's mistake, not a bug
+      const defect = Cause.dieOption(cause)
+      if (Option.isSome(defect) && defect.value instanceof HttpServerError.RequestError && defect.value.reason === "Decode") {
+        return Effect.fail(new ApiError({ status: 422, message: "invalid request: the body is not valid JSON" }))
+      }
       return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
         Effect.zipRight(
           Effect.logError(`${request.method} ${request.url} failed`, cause),
@@ -78,9 +98,17 @@ const logRequests = (app: HttpApp.Default) =>
     Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
       Effect.logDebug(`${request.method} ${request.url} ${response.status}`)))
 
-/** The HTTP listener on the configured host and port. */
+/** The listener on the configured host and port: HTTPS with ApiTls's certificate chain, else plain HTTP. */
 const ListenerLive = Layer.unwrapEffect(
-  Effect.map(DaemonConfig, ({ host, port }) => NodeHttpServer.layer(createServer, { host, port }))
+  Effect.gen(function*() {
+    const { host, port } = yield* DaemonConfig
+    const { certificate } = yield* ApiTls
+    return Option.match(certificate, {
+      onNone: () => NodeHttpServer.layer(createServer, { host, port }),
+      onSome: ({ chainPem, keyPem }) =>
+        NodeHttpServer.layer(() => createHttpsServer({ cert: chainPem, key: Redacted.value(keyPem) }), { host, port })
+    })
+  })
 )
 
 const loopbackFor = (host: string) => host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host
@@ -91,17 +119,17 @@ const BoundAddressLive = Layer.effect(
   Effect.gen(function*() {
     const { address } = yield* HttpServer.HttpServer
     const { host } = yield* DaemonConfig
+    const { scheme } = yield* ApiTls
     const port = address._tag === "TcpAddress" ? address.port : 0
-    const dial = loopbackFor(host)
-    return ApiServer.of({ host, port, url: `http://${dial.includes(":") ? `[${dial}]` : dial}:${port}` })
+    return ApiServer.of({ host, port, url: urlOf(scheme, loopbackFor(host), port) })
   })
 )
 
 /**
- * The REST API, serving until its scope closes. Needs DaemonConfig (host, port, mode), TokenVault,
+ * The REST API, serving until its scope closes. Needs DaemonConfig (host, port, mode), ApiTls, TokenVault,
  * NodeRegistry, NodeWorkloads, WorkerChannels, Events and Orchestrator; provides ApiServer (the bound address).
  */
 export const ApiServerLive = Layer.mergeAll(
-  HttpApiBuilder.serve(logRequests).pipe(Layer.provide(ErrorContractLive), Layer.provide(ApiLive)),
+  HttpApiBuilder.serve((app) => logRequests(observeRequests(app))).pipe(Layer.provide(ErrorContractLive), Layer.provide(RequestGuardsLive), Layer.provide(ApiLive)),
   BoundAddressLive
 ).pipe(Layer.provide(ListenerLive))

@@ -1,6 +1,8 @@
 // The CLI's config file (~/.helyos/config.toml, or $HELYOS_CONFIG): named contexts (server, token, …),
-// which one is current, and how a command picks its server and token. Saves are atomic, mode 0600.
+// which one is current, and how a command picks its server, token and TLS trust. Saves are atomic,
+// mode 0600, keep a .bak, and write back every key and section the CLI does not understand.
 import { Either, Option, Redacted, Schema } from "effect"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -8,6 +10,9 @@ import * as TOML from "smol-toml"
 
 /** Where the CLI talks to when nothing else says: a daemon on this machine. */
 export const DEFAULT_SERVER = "http://127.0.0.1:6443"
+
+/** The port a server URL gets when it names none (the REST API's port). */
+export const DEFAULT_API_PORT = 6443
 
 /** The name of the context helyosd writes for the CLI on its own machine. */
 export const LOCAL_CONTEXT = "local"
@@ -22,12 +27,18 @@ export interface CliContext {
   /** base64 of the pinned CA PEM */
   readonly ca?: string
   readonly caSha256?: string
+  /** keys of this section the CLI does not know, written back unchanged */
+  readonly extra?: Readonly<Record<string, unknown>>
 }
 
 export interface CliConfig {
   readonly currentContext: Option.Option<string>
   /** in file order */
   readonly contexts: ReadonlyMap<string, CliContext>
+  /** top-level keys and sections the CLI does not know, written back unchanged */
+  readonly extra?: Readonly<Record<string, unknown>>
+  /** `[context.NAME]` sections that are not valid contexts: skipped, but kept so a typo loses nothing */
+  readonly invalidContexts?: Readonly<Record<string, unknown>>
 }
 
 export const emptyConfig: CliConfig = { currentContext: Option.none(), contexts: new Map() }
@@ -39,7 +50,7 @@ export const configPath = (env: NodeJS.ProcessEnv = process.env): string =>
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-/** The keys of a `[context.NAME]` section as written on disk; unknown keys are ignored. */
+/** The keys of a `[context.NAME]` section the CLI understands. */
 const ContextSection = Schema.Struct({
   server: Schema.String,
   token: Schema.optional(Schema.String),
@@ -50,24 +61,31 @@ const ContextSection = Schema.Struct({
   "ca-sha256": Schema.optional(Schema.String)
 })
 
+const KNOWN_CONTEXT_KEYS: ReadonlySet<string> = new Set(Object.keys(ContextSection.fields))
+const KNOWN_TOP_KEYS: ReadonlySet<string> = new Set(["current-context", "context"])
+
 const decodeSection = Schema.decodeUnknownEither(ContextSection)
 
-const toContext = (section: typeof ContextSection.Type): CliContext => ({
+const unknownKeys = (table: Record<string, unknown>, known: ReadonlySet<string>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(table).filter(([key]) => !known.has(key)))
+
+const toContext = (section: typeof ContextSection.Type, extra: Record<string, unknown>): CliContext => ({
   server: section.server,
   ...(section.token !== undefined && section.token !== "" ? { token: Redacted.make(section.token) } : {}),
   ...(section["token-name"] !== undefined ? { tokenName: section["token-name"] } : {}),
   ...(section.project !== undefined ? { project: section.project } : {}),
   ...(section.insecure !== undefined ? { insecure: section.insecure } : {}),
   ...(section.ca !== undefined ? { ca: section.ca } : {}),
-  ...(section["ca-sha256"] !== undefined ? { caSha256: section["ca-sha256"] } : {})
+  ...(section["ca-sha256"] !== undefined ? { caSha256: section["ca-sha256"] } : {}),
+  ...(Object.keys(extra).length > 0 ? { extra } : {})
 })
 
 const isTable = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 /**
  * Parse the file's text. Left: the file is not TOML at all. Sections that are not valid contexts are
- * skipped and reported in `warnings`. A legacy flat file (top-level server/token, no sections) is
- * read as one context named `default`.
+ * skipped and reported in `warnings` (and kept for the next save). A legacy flat file (top-level
+ * server/token, no sections) is read as one context named `default`.
  */
 export const parseConfig = (
   text: string
@@ -80,20 +98,38 @@ export const parseConfig = (
   }
   const warnings: Array<string> = []
   const contexts = new Map<string, CliContext>()
+  const invalidContexts: Record<string, unknown> = {}
   const sections = isTable(doc.context) ? doc.context : {}
   for (const [name, section] of Object.entries(sections)) {
     Either.match(decodeSection(section), {
-      onLeft: () => warnings.push(`context '${name}' is ignored: it needs a string 'server'`),
-      onRight: (ok) => contexts.set(name, toContext(ok))
+      onLeft: () => {
+        warnings.push(`context '${name}' is ignored: it needs a string 'server' (and known keys of the right type)`)
+        invalidContexts[name] = section
+      },
+      onRight: (ok) => contexts.set(name, toContext(ok, unknownKeys(section as Record<string, unknown>, KNOWN_CONTEXT_KEYS)))
     })
   }
+  let extra = unknownKeys(doc, KNOWN_TOP_KEYS)
   if (contexts.size === 0 && !isTable(doc.context) && typeof doc.server === "string") {
-    Either.map(decodeSection(doc), (legacy) => contexts.set("default", toContext(legacy)))
+    Either.map(decodeSection(doc), (legacy) => {
+      contexts.set("default", toContext(legacy, {}))
+      // the flat keys become the context's: the next save writes them in the new format
+      extra = unknownKeys(extra, KNOWN_CONTEXT_KEYS)
+    })
   }
+  if (doc.context !== undefined && !isTable(doc.context)) extra.context = doc.context
   const current = typeof doc["current-context"] === "string" && doc["current-context"] !== ""
     ? Option.some(doc["current-context"])
     : Option.none()
-  return Either.right({ config: { currentContext: current, contexts }, warnings })
+  return Either.right({
+    config: {
+      currentContext: current,
+      contexts,
+      ...(Object.keys(extra).length > 0 ? { extra } : {}),
+      ...(Object.keys(invalidContexts).length > 0 ? { invalidContexts } : {})
+    },
+    warnings
+  })
 }
 
 /**
@@ -114,27 +150,47 @@ export const readConfig = (file: string): { readonly config: CliConfig; readonly
   })
 }
 
+/**
+ * Read the file before changing it: a missing file is no contexts, but an unreadable or invalid one
+ * is Left, since saving over it would lose what the user wrote.
+ */
+export const loadConfigForUpdate = (file: string): Either.Either<CliConfig, string> => {
+  let text: string
+  try {
+    text = fs.readFileSync(file, "utf8")
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return Either.right(emptyConfig)
+    return Either.left(`cannot read ${file}: ${(error as Error).message}`)
+  }
+  return Either.match(parseConfig(text), {
+    onLeft: (problem) => Either.left(`${file} is not valid TOML (${problem}); fix or remove it first`),
+    onRight: ({ config }) => Either.right(config)
+  })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-const HEADER = "# Helyos CLI configuration (written by helyos and helyosd; comments and unknown keys are not kept)\n"
+const HEADER = "# Helyos CLI configuration, written by helyos and helyosd (comments are not kept; other keys are)\n"
 
-/** The file's text: header, current-context, then one `[context.NAME]` per context (known keys only). */
+const renderContext = (c: CliContext): Record<string, unknown> => ({
+  server: c.server,
+  ...(c.token !== undefined ? { token: Redacted.value(c.token) } : {}),
+  ...(c.tokenName !== undefined ? { "token-name": c.tokenName } : {}),
+  ...(c.project !== undefined ? { project: c.project } : {}),
+  ...(c.insecure !== undefined ? { insecure: c.insecure } : {}),
+  ...(c.ca !== undefined ? { ca: c.ca } : {}),
+  ...(c.caSha256 !== undefined ? { "ca-sha256": c.caSha256 } : {}),
+  ...unknownKeys(c.extra ?? {}, KNOWN_CONTEXT_KEYS)
+})
+
+/** The file's text: header, current-context, unknown top-level keys, then `[context.NAME]` sections. */
 export const renderConfig = (config: CliConfig): string => {
-  const context: Record<string, Record<string, string | boolean>> = {}
-  for (const [name, c] of config.contexts) {
-    context[name] = {
-      server: c.server,
-      ...(c.token !== undefined ? { token: Redacted.value(c.token) } : {}),
-      ...(c.tokenName !== undefined ? { "token-name": c.tokenName } : {}),
-      ...(c.project !== undefined ? { project: c.project } : {}),
-      ...(c.insecure !== undefined ? { insecure: c.insecure } : {}),
-      ...(c.ca !== undefined ? { ca: c.ca } : {}),
-      ...(c.caSha256 !== undefined ? { "ca-sha256": c.caSha256 } : {})
-    }
-  }
+  const context: Record<string, unknown> = { ...config.invalidContexts }
+  for (const [name, c] of config.contexts) context[name] = renderContext(c)
   const doc = {
     ...(Option.isSome(config.currentContext) ? { "current-context": config.currentContext.value } : {}),
+    ...unknownKeys(config.extra ?? {}, KNOWN_TOP_KEYS),
     context
   }
   return `${HEADER}${TOML.stringify(doc)}\n`
@@ -170,32 +226,112 @@ export const writeConfig = (file: string, config: CliConfig): void => {
   }
 }
 
+/** base64 of a PEM, as the `ca` key holds it. */
+export const encodeCa = (pem: string): string => Buffer.from(pem, "utf8").toString("base64")
+
+/** The PEM a `ca` key holds. */
+export const decodeCa = (base64: string): string => Buffer.from(base64, "base64").toString("utf8")
+
 /**
- * What helyosd calls when it knows its API token: add or update the context "local" (server and
- * token) and make it current. Other contexts are kept. Throws (and leaves the file alone) when the
- * existing file cannot be read or is not TOML, rather than replacing what a user wrote.
+ * The documented fingerprint of a CA: lowercase, colon-separated SHA-256 of the PEM text (the same
+ * as tls/X509's pemFingerprint, without loading an X.509 library into every CLI command).
+ */
+export const caFingerprint = (pem: string): string =>
+  createHash("sha256").update(pem, "utf8").digest("hex").match(/../g)!.join(":")
+
+/**
+ * What helyosd calls when it knows its API token: add or update the context "local" (server, token
+ * and, for an HTTPS daemon with its own CA, that CA pinned) and make it current. Other contexts and
+ * unknown keys are kept. Throws (and leaves the file alone) when the existing file cannot be read or
+ * is not TOML, rather than replacing what a user wrote.
  */
 export const seedLocalContext = (options: {
   readonly path: string
   readonly server: string
   readonly token: string
+  readonly ca?: { readonly pem: string; readonly sha256: string } | undefined
 }): void => {
-  let existing = emptyConfig
-  if (fs.existsSync(options.path)) {
-    existing = Either.getOrThrowWith(
-      parseConfig(fs.readFileSync(options.path, "utf8")),
-      (problem) => new Error(`${options.path} is not valid TOML (${problem}); not overwriting it`)
-    ).config
-  }
-  const previous = existing.contexts.get(LOCAL_CONTEXT)
+  const existing = Either.getOrThrowWith(loadConfigForUpdate(options.path), (problem) => new Error(`${problem}; not overwriting it`))
+  const { ca: _ca, caSha256: _sha, insecure: _insecure, ...previous } = existing.contexts.get(LOCAL_CONTEXT) ?? { server: "" }
   const contexts = new Map(existing.contexts)
   contexts.set(LOCAL_CONTEXT, {
     ...previous,
     server: options.server,
-    token: Redacted.make(options.token)
+    token: Redacted.make(options.token),
+    // the daemon knows its own CA: pin it, and drop a pin from an earlier start without one
+    ...(options.ca !== undefined ? { ca: encodeCa(options.ca.pem), caSha256: options.ca.sha256 } : {})
   })
-  writeConfig(options.path, { currentContext: Option.some(LOCAL_CONTEXT), contexts })
+  writeConfig(options.path, { ...existing, currentContext: Option.some(LOCAL_CONTEXT), contexts })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Names and server URLs
+
+/** What a context may be called (it is a TOML key and a CLI argument). */
+export const contextNameProblem = (name: string): string | undefined =>
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)
+    ? undefined
+    : `invalid context name '${name}': use letters, digits, '.', '_' and '-' (max 63, starting with a letter or digit)`
+
+/**
+ * `https://host:port` from what a user typed: a bare host gets https:// and :6443, a URL without a
+ * port gets :6443. Left: not an http(s) URL of a server (a path, query or credentials are refused).
+ */
+export const normalizeServer = (input: string): Either.Either<string, string> => {
+  const text = input.trim()
+  const invalid = Either.left(`invalid server '${input}': expected HOST, HOST:PORT or http(s)://HOST[:PORT]`)
+  const withScheme = (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text) ? text : `https://${text}`).replace(/\/+$/, "")
+  let url: URL
+  try {
+    url = new URL(withScheme)
+  } catch {
+    return invalid
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return invalid
+  if (url.hostname === "" || url.username !== "" || url.password !== "") return invalid
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "") return invalid
+  // URL drops a port equal to the scheme's default, so look at what was typed
+  const typedPort = /^[A-Za-z]+:\/\/(\[[^\]]*\]|[^/:?#]*):\d+$/.test(withScheme)
+  return Either.right(typedPort ? `${url.protocol}//${url.host}` : `${url.protocol}//${url.hostname}:${DEFAULT_API_PORT}`)
+}
+
+/** `https://helyos.acme.internal:6443` → `helyos-acme-internal` (empty → `default`). */
+export const baseContextName = (server: string): string => {
+  let host = server
+  try {
+    host = new URL(server).hostname
+  } catch {
+    // not a URL: sanitise the text itself
+  }
+  const name = host.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "")
+  return name === "" ? "default" : name
+}
+
+/**
+ * The context `helyos login SERVER` writes when no --name is given: the host's name, or the first of
+ * NAME-2, NAME-3, … that is free. A context of that family already pointing at the same server is
+ * reused, so logging in again refreshes it instead of piling up copies.
+ */
+export const contextNameFor = (server: string, contexts: ReadonlyMap<string, CliContext>): string => {
+  const base = baseContextName(server)
+  const candidate = (n: number) => n === 1 ? base : `${base}-${n}`
+  for (let n = 1;; n++) {
+    const existing = contexts.get(candidate(n))
+    if (existing === undefined || existing.server === server) return candidate(n)
+  }
+}
+
+/** How a context's connection is secured, as `helyos context ls` shows it. */
+export type TlsMode = "pinned" | "system" | "insecure" | "http"
+
+export const tlsMode = (context: Pick<CliContext, "server" | "insecure" | "ca">): TlsMode =>
+  context.server.startsWith("http://")
+    ? "http"
+    : context.insecure === true
+    ? "insecure"
+    : context.ca !== undefined && context.ca !== ""
+    ? "pinned"
+    : "system"
 
 // ---------------------------------------------------------------------------------------------
 // Resolution
@@ -207,6 +343,12 @@ export interface ConnectionFlags {
   readonly context?: string | undefined
 }
 
+/** Which certificates an HTTPS server must chain to. */
+export type ServerTrust =
+  | { readonly _tag: "System" }
+  | { readonly _tag: "Insecure" }
+  | { readonly _tag: "Pinned"; readonly pem: string; readonly sha256: Option.Option<string> }
+
 export interface ResolvedConnection {
   readonly server: string
   /** no token: requests go out unauthenticated (the daemon answers 401 where one is needed) */
@@ -215,6 +357,8 @@ export interface ResolvedConnection {
   readonly context: Option.Option<string>
   /** the active context's default project */
   readonly project: Option.Option<string>
+  /** from the active context only (no flag or variable overrides it): pinned CA, insecure, or system roots */
+  readonly trust: ServerTrust
 }
 
 const nonEmpty = (s: string | undefined): Option.Option<string> =>
@@ -241,6 +385,17 @@ export const activeContext = (
   return Either.right(Option.none())
 }
 
+const trustOf = (context: Option.Option<CliContext>): ServerTrust =>
+  Option.match(context, {
+    onNone: () => ({ _tag: "System" }),
+    onSome: (c): ServerTrust =>
+      c.insecure === true
+        ? { _tag: "Insecure" }
+        : c.ca !== undefined && c.ca !== ""
+        ? { _tag: "Pinned", pem: decodeCa(c.ca), sha256: Option.fromNullable(c.caSha256) }
+        : { _tag: "System" }
+  })
+
 /**
  * Server and token, each resolved on its own: flag > environment (HELYOS_SERVER / HELYOS_API_TOKEN)
  * > active context > default (server only: http://127.0.0.1:6443).
@@ -266,7 +421,8 @@ export const resolveConnection = (
       server: server.replace(/\/+$/, ""),
       token,
       context: Option.map(active, ([name]) => name),
-      project: Option.flatMap(context, (c) => Option.fromNullable(c.project))
+      project: Option.flatMap(context, (c) => Option.fromNullable(c.project)),
+      trust: trustOf(context)
     }
   })
 

@@ -2,6 +2,7 @@
 // Connect (one bidi stream per worker: pings in, assignments/acks/log requests out), PushLogs.
 import * as grpc from "@grpc/grpc-js"
 import { Clock, Duration, Effect, Layer, Option, ParseResult, Redacted, Schema, Stream } from "effect"
+import { AuthThrottle } from "../domain/AuthThrottle.js"
 import { ClusterEvent } from "../domain/ClusterEvent.js"
 import { NodeId, NodeName, type NodeRecord, NodeResources } from "../domain/Node.js"
 import {
@@ -15,6 +16,7 @@ import {
   type WorkerMessage
 } from "../generated/cluster.js"
 import { ClusterServer } from "../services/ClusterServer.js"
+import { ClusterTls } from "../services/ClusterTls.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
 import { Events } from "../services/Events.js"
 import { NodeRegistry } from "../services/NodeRegistry.js"
@@ -22,6 +24,7 @@ import { NodeWorkloads } from "../services/NodeWorkloads.js"
 import { TokenVault } from "../services/TokenVault.js"
 import { WorkerChannels } from "../services/WorkerChannels.js"
 import { type GrpcError, grpcError } from "./grpc/GrpcError.js"
+import { INVALID_JOIN_TOKEN, JOIN_TOKEN_EXPIRED, tooManyJoinAttempts } from "./grpc/JoinRefusals.js"
 import {
   fromReadable,
   metadataText,
@@ -30,6 +33,7 @@ import {
   serveBidi,
   serveClientStreaming,
   serveUnary,
+  tlsCredentials,
   write
 } from "./grpc/Server.js"
 import { NODE_ID_HEADER, SESSION_HEADER } from "./grpc/SessionMetadata.js"
@@ -82,6 +86,7 @@ export const ClusterServerGrpcLive = Layer.scoped(
   ClusterServer,
   Effect.gen(function*() {
     const config = yield* DaemonConfig
+    const tls = yield* ClusterTls
     const tokens = yield* TokenVault
     const registry = yield* NodeRegistry
     const channels = yield* WorkerChannels
@@ -89,15 +94,32 @@ export const ClusterServerGrpcLive = Layer.scoped(
     const events = yield* Events
     const heartbeatIntervalMs = Math.max(1, Math.round(Duration.toMillis(config.heartbeatInterval)))
 
+    // failed joins per peer address: guessing slows down there, valid workers elsewhere never notice
+    const throttle = new AuthThrottle()
+
     const register = (request: RegisterRequest, peer: string) =>
       Effect.gen(function*() {
+        const from = peerHost(peer)
+        // the name is not validated yet: quoted and cut short for the log
+        const claimed = JSON.stringify(request.nodeName.slice(0, 64))
+        yield* Effect.logDebug(`Register from ${from} for node ${claimed}`)
+        const now = yield* Clock.currentTimeMillis
+        const limit = throttle.check(from, now)
+        if (limit.limited) {
+          yield* Effect.logWarning(`refused to register node ${claimed} from ${from}: too many failed join attempts`)
+          return yield* Effect.fail(grpcError(grpc.status.RESOURCE_EXHAUSTED, tooManyJoinAttempts(limit.retryAfterMs)))
+        }
+        // checked first (nothing acts without a valid token) and against the current hash: a
+        // rotated-out token is refused from the moment of rotation
+        const check = yield* tokens.verifyJoinToken(request.joinToken)
+        if (check !== "valid") {
+          throttle.recordFailure(from, now)
+          const detail = check === "expired" ? JOIN_TOKEN_EXPIRED : INVALID_JOIN_TOKEN
+          yield* Effect.logWarning(`refused to register node ${claimed} from ${from}: ${detail}`)
+          return yield* Effect.fail(grpcError(grpc.status.UNAUTHENTICATED, detail))
+        }
         const name = yield* decodeNodeName(request.nodeName)
         const resources = yield* decodeResources(request.resources)
-        // checked against the current hash: a rotated-out token is refused from the moment of rotation
-        if (!(yield* tokens.verifyJoinToken(request.joinToken))) {
-          yield* Effect.logWarning(`refused to register node '${name}': invalid join token`)
-          return yield* Effect.fail(grpcError(grpc.status.UNAUTHENTICATED, "invalid join token"))
-        }
         // a worker must not take over the master's own node record by joining under its name
         const holder = yield* Effect.option(registry.findByName(name))
         if (Option.isSome(holder) && holder.value.role === "Master") {
@@ -162,7 +184,7 @@ export const ClusterServerGrpcLive = Layer.scoped(
             Effect.catchTag("NodeNotFound", () => Effect.fail(grpcError(grpc.status.NOT_FOUND, "node removed from the cluster")))
           )
         ),
-        Effect.zipRight(workloads.report(node.id, ping.pods, ping.appliedGeneration)),
+        Effect.zipRight(workloads.report(node.id, ping.pods, ping.appliedGeneration, ping.events)),
         Effect.zipRight(Clock.currentTimeMillis),
         Effect.map((now) => ack(ping.seq, now))
       )
@@ -217,6 +239,7 @@ export const ClusterServerGrpcLive = Layer.scoped(
       definition: ClusterService,
       host: config.host,
       port: config.grpcPort,
+      credentials: tlsCredentials(tls.serverChainPem, Redacted.value(tls.serverKeyPem)),
       implementation: (run) =>
         ({
           register: (call, callback) => serveUnary(run, "Register", call, callback, register(call.request, call.getPeer())),
@@ -224,8 +247,7 @@ export const ClusterServerGrpcLive = Layer.scoped(
           pushLogs: (call, callback) => serveClientStreaming(run, "PushLogs", call, callback, pushLogs(call))
         }) satisfies ClusterHandlers
     })
-    // insecure for now: TLS for the cluster port is not implemented (see grpc/Server.ts)
-    yield* Effect.logInfo(`cluster gRPC listening on ${config.host}:${port} (no TLS)`)
+    yield* Effect.logInfo(`cluster gRPC listening on ${config.host}:${port} (TLS, cluster CA ${tls.fingerprint})`)
     return ClusterServer.of({ port })
   })
 )

@@ -10,6 +10,7 @@ import {
   ContainerNameInUse,
   ContainerNotFound,
   ContainerRuntime,
+  ExecTimedOut,
   ImageNotFound,
   Labels,
   MANAGED_BY,
@@ -365,6 +366,39 @@ export const makeDockerRuntime = (socket: string) => {
       )
     }))
 
+  /** The exec's output is not needed, only its end: drain it, resolve on end/close, destroy on interrupt. */
+  const drained = (stream: NodeJS.ReadableStream & { destroy?: () => void }) =>
+    Effect.async<void, EngineError>((resume) => {
+      stream.on("end", () => resume(Effect.void))
+      stream.on("close", () => resume(Effect.void))
+      stream.on("error", (cause) => resume(Effect.fail(classify("exec")(cause))))
+      stream.resume()
+      return Effect.sync(() => stream.destroy?.())
+    })
+
+  const exec = (id: string, command: ReadonlyArray<string>, timeout: Duration.Duration) =>
+    Effect.gen(function*() {
+      const execution = yield* call(
+        "exec",
+        (abortSignal) => docker.getContainer(id).exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true, abortSignal }),
+        (status) => (status === 404 ? Effect.fail(new ContainerNotFound({ id })) : undefined)
+      )
+      const output = yield* call("exec", (abortSignal) => execution.start({ hijack: true, stdin: false, abortSignal }))
+      yield* drained(output)
+      // the stream ends with the process; the engine records the exit code a moment later at worst
+      const finished = yield* call("exec", (abortSignal) => execution.inspect({ abortSignal })).pipe(
+        Effect.filterOrFail((info) => !info.Running, () => new RuntimeError({ op: "exec", detail: "still running" })),
+        Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(50))))
+      )
+      return finished.ExitCode ?? -1
+    }).pipe(
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () => new ExecTimedOut({ command, timeout: Duration.format(timeout) })
+      }),
+      Effect.withSpan("ContainerRuntimeDocker.exec", { attributes: { id } })
+    )
+
   return ContainerRuntime.of({
     // the typings miss ping's options; dockerode 5 accepts { abortSignal }
     ping: call("ping", (abortSignal) =>
@@ -379,7 +413,8 @@ export const makeDockerRuntime = (socket: string) => {
     listManaged,
     inspect,
     logs,
-    events
+    events,
+    exec
   })
 }
 

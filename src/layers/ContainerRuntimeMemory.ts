@@ -1,10 +1,11 @@
 // An in-memory ContainerRuntime for unit tests: containers in a Ref, images present or missing,
 // and a control service to simulate what an engine does on its own (exits, OOM kills, outages).
-import { Clock, Context, Effect, Layer, Option, PubSub, Ref, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Ref, Stream } from "effect"
 import {
   ContainerNameInUse,
   ContainerNotFound,
   ContainerRuntime,
+  ExecTimedOut,
   ImageNotFound,
   parseImageRef,
   RuntimeError,
@@ -45,7 +46,15 @@ export class ContainerRuntimeMemory extends Context.Tag("helyos/ContainerRuntime
   readonly failRun: (name: string, detail: string | undefined) => Effect.Effect<void>
   /** Simulate the engine going away (every call fails with RuntimeUnavailable) and coming back. */
   readonly setAvailable: (available: boolean) => Effect.Effect<void>
+  /**
+   * What `exec` does in containers of this name from now on (undefined: exit 0 at once). The
+   * behaviour may take time (or never end) on the Clock, to play a slow or hung probe.
+   */
+  readonly onExec: (name: string, behaviour: ExecBehaviour | undefined) => Effect.Effect<void>
 }>() {}
+
+/** A fake exec: the exit code of `command`, possibly after a while. */
+export type ExecBehaviour = (command: ReadonlyArray<string>) => Effect.Effect<number>
 
 export const FAKE_SOCKET = "memory://engine"
 
@@ -75,6 +84,7 @@ export const makeMemoryRuntime = (options: { readonly images?: ReadonlyArray<str
     const calls = yield* Ref.make<ReadonlyArray<string>>([])
     const runFailures = yield* Ref.make(new Map<string, string>())
     const available = yield* Ref.make(true)
+    const execBehaviours = yield* Ref.make(new Map<string, ExecBehaviour>())
     const counter = yield* Ref.make(0)
     const logSeq = yield* Ref.make(0)
     const events = yield* PubSub.unbounded<ContainerEvent>()
@@ -193,6 +203,19 @@ export const makeMemoryRuntime = (options: { readonly images?: ReadonlyArray<str
         return Stream.concat(past, upcoming)
       }))
 
+    const exec = (id: string, command: ReadonlyArray<string>, timeout: Duration.Duration) =>
+      Effect.gen(function*() {
+        const c = yield* inspect(id)
+        yield* record(`exec ${c.id} ${command.join(" ")}`)
+        if (c.state !== "running") {
+          return yield* new RuntimeError({ op: "exec", detail: `container ${c.id} is not running` })
+        }
+        const behaviour = (yield* Ref.get(execBehaviours)).get(c.name)
+        return yield* (behaviour === undefined ? Effect.succeed(0) : behaviour(command)).pipe(
+          Effect.timeoutFail({ duration: timeout, onTimeout: () => new ExecTimedOut({ command, timeout: Duration.format(timeout) }) })
+        )
+      })
+
     const runtime = ContainerRuntime.of({
       ping: engine,
       ensureImage: (ref) =>
@@ -216,7 +239,8 @@ export const makeMemoryRuntime = (options: { readonly images?: ReadonlyArray<str
       inspect,
       logs: containerLogs,
       events: (nodeName) =>
-        Stream.fromPubSub(events).pipe(Stream.filter((e) => e.labels["helyos.node"] === nodeName))
+        Stream.fromPubSub(events).pipe(Stream.filter((e) => e.labels["helyos.node"] === nodeName)),
+      exec
     })
 
     const control = ContainerRuntimeMemory.of({
@@ -262,7 +286,14 @@ export const makeMemoryRuntime = (options: { readonly images?: ReadonlyArray<str
           else next.set(name, detail)
           return next
         }),
-      setAvailable: (up) => Ref.set(available, up)
+      setAvailable: (up) => Ref.set(available, up),
+      onExec: (name, behaviour) =>
+        Ref.update(execBehaviours, (all) => {
+          const next = new Map(all)
+          if (behaviour === undefined) next.delete(name)
+          else next.set(name, behaviour)
+          return next
+        })
     })
 
     return { runtime, control }

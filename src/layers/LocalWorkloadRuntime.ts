@@ -1,56 +1,32 @@
 // LocalWorkload on this node's ContainerRuntime: keeps the desired pod set and converges the engine to it
-// in a scoped loop (on every apply, on container events, and every resync interval). Used by single and worker.
+// in a scoped loop (on every apply, on container events, and every resync interval), applies the restart
+// policy to every exit (backoff, crash loop), probes pods' health, and records pod events for the ping.
+// Used by single, master (its local pods) and worker.
 import { Clock, Deferred, Duration, Effect, Layer, Option, Queue, Ref, Schedule, Stream } from "effect"
-import { containerName, type PodStatus as PodPhase } from "../domain/Workload.js"
-import type { Assignment, LogRequest, PodAssignment, PodStatus } from "../generated/cluster.js"
 import {
-  ContainerRuntime,
-  Labels,
-  MANAGED_BY,
-  projectNetwork,
-  type ContainerInfo,
-  type ContainerSpec
-} from "../services/ContainerRuntime.js"
+  defaultRestartRules,
+  exitReason,
+  recovered,
+  restartPolicyOf,
+  type RestartRules
+} from "../domain/RestartRules.js"
+import type { Assignment, LogRequest, PodAssignment } from "../generated/cluster.js"
+import { ContainerRuntime, Labels, projectNetwork, type ContainerInfo } from "../services/ContainerRuntime.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
 import { LocalWorkload } from "../services/LocalWorkload.js"
-
-/** The documented restart rules (concepts/health-and-restart). */
-export const CRASH_LOOP_RESTARTS = 10
-export const MAX_BACKOFF = Duration.minutes(5)
-/** A pod running this long without exiting starts again from a clean restart counter. */
-export const HEALTHY_RESET_AFTER = Duration.minutes(10)
-
-/** Backoff before restart number n (1-based): min(300 s, 1 s * 2^(n-1)). */
-export const restartDelay = (n: number): Duration.Duration =>
-  Duration.min(MAX_BACKOFF, Duration.seconds(2 ** Math.max(0, n - 1)))
+import { describeCheck, probePlanOf } from "./probes/Probe.js"
+import { containerNameOf, pickCurrent, specOf } from "./workload/PodContainer.js"
+import { makePodEventBuffer } from "./workload/PodEventBuffer.js"
+import { type ContainerEnd, containerEnded, initialPodState, type PodState, toPodStatus } from "./workload/PodState.js"
+import { makeProber, type ProbeVerdict } from "./workload/Prober.js"
 
 export interface LocalWorkloadOptions {
   /** converge even when nothing woke the loop (catches exits the event stream missed); default 5 s */
   readonly resyncInterval?: Duration.DurationInput
   /** SIGTERM-to-SIGKILL grace when removing a pod's container; default 5 s */
   readonly stopGrace?: Duration.DurationInput
-}
-
-interface PodState {
-  readonly status: PodPhase
-  readonly containerId: string
-  readonly containerIp: string
-  readonly restartCount: number
-  readonly message: string
-  /** restarting: when the replacement container is due (epoch ms) */
-  readonly restartAtMs: number | undefined
-  /** the restart policy has spoken (failed on exit, crash loop): leave the pod alone until reassigned */
-  readonly settled: boolean
-}
-
-const initialState: PodState = {
-  status: "pending",
-  containerId: "",
-  containerIp: "",
-  restartCount: 0,
-  message: "",
-  restartAtMs: undefined,
-  settled: false
+  /** backoff, crash loop and reset numbers; default the documented ones (tests shrink them) */
+  readonly restartRules?: RestartRules
 }
 
 interface Desired {
@@ -58,93 +34,91 @@ interface Desired {
   readonly pods: ReadonlyArray<PodAssignment>
 }
 
-const containerNameOf = (pod: PodAssignment): string =>
-  pod.containerName !== "" ? pod.containerName : containerName(pod.project, pod.deployment, pod.replicaIndex, pod.podId)
-
-const specOf = (pod: PodAssignment, nodeName: string, name: string): ContainerSpec => ({
-  name,
-  image: pod.image,
-  command: pod.command,
-  env: pod.env,
-  ports: pod.ports,
-  publishPorts: pod.publishPorts,
-  volumes: pod.volumes.map((v) =>
-    v.hostPath !== ""
-      ? { _tag: "Bind" as const, hostPath: v.hostPath, mount: v.mount, readonly: v.readonly }
-      : { _tag: "Named" as const, name: v.name, mount: v.mount, readonly: v.readonly }
-  ),
-  network: projectNetwork(pod.project),
-  labels: {
-    [Labels.managedBy]: MANAGED_BY,
-    [Labels.project]: pod.project,
-    [Labels.deployment]: pod.deployment,
-    [Labels.podId]: pod.podId,
-    [Labels.node]: nodeName
-  },
-  cpu: pod.cpu,
-  memoryBytes: pod.memoryBytes
-})
-
-/** The container that is the pod: the one we started, else a running one, else the latest. */
-const pickCurrent = (state: PodState, containers: ReadonlyArray<ContainerInfo>): ContainerInfo | undefined =>
-  containers.find((c) => c.id === state.containerId) ??
-    containers.find((c) => c.state === "running") ??
-    [...containers].sort((a, b) => (b.startedAtMs ?? 0) - (a.startedAtMs ?? 0))[0]
-
-/** What a pod's restart policy makes of an exit. */
-const afterExit = (
-  pod: PodAssignment,
-  state: PodState,
-  exit: { readonly containerId: string; readonly code: number; readonly oomKilled: boolean },
-  nowMs: number
-): PodState => {
-  const reason = exit.oomKilled
-    ? `container was OOMKilled (exit code ${exit.code})`
-    : `container exited with code ${exit.code}`
-  const policy = pod.restartPolicy === "" ? "always" : pod.restartPolicy
-  const base = { ...state, containerId: exit.containerId, restartAtMs: undefined }
-  if (policy === "never" || (policy === "onfailure" && exit.code === 0 && !exit.oomKilled)) {
-    return { ...base, status: "failed", message: reason, settled: true }
-  }
-  if (state.restartCount >= CRASH_LOOP_RESTARTS) {
-    return {
-      ...base,
-      status: "crashloopbackoff",
-      message: `${reason}; crash loop after ${state.restartCount} restarts, not restarting`,
-      settled: true
-    }
-  }
-  const count = state.restartCount + 1
-  const delay = restartDelay(count)
-  return {
-    ...base,
-    status: "restarting",
-    restartCount: count,
-    restartAtMs: nowMs + Duration.toMillis(delay),
-    message: `${reason}; restart ${count} in ${Duration.format(delay)}`,
-    settled: false
-  }
-}
-
-/** Build the LocalWorkload of `nodeName`; its converge loop lives as long as the scope. */
+/** Build the LocalWorkload of `nodeName`; its converge loop and probes live as long as the scope. */
 export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOptions = {}) =>
   Effect.gen(function*() {
     const runtime = yield* ContainerRuntime
     const resync = Duration.decode(options.resyncInterval ?? "5 seconds")
     const stopGrace = Duration.decode(options.stopGrace ?? "5 seconds")
+    const rules = options.restartRules ?? defaultRestartRules
 
     const desired = yield* Ref.make<Desired>({ generation: 0, pods: [] })
     const pods = yield* Ref.make(new Map<string, PodState>())
     const applied = yield* Ref.make(0)
+    const events = yield* makePodEventBuffer()
     // Until the first assignment arrives we know nothing: converging to "no pods" would wipe
     // the containers a restarted daemon is about to be told to keep.
     const firstAssignment = yield* Deferred.make<void>()
     // One pending wake-up is enough: a pass always converges to the latest desired set.
     const wake = yield* Queue.dropping<void>(1)
 
-    const podState = (podId: string) => Effect.map(Ref.get(pods), (all) => all.get(podId) ?? initialState)
+    const podState = (podId: string) => Effect.map(Ref.get(pods), (all) => all.get(podId) ?? initialPodState)
     const setPod = (podId: string, f: (s: PodState) => PodState) =>
-      Ref.update(pods, (all) => new Map(all).set(podId, f(all.get(podId) ?? initialState)))
+      Ref.update(pods, (all) => new Map(all).set(podId, f(all.get(podId) ?? initialPodState)))
+    /** Change a pod's state atomically, deciding from its latest state (probes and the loop both write). */
+    const modifyPod = <A>(podId: string, f: (s: PodState) => readonly [A, PodState]) =>
+      Ref.modify(pods, (all) => {
+        const [result, next] = f(all.get(podId) ?? initialPodState)
+        return [result, new Map(all).set(podId, next)] as const
+      })
+
+    /** Apply the restart rules to a container's end (once: a pod already past it is left as is). */
+    const ended = (pod: PodAssignment, end: ContainerEnd, nowMs: number, stillCurrent: (s: PodState) => boolean) =>
+      Effect.gen(function*() {
+        const drafts = yield* modifyPod(pod.podId, (s) => {
+          if (!stillCurrent(s)) return [[], s] as const
+          const next = containerEnded(restartPolicyOf(pod.restartPolicy), s, end, nowMs, rules)
+          return [next.events, end.reason === "Unhealthy" ? { ...next.state, condemned: end.containerId } : next.state] as const
+        })
+        for (const e of drafts) yield* events.push(pod.podId, e.action, e.message, e.exitCode)
+        return drafts.length > 0
+      })
+
+    const report = (podId: string, containerId: string, verdict: ProbeVerdict): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const pod = (yield* Ref.get(desired)).pods.find((p) => p.podId === podId)
+        const nowMs = yield* Clock.currentTimeMillis
+        const current = (s: PodState) => s.containerId === containerId && s.status === "running" && s.condemned === ""
+        switch (verdict._tag) {
+          case "Passed":
+            return yield* setPod(podId, (s) =>
+              current(s) ? { ...s, health: "healthy", healthySinceMs: s.healthySinceMs ?? nowMs } : s)
+          case "Failing":
+            // one failure breaks "continuously healthy"; the verdict waits for `retries` in a row
+            yield* setPod(podId, (s) => (current(s) ? { ...s, healthySinceMs: undefined } : s))
+            return yield* Effect.logInfo(`pod ${podId}: health check failed (${verdict.failures} in a row): ${verdict.detail}`)
+          case "Unhealthy": {
+            if (pod === undefined) return
+            const plan = probePlanOf(pod)
+            const what = plan._tag === "Probe" ? `${describeCheck(plan.probe.check)}: ` : ""
+            const end: ContainerEnd = {
+              containerId,
+              code: 0,
+              oomKilled: false,
+              reason: "Unhealthy",
+              atMs: nowMs,
+              detail: `${what}${verdict.detail}; ${verdict.failures} failures in a row`
+            }
+            // the loop stops the condemned container and restarts the pod through the same backoff
+            if (yield* ended(pod, end, nowMs, current)) yield* Queue.offer(wake, undefined)
+            return
+          }
+        }
+      })
+
+    const prober = yield* makeProber(runtime, report)
+
+    /** Probe the pod's running container when the pod has a health check. */
+    const watchHealth = (pod: PodAssignment, containerId: string, ip: string) => {
+      const plan = probePlanOf(pod)
+      return plan._tag === "Probe" ? prober.watch(pod.podId, plan.probe, { containerId, ip }) : Effect.void
+    }
+    /** A probe this node cannot run (an older master's assignment): said once per container start. */
+    const warnInvalidProbe = (pod: PodAssignment) => {
+      const plan = probePlanOf(pod)
+      return plan._tag === "Invalid" ? Effect.logWarning(`pod ${pod.podId}: not probed: ${plan.problem}`) : Effect.void
+    }
+    const initialHealth = (pod: PodAssignment) => (probePlanOf(pod)._tag === "Probe" ? "starting" as const : "" as const)
 
     const removeContainer = (c: ContainerInfo, why: string) =>
       Effect.logInfo(`removing container ${c.name} (${why})`).pipe(
@@ -176,24 +150,75 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
               return yield* runtime.run(specOf(pod, nodeName, `${name}-${nodeName}`))
             }))
         )
-        yield* setPod(pod.podId, (s) => ({
+        const nowMs = yield* Clock.currentTimeMillis
+        const health = initialHealth(pod)
+        const before = yield* modifyPod(pod.podId, (s) => [s, {
           ...s,
           status: "running",
           containerId: started.id,
           containerIp: started.ip,
           message: "",
-          settled: false
-        }))
+          settled: false,
+          condemned: "",
+          health,
+          // without a probe, running is healthy; with one, health starts at its first pass
+          healthySinceMs: health === "" ? nowMs : undefined,
+          startedAtMs: nowMs,
+          everStarted: true
+        }] as const)
+        yield* before.everStarted
+          ? events.push(pod.podId, "restarted", `container started again (restart ${before.restartCount})`)
+          : events.push(pod.podId, "started", "container started")
+        yield* watchHealth(pod, started.id, started.ip)
+        yield* warnInvalidProbe(pod)
       }).pipe(
         Effect.catchAll((e) =>
           Effect.gen(function*() {
             const before = yield* podState(pod.podId)
             yield* setPod(pod.podId, (s) => ({ ...s, status: "failed", message: e.message, settled: false }))
             // retried every pass: say it once, not every few seconds
-            if (before.message !== e.message) yield* Effect.logWarning(`pod ${pod.podId}: ${e.message}`)
+            if (before.message !== e.message) {
+              yield* Effect.logWarning(`pod ${pod.podId}: ${e.message}`)
+              yield* events.push(pod.podId, "failed", e.message)
+            }
           })
         )
       )
+
+    /** The pod's container runs: keep the books (adoption, health, counter reset) and its probe going. */
+    const running = (pod: PodAssignment, current: ContainerInfo, nowMs: number) =>
+      Effect.gen(function*() {
+        const state = yield* podState(pod.podId)
+        if (current.id === state.condemned) {
+          // failed its health check: stopped, then restarted (or left, per policy) like any exit
+          return yield* runtime.stop(current.id, stopGrace)
+        }
+        const ip = current.networks[projectNetwork(pod.project)] ?? ""
+        const health = initialHealth(pod)
+        yield* setPod(pod.podId, (s) => {
+          if (current.id === s.condemned) return s
+          const adopted = current.id !== s.containerId
+          const healthySinceMs = adopted
+            ? (health === "" ? (current.startedAtMs ?? nowMs) : undefined)
+            : (health === "" ? (s.healthySinceMs ?? current.startedAtMs ?? nowMs) : s.healthySinceMs)
+          return {
+            ...s,
+            status: "running",
+            containerId: current.id,
+            containerIp: ip !== "" ? ip : s.containerIp,
+            // sustained recovery: the crash-loop allowance starts over
+            restartCount: recovered(healthySinceMs, nowMs, rules) ? 0 : s.restartCount,
+            message: "",
+            restartAtMs: undefined,
+            settled: false,
+            health: adopted || s.health === "" ? health : s.health,
+            healthySinceMs,
+            startedAtMs: current.startedAtMs ?? s.startedAtMs,
+            everStarted: true
+          }
+        })
+        yield* watchHealth(pod, current.id, ip)
+      })
 
     /** Bring one desired pod in line with what the engine shows for it. */
     const reconcilePod = (pod: PodAssignment, containers: ReadonlyArray<ContainerInfo>, nowMs: number) =>
@@ -206,33 +231,20 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
           (c) => removeContainer(c, "duplicate container of the pod"),
           { discard: true }
         )
+        if (current?.state !== "running") yield* prober.forget(pod.podId)
         if (current === undefined) {
           if (state.settled) return
           if (state.status === "running") {
             // the container vanished under us (removed by hand): an exit like any other
-            return yield* setPod(
-              pod.podId,
-              (s) => afterExit(pod, s, { containerId: "", code: -1, oomKilled: false }, nowMs)
-            )
+            const end: ContainerEnd = { containerId: "", code: -1, oomKilled: false, reason: "Error", atMs: nowMs }
+            return yield* ended(pod, end, nowMs, (s) => s.status === "running" && s.containerId === state.containerId)
           }
           if (state.status === "restarting" && nowMs < (state.restartAtMs ?? 0)) return
           return yield* create(pod)
         }
         switch (current.state) {
-          case "running": {
-            const healthy = current.startedAtMs !== undefined &&
-              nowMs - current.startedAtMs >= Duration.toMillis(HEALTHY_RESET_AFTER)
-            return yield* setPod(pod.podId, (s) => ({
-              ...s,
-              status: "running",
-              containerId: current.id,
-              containerIp: current.networks[projectNetwork(pod.project)] ?? s.containerIp,
-              restartCount: healthy ? 0 : s.restartCount,
-              message: "",
-              restartAtMs: undefined,
-              settled: false
-            }))
-          }
+          case "running":
+            return yield* running(pod, current, nowMs)
           case "created": {
             // created but never started (we died between the two): start over
             yield* removeContainer(current, "never started")
@@ -241,16 +253,27 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
           case "exited":
           case "dead": {
             const known = state.containerId === current.id
+            if (known && state.condemned === current.id && state.lastExit?.reason === "Unhealthy") {
+              // the stop's exit code completes the record; the reason stays Unhealthy
+              const code = current.exitCode
+              yield* setPod(pod.podId, (s) => (s.lastExit ? { ...s, lastExit: { ...s.lastExit, code } } : s))
+            }
             if (known && state.settled) return
             if (known && state.status === "restarting") {
               if (nowMs < (state.restartAtMs ?? 0)) return
               yield* removeContainer(current, `restart ${state.restartCount}`)
               return yield* create(pod)
             }
-            return yield* setPod(
-              pod.podId,
-              (s) => afterExit(pod, s, { containerId: current.id, code: current.exitCode, oomKilled: current.oomKilled }, nowMs)
-            )
+            const end: ContainerEnd = {
+              containerId: current.id,
+              code: current.exitCode,
+              oomKilled: current.oomKilled,
+              reason: exitReason({ code: current.exitCode, oomKilled: current.oomKilled }),
+              atMs: current.finishedAtMs ?? nowMs
+            }
+            // decided from the real exit (code and OOM flag from the engine), once per container
+            yield* ended(pod, end, nowMs, (s) => !(s.containerId === current.id && (s.settled || s.status === "restarting")))
+            return
           }
           default:
             // paused / restarting / removing: the engine is mid-way; look again next pass
@@ -277,6 +300,8 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
           ),
         { concurrency: 4, discard: true }
       )
+      const gone = [...(yield* Ref.get(pods)).keys()].filter((id) => !wantedIds.has(id))
+      yield* Effect.forEach(gone, prober.forget, { discard: true })
       yield* Ref.update(pods, (all) => new Map([...all].filter(([id]) => wantedIds.has(id))))
       yield* Effect.forEach(
         wanted,
@@ -293,8 +318,9 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
         .filter((s) => s.status === "restarting" && s.restartAtMs !== undefined)
         .map((s) => s.restartAtMs! - nowMs)
       const resyncMs = Duration.toMillis(resync)
-      // the floor keeps a restart that keeps failing to happen from spinning the loop
-      return Duration.millis(Math.max(Math.min(250, resyncMs), Math.min(resyncMs, ...dueMs)))
+      // an overdue restart waits a little: one that keeps failing to happen must not spin the loop
+      const overdueMs = Math.min(250, resyncMs)
+      return Duration.millis(Math.min(resyncMs, ...dueMs.map((ms) => (ms > 0 ? ms : overdueMs))))
     })
 
     yield* Deferred.await(firstAssignment).pipe(
@@ -332,23 +358,7 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
     const statuses = Effect.gen(function*() {
       const { pods: wanted } = yield* Ref.get(desired)
       const all = yield* Ref.get(pods)
-      return wanted.map((pod): PodStatus => {
-        const s = all.get(pod.podId) ?? initialState
-        return {
-          podId: pod.podId,
-          status: s.status,
-          containerId: s.containerId,
-          containerIp: s.containerIp,
-          restartCount: s.restartCount,
-          message: s.message,
-          exited: false,
-          exitCode: 0,
-          reason: "",
-          health: "",
-          lastExitAtMs: 0,
-          startedAtMs: 0
-        }
-      })
+      return wanted.map((pod) => toPodStatus(pod.podId, all.get(pod.podId) ?? initialPodState))
     })
 
     const logs = (request: LogRequest): Stream.Stream<Uint8Array, string> =>
@@ -374,7 +384,7 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
         )
       }))
 
-    return LocalWorkload.of({ apply, statuses, takeEvents: Effect.succeed([]), appliedGeneration: Ref.get(applied), logs })
+    return LocalWorkload.of({ apply, statuses, takeEvents: events.take, appliedGeneration: Ref.get(applied), logs })
   })
 
 /** This node's workload (node name from DaemonConfig) on the ContainerRuntime. */

@@ -20,6 +20,7 @@ import {
 } from "../domain/Workload.js"
 import {
   DeploymentNotFound,
+  DeploymentStopped,
   InvalidReplicas,
   ProjectExists,
   ProjectNotEmpty,
@@ -27,24 +28,48 @@ import {
   ProjectSuspended
 } from "../domain/WorkloadErrors.js"
 import type { NodeId } from "../domain/Node.js"
-import type { LogRequest, PodStatus as ReportedPod } from "../generated/cluster.js"
+import { MissingSecret } from "../domain/Secrets.js"
+import type { ClusterEvent } from "../domain/ClusterEvent.js"
+import type { LogRequest, PodEvent, PodStatus as ReportedPod } from "../generated/cluster.js"
 import { ContainerRuntime, RuntimeUnavailable } from "../services/ContainerRuntime.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
+import { EventLog } from "../services/EventLog.js"
 import { Events } from "../services/Events.js"
 import { LocalWorkload } from "../services/LocalWorkload.js"
+import { Metrics } from "../services/Metrics.js"
 import { NodeRegistry } from "../services/NodeRegistry.js"
 import { NodeWorkloads } from "../services/NodeWorkloads.js"
 import { type LogOptions, LogsUnavailable, Orchestrator } from "../services/Orchestrator.js"
+import { SecretStore } from "../services/SecretStore.js"
 import { WorkerChannels } from "../services/WorkerChannels.js"
-import { assignedPods, makeGenerations } from "./orchestrator/Assignments.js"
+import { makeGenerations } from "./orchestrator/Assignments.js"
 import { makeLogRouter } from "./orchestrator/LogRouter.js"
 import { snapshotsOf } from "./orchestrator/Plan.js"
 import { gaveUp, makeReconciler, parseSpec } from "./orchestrator/Reconciler.js"
+import { makeSecretEnv } from "./orchestrator/SecretEnv.js"
 import { makeStore, type PodRow } from "./orchestrator/Store.js"
 
 export interface OrchestratorOptions {
   /** How often the reconciler runs when nothing wakes it earlier (changes and node events do); default 1 s. */
   readonly reconcileInterval?: Duration.DurationInput
+}
+
+/** A node event's action and message in the cluster's event stream. */
+const nodeEventText = (event: ClusterEvent): readonly [string, string] => {
+  switch (event._tag) {
+    case "NodeJoined":
+      return ["joined", "node joined the cluster"]
+    case "NodeReady":
+      return ["ready", "node is Ready"]
+    case "NodeNotReady":
+      return ["notready", "node missed its heartbeats: NotReady"]
+    case "NodeDead":
+      return ["dead", "node silent past the dead-after limit: its pods are rescheduled"]
+    case "NodeRemoved":
+      return ["removed", "node removed from the cluster"]
+    case "NodeDrainChanged":
+      return event.draining ? ["drained", "node drained: no new pods"] : ["undrained", "node schedulable again"]
+  }
 }
 
 /** How long a deploy waits for this host's engine to answer before refusing. */
@@ -60,10 +85,14 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
     const config = yield* DaemonConfig
     const registry = yield* NodeRegistry
     const events = yield* Events
+    const eventLog = yield* EventLog
     const channels = yield* WorkerChannels
     const local = yield* LocalWorkload
     const runtime = yield* ContainerRuntime
+    const metrics = yield* Metrics
     const store = yield* makeStore
+    const secrets = yield* SecretStore
+    const secretEnv = makeSecretEnv(secrets, store)
     const interval = Duration.decode(options.reconcileInterval ?? "1 second")
 
     const generations = yield* makeGenerations(yield* Clock.currentTimeMillis)
@@ -75,7 +104,7 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
     const wake = yield* Queue.dropping<void>(1)
     const wakeUp = Queue.offer(wake, undefined).pipe(Effect.asVoid)
 
-    const reconciler = makeReconciler({ config, store, registry, channels, local, generations, scheduler, wakeUp })
+    const reconciler = makeReconciler({ config, store, registry, channels, local, generations, scheduler, wakeUp, eventLog, secretEnv })
     const { localNodeOf, projectStatuses } = reconciler
 
     /**
@@ -87,8 +116,15 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
     const reportKey = (statuses: ReadonlyArray<ReportedPod>, appliedGeneration: number) =>
       `${appliedGeneration}|${JSON.stringify(statuses)}`
 
-    const report = (id: NodeId, statuses: ReadonlyArray<ReportedPod>, appliedGeneration: number) =>
+    const report = (
+      id: NodeId,
+      statuses: ReadonlyArray<ReportedPod>,
+      appliedGeneration: number,
+      podEvents: ReadonlyArray<PodEvent>
+    ) =>
       Effect.gen(function*() {
+        // before the quiet shortcut: a ping's events are news even when its statuses are not
+        yield* reconciler.podEvents(id, podEvents)
         const key = reportKey(statuses, appliedGeneration)
         const lastSent = yield* generations.lastSent(id)
         const known = quiet.get(id)
@@ -113,7 +149,8 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
     const tick = Effect.gen(function*() {
       const own = yield* reconciler.localReport
       if (Option.isSome(own)) {
-        const { applied, nodeId, statuses } = own.value
+        const { applied, events: podEvents, nodeId, statuses } = own.value
+        yield* reconciler.podEvents(nodeId, podEvents)
         yield* serialized(reconciler.report(nodeId, statuses, applied))
       }
       yield* serialized(reconciler.pass)
@@ -123,6 +160,15 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
         for (const id of quiet.keys()) if (!ids.has(id)) quiet.delete(id)
       }
     })
+
+    const deploymentEvent = (project: string, name: string, action: string, message: string) =>
+      eventLog.record({ kind: "deployment", name: `${project}/${name}`, action, message })
+
+    /** A node's change of state, into the cluster's event stream. */
+    const recordNodeEvent = (event: ClusterEvent) => {
+      const [action, message] = nodeEventText(event)
+      return eventLog.record({ kind: "node", name: event.name, action, message })
+    }
 
     // subscribed before anything can happen; the loop starts with a pass (a restarted master converges at once)
     const subscription = yield* events.subscribe
@@ -136,6 +182,7 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
     )
 
     yield* Queue.take(subscription).pipe(
+      Effect.tap(recordNodeEvent),
       Effect.flatMap((event) =>
         event._tag === "NodeDead" ? serialized(reconciler.nodeDied(event.nodeId, event.name)) : wakeUp
       ),
@@ -214,7 +261,12 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
                 specHash: p.specHash,
                 restartCount: p.restartCount,
                 createdAtMs: p.createdAtMs,
-                ...(p.message === null ? {} : { message: p.message })
+                ...(p.message === null ? {} : { message: p.message }),
+                ...(p.exitCode === null ? {} : { exitCode: p.exitCode }),
+                ...(p.reason === null ? {} : { reason: p.reason }),
+                ...(p.lastExitAtMs === null ? {} : { lastExitAtMs: p.lastExitAtMs }),
+                ...(p.health === null ? {} : { health: p.health }),
+                ...(p.startedAtMs === null ? {} : { startedAtMs: p.startedAtMs })
               }),
               p.nodeId === null ? null : (names.get(p.nodeId) ?? null)
             )
@@ -256,6 +308,10 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
       Effect.gen(function*() {
         const project = spec.project
         const name = spec.deployment.name
+        // every named secret must exist and open before anything is stored or started
+        const { revision } = yield* secrets.resolve(project, spec.secrets).pipe(
+          Effect.catchTag("SecretNotFound", (e) => Effect.fail(new MissingSecret({ project: e.project, name: e.name })))
+        )
         yield* checkLocalRuntime(spec)
         yield* serialized(Effect.gen(function*() {
           const existingProject = yield* store.project(project)
@@ -263,9 +319,10 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
             return yield* new ProjectSuspended({ name: project })
           }
           const nowMs = yield* Clock.currentTimeMillis
-          const hash = specHash(spec)
+          // a secret set again since the last deploy changes the hash: the redeploy rolls the pods onto it
+          const hash = spec.secrets.length === 0 ? specHash(spec) : `${specHash(spec)}~${revision}`
           const specJson = JSON.stringify(encodeSpec(spec))
-          yield* store.transaction(Effect.gen(function*() {
+          const change = yield* store.transaction(Effect.gen(function*() {
             if (Option.isNone(existingProject)) {
               yield* store.insertProject({ name: project, status: "active", createdAtMs: nowMs })
             }
@@ -280,18 +337,29 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
                 replicas: spec.replicas,
                 stopped: 0,
                 createdAtMs: nowMs,
-                updatedAtMs: nowMs
+                updatedAtMs: nowMs,
+                restartGeneration: 0
               })
-              return
+              return "created" as const
             }
             const row = existing.value
             yield* store.updateDeployment(row.id, { specJson, specHash: hash, replicas: spec.replicas, stopped: 0, updatedAtMs: nowMs })
-            if (row.specHash !== hash) return
+            if (row.specHash !== hash) return "updated" as const
             // the same spec again: pods that gave up (crash loop, failed) get a fresh start
             const given = (yield* store.pods).filter((p) => p.deploymentId === row.id && p.desired === "run" && gaveUp(p.status))
             for (const pod of given) yield* store.updatePod(pod.id, { desired: "retire", status: "stopping" })
+            return "redeployed" as const
           }))
           yield* Effect.logInfo(`deployment ${project}/${name} deployed: ${spec.image}, ${spec.replicas} replica(s)`)
+          yield* metrics.countDeploymentOp("deploy")
+          yield* deploymentEvent(
+            project,
+            name,
+            change === "created" ? "created" : "updated",
+            change === "redeployed"
+              ? `redeployed unchanged: ${spec.image}, ${spec.replicas} replica(s)`
+              : `${spec.image}, ${spec.replicas} replica(s)`
+          )
           yield* reconcileAfterChange
         }))
         return yield* deploymentView(project, name).pipe(Effect.orDie)
@@ -307,6 +375,8 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
           const nowMs = yield* Clock.currentTimeMillis
           yield* store.updateDeployment(row.id, { replicas, stopped: 0, updatedAtMs: nowMs })
           yield* Effect.logInfo(`deployment ${project}/${name} scaled to ${replicas}`)
+          yield* metrics.countDeploymentOp("scale")
+          yield* deploymentEvent(project, name, "scaled", `scaled from ${row.replicas} to ${replicas} replica(s)`)
           yield* reconcileAfterChange
         }))
         return yield* deploymentView(project, name)
@@ -319,6 +389,8 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
           const nowMs = yield* Clock.currentTimeMillis
           yield* store.updateDeployment(row.id, { stopped: 1, updatedAtMs: nowMs })
           yield* Effect.logInfo(`deployment ${project}/${name} stopped`)
+          yield* metrics.countDeploymentOp("stop")
+          yield* deploymentEvent(project, name, "stopped", "every pod stops; the definition is kept")
           yield* reconcileAfterChange
         }))
         return yield* deploymentView(project, name)
@@ -337,8 +409,29 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
           }
         }))
         yield* Effect.logInfo(`deployment ${project}/${name} removed`)
+        yield* metrics.countDeploymentOp("remove")
+        yield* deploymentEvent(project, name, "removed", "definition and pods removed")
         yield* reconcileAfterChange
       }))
+
+    const restart = (project: string, name: string) =>
+      Effect.gen(function*() {
+        yield* serialized(Effect.gen(function*() {
+          const row = yield* requireDeployment(project, name)
+          const projectStatus = Option.getOrElse(Option.map(yield* store.project(project), (p) => p.status), () => "active" as const)
+          if (effectiveReplicas({ replicas: row.replicas, stopped: row.stopped === 1 }, projectStatus) === 0) {
+            return yield* new DeploymentStopped({ project, name })
+          }
+          const nowMs = yield* Clock.currentTimeMillis
+          // a new revision: the plan replaces every older pod as in a rolling update
+          yield* store.updateDeployment(row.id, { restartGeneration: row.restartGeneration + 1, updatedAtMs: nowMs })
+          yield* Effect.logInfo(`deployment ${project}/${name} restarting: every pod is replaced`)
+          yield* metrics.countDeploymentOp("restart")
+          yield* deploymentEvent(project, name, "restarted", `replacing ${row.replicas} pod(s), one at a time`)
+          yield* reconcileAfterChange
+        }))
+        return yield* deploymentView(project, name)
+      })
 
     const logs = (project: string, name: string, options: LogOptions) =>
       Stream.unwrap(Effect.gen(function*() {
@@ -402,6 +495,7 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
         const remaining = (yield* store.deployments).filter((d) => d.project === name).length
         if (remaining > 0) return yield* new ProjectNotEmpty({ name, deployments: remaining })
         yield* store.deleteProject(name)
+        yield* secrets.removeProject(name)
         yield* Effect.logInfo(`project ${name} deleted`)
       }))
 
@@ -423,6 +517,7 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
       deployment: deploymentView,
       scale,
       stop,
+      restart,
       remove,
       pods,
       logs,
@@ -438,7 +533,7 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
     const workloads = NodeWorkloads.of({
       desired: (id) =>
         serialized(Effect.gen(function*() {
-          const mine = assignedPods(yield* store.runPodsOfNode(id))
+          const mine = yield* secretEnv.assign(yield* store.runPodsOfNode(id))
           const { generation } = yield* generations.stamp(id, mine)
           return { generation, pods: mine }
         })),
@@ -468,16 +563,16 @@ export const OrchestratorLayer = (
 ): Layer.Layer<
   Orchestrator | NodeWorkloads | OrchestratorControl,
   never,
-  SqlClient.SqlClient | DaemonConfig | NodeRegistry | Events | WorkerChannels | LocalWorkload | ContainerRuntime
+  SqlClient.SqlClient | DaemonConfig | NodeRegistry | Events | EventLog | WorkerChannels | LocalWorkload | ContainerRuntime | SecretStore
 > => Layer.scopedContext(contextOf(options))
 
 /**
  * Orchestrator and NodeWorkloads for a single or master daemon. Needs a migrated SqlClient
  * (DatabaseLive), DaemonConfig, NodeRegistry, Events, WorkerChannels, this host's LocalWorkload and
- * ContainerRuntime (only pinged when a deploy would put a pod on this host).
+ * ContainerRuntime (only pinged when a deploy would put a pod on this host), and the SecretStore.
  */
 export const OrchestratorLive: Layer.Layer<
   Orchestrator | NodeWorkloads,
   never,
-  SqlClient.SqlClient | DaemonConfig | NodeRegistry | Events | WorkerChannels | LocalWorkload | ContainerRuntime
+  SqlClient.SqlClient | DaemonConfig | NodeRegistry | Events | EventLog | WorkerChannels | LocalWorkload | ContainerRuntime | SecretStore
 > = OrchestratorLayer()

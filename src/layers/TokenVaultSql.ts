@@ -1,13 +1,14 @@
-// TokenVault on SQLite: the join and API tokens exist at rest only as SHA-256 digests in cluster_config.
+// TokenVault on SQLite: the join token exists at rest only as a SHA-256 digest in cluster_config.
 // The current digests are also held in memory, so a rotation is seen by the very next verification.
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
-import { Effect, Layer, Option, Redacted, Schema, SynchronizedRef } from "effect"
-import { API_TOKEN_PREFIX, apiTokenProblem, isApiTokenFormat, isJoinTokenFormat, JOIN_TOKEN_PREFIX } from "../domain/Tokens.js"
+import { Clock, Duration, Effect, Layer, Option, Redacted, Schema, SynchronizedRef } from "effect"
+import { isJoinTokenFormat, JOIN_TOKEN_PREFIX } from "../domain/Tokens.js"
 import { TokenVault } from "../services/TokenVault.js"
 
 const JOIN_KEY = "join_token_hash"
-const API_KEY = "api_token_hash"
+/** epoch ms after which the join token is refused as expired; absent = it never expires */
+const JOIN_EXPIRY_KEY = "join_token_expires_ms"
 
 // A plain SHA-256 is enough: the tokens carry 256 random bits, so there is nothing for a slow KDF
 // (bcrypt/scrypt) to protect against; brute force is infeasible either way, and verification stays cheap.
@@ -18,7 +19,7 @@ const mint = (prefix: string): Redacted.Redacted<string> =>
 
 interface Digests {
   readonly join: Option.Option<Buffer>
-  readonly api: Option.Option<Buffer>
+  readonly joinExpiresAtMs: Option.Option<number>
 }
 
 /**
@@ -45,7 +46,7 @@ const make = Effect.gen(function*() {
   const loadAll = SqlSchema.findAll({
     Request: Schema.Void,
     Result: ConfigRow,
-    execute: () => sql`SELECT key, value FROM cluster_config WHERE key IN (${JOIN_KEY}, ${API_KEY})`
+    execute: () => sql`SELECT key, value FROM cluster_config WHERE key IN (${JOIN_KEY}, ${JOIN_EXPIRY_KEY})`
   })
   const store = (key: string, hash: Buffer) =>
     sql`
@@ -59,18 +60,33 @@ const make = Effect.gen(function*() {
       onNone: () => Effect.succeed(Option.none<Buffer>()),
       onSome: (row) => Effect.map(decodeDigest(key, row.value), Option.some)
     })
+  const expiryRow = rows.find((row) => row.key === JOIN_EXPIRY_KEY)
+  const joinExpiresAtMs = expiryRow === undefined
+    ? Option.none<number>()
+    : /^\d+$/.test(expiryRow.value)
+    ? Option.some(Number(expiryRow.value))
+    : yield* Effect.dieMessage(`cluster_config '${JOIN_EXPIRY_KEY}' is not a timestamp: the database is corrupt`)
   // SynchronizedRef: every write goes to SQLite and memory together, one writer at a time
-  const digests = yield* SynchronizedRef.make<Digests>({ join: yield* load(JOIN_KEY), api: yield* load(API_KEY) })
+  const digests = yield* SynchronizedRef.make<Digests>({ join: yield* load(JOIN_KEY), joinExpiresAtMs })
 
-  const replaceJoin = (token: Redacted.Redacted<string>) =>
+  /** The new hash and its expiry (or none) in one transaction, then in memory. */
+  const replaceJoin = (token: Redacted.Redacted<string>, expiresAtMs: Option.Option<number>) =>
     SynchronizedRef.updateEffect(digests, (current) => {
       const hash = digest(Redacted.value(token))
-      return Effect.as(store(JOIN_KEY, hash), { ...current, join: Option.some(hash) })
-    })
-  const replaceApi = (token: Redacted.Redacted<string>) =>
-    SynchronizedRef.updateEffect(digests, (current) => {
-      const hash = digest(Redacted.value(token))
-      return Effect.as(store(API_KEY, hash), { ...current, api: Option.some(hash) })
+      const expiry = Option.match(expiresAtMs, {
+        onNone: () => sql`DELETE FROM cluster_config WHERE key = ${JOIN_EXPIRY_KEY}`,
+        onSome: (ms) =>
+          sql`
+            INSERT INTO cluster_config ${sql.insert({ key: JOIN_EXPIRY_KEY, value: String(ms) })}
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value
+          `
+      })
+      return store(JOIN_KEY, hash).pipe(
+        Effect.zipRight(Effect.orDie(expiry)),
+        sql.withTransaction,
+        Effect.orDie,
+        Effect.as({ ...current, join: Option.some(hash), joinExpiresAtMs: expiresAtMs })
+      )
     })
 
   const ensureJoinToken = SynchronizedRef.modifyEffect(digests, (current) => {
@@ -80,40 +96,28 @@ const make = Effect.gen(function*() {
     return Effect.as(store(JOIN_KEY, hash), [Option.some(token), { ...current, join: Option.some(hash) }] as const)
   })
 
-  const rotateJoinToken = Effect.gen(function*() {
-    const token = mint(JOIN_TOKEN_PREFIX)
-    yield* replaceJoin(token)
-    return token
-  })
+  const rotateJoinToken = (ttl: Option.Option<Duration.Duration>) =>
+    Effect.gen(function*() {
+      const token = mint(JOIN_TOKEN_PREFIX)
+      const now = yield* Clock.currentTimeMillis
+      const expiresAtMs = Option.map(ttl, (d) => now + Math.round(Duration.toMillis(d)))
+      yield* replaceJoin(token, expiresAtMs)
+      return { token, expiresAtMs }
+    })
 
-  const ensureApiToken = (configured: Option.Option<Redacted.Redacted<string>>) =>
-    Option.match(configured, {
-      onSome: (token) => {
-        // validated at the edge (flags); a malformed one here would never verify, so it is a bug
-        const problem = apiTokenProblem(Redacted.value(token))
-        return problem !== undefined
-          ? Effect.dieMessage(`configured API token rejected: ${problem}`)
-          : Effect.as(replaceApi(token), Option.some({ token, minted: false }))
-      },
-      onNone: () =>
-        SynchronizedRef.modifyEffect(digests, (current) => {
-          if (Option.isSome(current.api)) return Effect.succeed([Option.none(), current] as const)
-          const token = mint(API_TOKEN_PREFIX)
-          const hash = digest(Redacted.value(token))
-          return Effect.as(
-            store(API_KEY, hash),
-            [Option.some({ token, minted: true }), { ...current, api: Option.some(hash) }] as const
-          )
-        })
+  const verifyJoinToken = (token: string) =>
+    Effect.gen(function*() {
+      const current = yield* SynchronizedRef.get(digests)
+      if (!matches(current.join, token, isJoinTokenFormat)) return "invalid" as const
+      if (Option.isNone(current.joinExpiresAtMs)) return "valid" as const
+      return (yield* Clock.currentTimeMillis) >= current.joinExpiresAtMs.value ? "expired" as const : "valid" as const
     })
 
   return TokenVault.of({
     ensureJoinToken,
     rotateJoinToken,
-    verifyJoinToken: (token) => Effect.map(SynchronizedRef.get(digests), (d) => matches(d.join, token, isJoinTokenFormat)),
-    hasJoinToken: Effect.map(SynchronizedRef.get(digests), (d) => Option.isSome(d.join)),
-    ensureApiToken,
-    verifyApiToken: (token) => Effect.map(SynchronizedRef.get(digests), (d) => matches(d.api, token, isApiTokenFormat))
+    verifyJoinToken,
+    hasJoinToken: Effect.map(SynchronizedRef.get(digests), (d) => Option.isSome(d.join))
   })
 })
 

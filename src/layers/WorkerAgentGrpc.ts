@@ -20,7 +20,10 @@ import { LocalWorkload } from "../services/LocalWorkload.js"
 import { WorkerAgent, WorkerStopped } from "../services/WorkerAgent.js"
 import { bidi, clientStreaming, unary } from "./grpc/Client.js"
 import { type GrpcError, grpcError } from "./grpc/GrpcError.js"
+import { JOIN_TOKEN_EXPIRED } from "./grpc/JoinRefusals.js"
+import { CLUSTER_SERVER_NAME, pinnedCaCredentials } from "./grpc/PeerCa.js"
 import { sessionMetadata } from "./grpc/SessionMetadata.js"
+import { resolveClusterCa } from "./WorkerTrust.js"
 
 /** A Register that gets no answer in this long counts as a transient failure. */
 const REGISTER_TIMEOUT = Duration.seconds(10)
@@ -65,25 +68,32 @@ export const WorkerAgentGrpcLive = Layer.scoped(
     const nodeName = config.nodeName
     const capMs = Math.max(1, Duration.toMillis(config.reconnectCap))
 
-    // One channel for the agent's lifetime; grpc-js re-dials it after a drop. Its own reconnect
-    // backoff (1 s .. 120 s by default) would outlast ours, so it is held to our cap.
-    const client = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        new ClusterClient(target, grpc.credentials.createInsecure(), {
-          "grpc.initial_reconnect_backoff_ms": Math.min(1_000, capMs),
-          "grpc.max_reconnect_backoff_ms": capMs,
-          // a connection of our own, not one shared with other clients of this process (tests run several agents)
-          "grpc.use_local_subchannel_pool": 1
-        })
-      ),
-      (c) => Effect.sync(() => c.close())
-    )
+    // One TLS channel for the agent's lifetime, verifying the master against exactly `caPem`;
+    // grpc-js re-dials it after a drop. Its own reconnect backoff (1 s .. 120 s by default) would
+    // outlast ours, so it is held to our cap.
+    const openClient = (caPem: string) =>
+      Effect.acquireRelease(
+        Effect.sync(() =>
+          new ClusterClient(target, pinnedCaCredentials(caPem), {
+            "grpc.initial_reconnect_backoff_ms": Math.min(1_000, capMs),
+            "grpc.max_reconnect_backoff_ms": capMs,
+            // a connection of our own, not one shared with other clients of this process (tests run several agents)
+            "grpc.use_local_subchannel_pool": 1,
+            // SNI carries a fixed name: the target is often an IP, which TLS does not allow there
+            "grpc.ssl_target_name_override": CLUSTER_SERVER_NAME
+          })
+        ),
+        (c) => Effect.sync(() => c.close())
+      )
 
-    const invalidJoinToken = Effect.gen(function*() {
-      const detail = `master refused to register node '${nodeName}': invalid join token`
-      yield* Effect.logError(detail)
-      return yield* Effect.fail(new WorkerStopped({ reason: "InvalidJoinToken", detail }))
-    })
+    const invalidJoinToken = (e: GrpcError) =>
+      Effect.gen(function*() {
+        const expired = e.details === JOIN_TOKEN_EXPIRED
+        const detail = `master refused to register node '${nodeName}': ${expired ? JOIN_TOKEN_EXPIRED : "invalid join token"}` +
+          (expired ? " (get a new one with 'helyos cluster token rotate')" : "")
+        yield* Effect.logError(detail)
+        return yield* Effect.fail(new WorkerStopped({ reason: expired ? "JoinTokenExpired" : "InvalidJoinToken", detail }))
+      })
 
     const refused = (e: GrpcError) =>
       Effect.gen(function*() {
@@ -100,7 +110,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
       })
 
     /** Register until the master answers: transient failures are retried with the backoff. */
-    const register = (backoff: ReconnectBackoff): Effect.Effect<Session, WorkerStopped> => {
+    const register = (client: ClusterClient, backoff: ReconnectBackoff): Effect.Effect<Session, WorkerStopped> => {
       const attempt = Effect.gen(function*() {
         if (Option.isNone(config.joinToken)) {
           // the flags refuse this already; kept so a hand-built config fails readably
@@ -134,7 +144,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
       const loop: Effect.Effect<Session, WorkerStopped> = attempt.pipe(
         Effect.catchTag("GrpcError", (e) =>
           e.code === grpc.status.UNAUTHENTICATED
-            ? invalidJoinToken
+            ? invalidJoinToken(e)
             : REFUSALS.has(e.code)
             ? refused(e)
             : Effect.gen(function*() {
@@ -150,7 +160,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
     }
 
     /** Push one pod's logs back on a PushLogs call tagged with the request id; a final chunk says eof (and why). */
-    const pushLogs = (metadata: grpc.Metadata, request: LogRequest) => {
+    const pushLogs = (client: ClusterClient, metadata: grpc.Metadata, request: LogRequest) => {
       const chunk = (data: Uint8Array, eof: boolean, error: string): LogChunk => ({
         requestId: request.requestId,
         data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
@@ -168,7 +178,11 @@ export const WorkerAgentGrpcLive = Layer.scoped(
     }
 
     /** One Connect stream, from open to its end. Fails only when the worker must stop. */
-    const connectOnce = (session: Session, backoff: ReconnectBackoff): Effect.Effect<Ending, WorkerStopped> =>
+    const connectOnce = (
+      client: ClusterClient,
+      session: Session,
+      backoff: ReconnectBackoff
+    ): Effect.Effect<Ending, WorkerStopped> =>
       Effect.gen(function*() {
         const metadata = sessionMetadata(session.nodeId, session.secret)
 
@@ -202,7 +216,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
             case "assignment":
               return workload.apply(kind.value)
             case "logRequest":
-              return Effect.asVoid(Effect.forkScoped(pushLogs(metadata, kind.value)))
+              return Effect.asVoid(Effect.forkScoped(pushLogs(client, metadata, kind.value)))
             case "removed":
               return removed(kind.value.reason)
           }
@@ -234,9 +248,13 @@ export const WorkerAgentGrpcLive = Layer.scoped(
 
     const run: Effect.Effect<never, WorkerStopped> = Effect.gen(function*() {
       const backoff = yield* makeReconnectBackoff(config.reconnectCap)
-      let session = yield* register(backoff)
+      // trust first: the join token only ever travels to a master verified against this CA
+      const caPem = yield* resolveClusterCa({ target, dataDir: config.dataDir, trust: config.clusterTrust, backoff })
+      yield* backoff.reset
+      const client = yield* openClient(caPem)
+      let session = yield* register(client, backoff)
       while (true) {
-        const ending = yield* connectOnce(session, backoff)
+        const ending = yield* connectOnce(client, session, backoff)
         const delay = yield* backoff.nextDelay
         if (ending._tag === "StaleSession") {
           // e.g. the master lost its state, or this name re-registered elsewhere: join again
@@ -244,7 +262,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
             `master refused the session of node '${nodeName}' (${ending.detail}); registering again in ${formatDuration(delay)}`
           )
           yield* Effect.sleep(delay)
-          session = yield* register(backoff)
+          session = yield* register(client, backoff)
         } else {
           yield* Effect.logWarning(
             `node '${nodeName}' lost its connection to the master at ${target}: ${ending.detail}; reconnecting in ${formatDuration(delay)}`
@@ -252,7 +270,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
           yield* Effect.sleep(delay)
         }
       }
-    })
+    }).pipe(Effect.scoped) // the channel closes when the agent stops
 
     return WorkerAgent.of({ run })
   })

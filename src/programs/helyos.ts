@@ -1,19 +1,25 @@
 // helyos: the Helyos CLI. Talks to helyosd's REST API through a client derived from HelyosApi.
 import { Command, ValidationError } from "@effect/cli"
-import { FetchHttpClient } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Layer, Option } from "effect"
 import { HELYOS_VERSION } from "../services/api/SystemApi.js"
+import { auth, whoami } from "./cli/AuthCommands.js"
 import { cluster } from "./cli/ClusterCommands.js"
 import { CliError, helyosRoot } from "./cli/Connection.js"
+import { context } from "./cli/ContextCommands.js"
 import { deploy } from "./cli/DeployCommand.js"
+import { events } from "./cli/EventsCommands.js"
+import { login, logout } from "./cli/LoginCommands.js"
 import { node, nodes } from "./cli/NodesCommands.js"
 import { project } from "./cli/ProjectCommands.js"
-import { deployments, logs, pods, rm, scale, stop } from "./cli/WorkloadsCommands.js"
+import { secret } from "./cli/SecretCommands.js"
+import { status } from "./cli/StatusCommand.js"
+import { top } from "./cli/TopCommand.js"
+import { deployments, logs, pods, restart, rm, scale, stop } from "./cli/WorkloadsCommands.js"
 
 const helyos = helyosRoot.pipe(
   Command.withDescription("The Helyos CLI. --server, --token and --context go before or after the command."),
-  Command.withSubcommands([deploy, pods, deployments, scale, stop, rm, logs, project, nodes, node, cluster])
+  Command.withSubcommands([status, top, deploy, pods, deployments, scale, stop, restart, rm, logs, events, project, secret, nodes, node, cluster, auth, whoami, login, logout, context])
 )
 
 /** One line on stderr per failure, exit code 1; @effect/cli prints its own usage errors. */
@@ -29,6 +35,7 @@ const report = (cause: Cause.Cause<unknown>) => {
 
 Command.run(helyos, { name: "helyos", version: HELYOS_VERSION })(process.argv).pipe(
   Effect.catchAllCause(report),
-  Effect.provide(Layer.mergeAll(NodeContext.layer, FetchHttpClient.layer)),
+  // no ambient HttpClient: every request goes through connect(), which applies the context's TLS trust
+  Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({ disableErrorReporting: true })
 )

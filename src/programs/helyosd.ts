@@ -21,7 +21,15 @@ const helyosd = Command.make("helyosd", daemonFlags, (flags) =>
       onRight: Effect.succeed
     })
     const level = { trace: LogLevel.Trace, debug: LogLevel.Debug, info: LogLevel.Info, warn: LogLevel.Warning, error: LogLevel.Error }[flags.logLevel]
-    if (config.mode !== "worker") return yield* runServer(config).pipe(Logger.withMinimumLogLevel(level))
+    if (config.mode !== "worker") {
+      return yield* runServer(config).pipe(
+        Logger.withMinimumLogLevel(level),
+        // unusable TLS material (a bad --tls-cert, a broken CA in the data dir): one line, exit 1
+        Effect.catchTag("ApiTlsMaterialError", (e) => Effect.fail(new Refused(e.message))),
+        // a master.key of the wrong size or unreadable: refuse rather than replace it (secrets would be lost)
+        Effect.catchTag("MasterKeyInvalid", (e) => Effect.fail(new Refused(e.message)))
+      )
+    }
     return yield* runWorker(config).pipe(
       Logger.withMinimumLogLevel(level),
       Effect.catchTag("WorkerStopped", (e) =>

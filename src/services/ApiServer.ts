@@ -5,6 +5,6 @@ export class ApiServer extends Context.Tag("helyos/ApiServer")<ApiServer, {
   /** the bound host and port */
   readonly host: string
   readonly port: number
-  /** http://host:port, for clients on this machine (0.0.0.0 / :: become loopback) */
+  /** http(s)://host:port, for clients on this machine (0.0.0.0 / :: become loopback) */
   readonly url: string
 }>() {}

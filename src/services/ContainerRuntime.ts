@@ -1,4 +1,4 @@
-// Containers on this host (the port): images, the project network, run/stop/remove, list, logs, events.
+// Containers on this host (the port): images, the project network, run/stop/remove, list, logs, events, exec.
 // Implemented by ContainerRuntimeDocker (dockerode) and ContainerRuntimeMemory (unit tests).
 import { Context, Data, type Duration, type Effect, type Stream } from "effect"
 
@@ -47,6 +47,16 @@ export class ContainerNameInUse extends Data.TaggedError("ContainerNameInUse")<{
 }> {
   override get message() {
     return `container name '${this.name}' is already in use`
+  }
+}
+
+/** A command run inside a container (a health probe) did not finish in time. */
+export class ExecTimedOut extends Data.TaggedError("ExecTimedOut")<{
+  readonly command: ReadonlyArray<string>
+  readonly timeout: string
+}> {
+  override get message() {
+    return `'${this.command.join(" ")}' did not finish within ${this.timeout}`
   }
 }
 
@@ -145,6 +155,15 @@ export class ContainerRuntime extends Context.Tag("helyos/ContainerRuntime")<Con
   readonly logs: (id: string, options: LogOptions) => Stream.Stream<Uint8Array, ContainerNotFound | EngineError>
   /** start/die/oom/destroy of this node's managed containers, from now on. */
   readonly events: (nodeName: string) => Stream.Stream<ContainerEvent, EngineError>
+  /**
+   * Run a command inside a running container and wait for it: its exit code. Past `timeout` it fails
+   * with ExecTimedOut (the engine cannot kill an exec'd process; it may linger until it ends).
+   */
+  readonly exec: (
+    id: string,
+    command: ReadonlyArray<string>,
+    timeout: Duration.Duration
+  ) => Effect.Effect<number, ContainerNotFound | ExecTimedOut | EngineError>
 }>() {}
 
 export interface ImageRef {

@@ -1,5 +1,9 @@
 // The daemon's configuration, built from flags in programs/ and constructed directly by tests.
 import { Context, Duration, Option, type Redacted } from "effect"
+import type { RestartRules } from "../domain/RestartRules.js"
+
+/** The documented restart ladder, for configs built in code (tests spread it as they do `defaultApiTls`). */
+export { defaultRestartRules } from "../domain/RestartRules.js"
 
 export type DaemonMode = "single" | "master" | "worker"
 
@@ -64,6 +68,8 @@ export interface DaemonConfigShape {
   readonly cliConfigPath: string
   readonly apiTls: ApiTlsSettings
   readonly clusterTrust: ClusterTrust
+  /** backoff, crash loop and reset numbers of this node's pods (tests spread `defaultRestartRules`) */
+  readonly restartRules: RestartRules
 }
 
 export class DaemonConfig extends Context.Tag("helyos/DaemonConfig")<DaemonConfig, DaemonConfigShape>() {}

@@ -3,9 +3,11 @@
 import { Context, type Effect, Schema, type Stream } from "effect"
 import type { DeploymentSpec } from "../domain/DeploymentSpec.js"
 import type { SchedulerConfig } from "../domain/Scheduler.js"
+import type { MissingSecret, SecretUndecryptable } from "../domain/Secrets.js"
 import type { DeploymentView, PodView, ProjectView } from "../domain/Workload.js"
 import type {
   DeploymentNotFound,
+  DeploymentStopped,
   InvalidReplicas,
   InvalidSchedulerSetting,
   ProjectExists,
@@ -40,7 +42,10 @@ export class LogsUnavailable extends Schema.TaggedError<LogsUnavailable>()("Logs
 
 export class Orchestrator extends Context.Tag("helyos/Orchestrator")<Orchestrator, {
   /** Store a (validated) spec and converge to it; auto-creates the project. Returns at once. */
-  readonly deploy: (spec: DeploymentSpec) => Effect.Effect<DeploymentView, ProjectSuspended | RuntimeUnavailable>
+  /** Every secret the spec names must exist in its project first (checked before anything is stored). */
+  readonly deploy: (
+    spec: DeploymentSpec
+  ) => Effect.Effect<DeploymentView, ProjectSuspended | RuntimeUnavailable | MissingSecret | SecretUndecryptable>
   readonly deployments: (project?: string) => Effect.Effect<ReadonlyArray<DeploymentView>>
   readonly deployment: (project: string, name: string) => Effect.Effect<DeploymentView, DeploymentNotFound>
   /** Set the desired replica count (0 allowed; not a whole number >= 0: InvalidReplicas). */
@@ -51,6 +56,14 @@ export class Orchestrator extends Context.Tag("helyos/Orchestrator")<Orchestrato
   ) => Effect.Effect<DeploymentView, DeploymentNotFound | ProjectSuspended | InvalidReplicas>
   /** Stop every pod but keep the definition (status stopped). */
   readonly stop: (project: string, name: string) => Effect.Effect<DeploymentView, DeploymentNotFound>
+  /**
+   * Replace every pod with a fresh one (new ids, clean restart counters, out of any crash loop),
+   * rolling like a spec update: new before old, one index at a time.
+   */
+  readonly restart: (
+    project: string,
+    name: string
+  ) => Effect.Effect<DeploymentView, DeploymentNotFound | DeploymentStopped>
   /** Stop the pods and delete the definition. */
   readonly remove: (project: string, name: string) => Effect.Effect<void, DeploymentNotFound>
   readonly pods: (project?: string) => Effect.Effect<ReadonlyArray<PodView>>

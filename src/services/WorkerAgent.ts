@@ -4,8 +4,11 @@ import { Schema } from "effect"
 
 /** Why a worker stops for good (the daemon logs it and exits). */
 export class WorkerStopped extends Schema.TaggedError<WorkerStopped>()("WorkerStopped", {
-  /** Refused: the master turned the registration down for good (bad name, name held by the master). */
-  reason: Schema.Literal("InvalidJoinToken", "Removed", "SessionRevoked", "Refused"),
+  /**
+   * Refused: the master turned the registration down for good (bad name, name held by the master).
+   * UntrustedMaster: the master could not be verified (CA fingerprint mismatch, no way to trust it).
+   */
+  reason: Schema.Literal("InvalidJoinToken", "JoinTokenExpired", "Removed", "SessionRevoked", "Refused", "UntrustedMaster"),
   detail: Schema.String
 }) {
   override get message() {

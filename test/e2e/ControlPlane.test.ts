@@ -31,7 +31,9 @@ describe("helyosd cluster control plane (real processes)", () => {
     const at = lines.findIndex((l) => l === "INFO join token generated — workers can join with:")
     expect(at).toBeGreaterThanOrEqual(0)
     expect(lines[at + 1]).toMatch(
-      new RegExp(`^INFO helyosd --mode worker --join 127\\.0\\.0\\.1:${master.grpcPort} --token nxa_[0-9a-f]{64}$`)
+      new RegExp(
+        `^INFO helyosd --mode worker --join 127\\.0\\.0\\.1:${master.grpcPort} --token nxa_[0-9a-f]{64} --ca-fingerprint ${master.caFingerprint}$`
+      )
     )
     expect(master.joinToken).toMatch(/^nxa_[0-9a-f]{64}$/)
   })

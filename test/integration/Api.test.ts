@@ -191,8 +191,13 @@ describe("REST API", () => {
     onMaster(Effect.gen(function*() {
       const raw = yield* call("POST", "/api/v1/cluster/token/rotate")
       expect(raw.status).toBe(200)
-      expect(raw.body).toEqual({ token: expect.stringMatching(/^nxa_[0-9a-f]{64}$/) })
-      const { token } = yield* (yield* client).cluster.rotateToken()
+      expect(raw.body).toEqual({
+        token: expect.stringMatching(/^nxa_[0-9a-f]{64}$/),
+        expires_at: null,
+        ca_fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+        grpc_port: expect.any(Number)
+      })
+      const { token } = yield* (yield* client).cluster.rotateToken({ payload: {} })
       expect(Redacted.value(token)).toMatch(/^nxa_[0-9a-f]{64}$/)
       expect(Redacted.value(token)).not.toBe((raw.body as { token: string }).token)
     })))

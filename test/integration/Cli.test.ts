@@ -139,7 +139,9 @@ describe("helyos cluster token", () => {
       expect(result.code).toBe(0)
       const token = /nxa_[0-9a-f]{64}/.exec(result.stdout)?.[0]
       expect(token).toBeDefined()
-      expect(result.stdout).toContain(`helyosd --mode worker --join 127.0.0.1:6444 --token ${token}`)
+      expect(result.stdout).toMatch(
+        new RegExp(`helyosd --mode worker --join 127\\.0\\.0\\.1:\\d+ --token ${token} --ca-fingerprint sha256:[0-9a-f]{64}`)
+      )
     })))
 })
 

@@ -1,29 +1,40 @@
 // The cluster protocol end to end on real sockets (127.0.0.1, real clock, heartbeat 100 ms):
 // a real ClusterServer and real WorkerAgents over in-memory registry, vault, events and workloads.
 import { describe, expect, it } from "@effect/vitest"
+import { existsSync, readFileSync } from "node:fs"
+import * as http2 from "node:http2"
+import * as net from "node:net"
+import * as path from "node:path"
+import * as tls from "node:tls"
 import * as grpc from "@grpc/grpc-js"
 import { Chunk, Clock, Context, Effect, Exit, Fiber, Layer, Option, Queue, Redacted, Scope, Stream } from "effect"
 import { ClusterEvent } from "../../src/domain/ClusterEvent.js"
+import { defaultThrottleRules } from "../../src/domain/AuthThrottle.js"
 import { NodeResources } from "../../src/domain/Node.js"
 import {
   type Assignment,
   ClusterClient,
+  ClusterService,
   type MasterMessage,
   type RegisterReply,
+  RegisterRequest,
   type WorkerMessage
 } from "../../src/generated/cluster.js"
 import { ClusterServerGrpcLive } from "../../src/layers/ClusterServerGrpc.js"
+import { caFingerprint, CLUSTER_CA_FILE, ClusterTlsFilesLive } from "../../src/layers/ClusterTlsFiles.js"
 import { DatabaseLive } from "../../src/layers/Database.js"
 import { EventsLive } from "../../src/layers/EventsLive.js"
 import { bidi, clientStreaming, unary } from "../../src/layers/grpc/Client.js"
 import { GrpcError } from "../../src/layers/grpc/GrpcError.js"
+import { CLUSTER_SERVER_NAME, fetchPeerCa, pinnedCaCredentials } from "../../src/layers/grpc/PeerCa.js"
 import { NODE_ID_HEADER, SESSION_HEADER } from "../../src/layers/grpc/SessionMetadata.js"
 import { NodeRegistrySqlLive } from "../../src/layers/NodeRegistrySql.js"
 import { TokenVaultSqlLive } from "../../src/layers/TokenVaultSql.js"
 import { WorkerAgentGrpcLive } from "../../src/layers/WorkerAgentGrpc.js"
 import { WorkerChannelsLive } from "../../src/layers/WorkerChannelsLive.js"
 import { ClusterServer } from "../../src/services/ClusterServer.js"
-import { DaemonConfig } from "../../src/services/DaemonConfig.js"
+import { ClusterTls } from "../../src/services/ClusterTls.js"
+import { DaemonConfig, type DaemonConfigShape } from "../../src/services/DaemonConfig.js"
 import { Events } from "../../src/services/Events.js"
 import { HostInfo } from "../../src/services/HostInfo.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
@@ -34,6 +45,7 @@ import { WorkerAgent, type WorkerStopped } from "../../src/services/WorkerAgent.
 import { WorkerChannels } from "../../src/services/WorkerChannels.js"
 import {
   fixedHostInfo,
+  freshDataDir,
   makeEvents,
   makeLocalWorkload,
   makeNodeRegistry,
@@ -41,6 +53,7 @@ import {
   makeTokenVault,
   newJoinToken,
   testConfig,
+  testDataDir,
   waitUntil,
   workerConfig
 } from "../support/ClusterDoubles.js"
@@ -64,6 +77,8 @@ const startMaster = (state: MasterState, options: { readonly port?: number; read
   Effect.gen(function*() {
     const layer = ClusterServerGrpcLive.pipe(
       Layer.provideMerge(WorkerChannelsLive),
+      // the cluster CA lands in testDataDir, where workers on the default config find it
+      Layer.provideMerge(ClusterTlsFilesLive),
       Layer.provide(Layer.mergeAll(
         Layer.succeed(DaemonConfig, testConfig({ grpcPort: options.port ?? 0 })),
         Layer.succeed(TokenVault, state.vault.service),
@@ -74,7 +89,11 @@ const startMaster = (state: MasterState, options: { readonly port?: number; read
     )
     const scope = options.scope ?? (yield* Effect.scope)
     const ctx = yield* Layer.buildWithScope(layer, scope)
-    return { port: Context.get(ctx, ClusterServer).port, channels: Context.get(ctx, WorkerChannels) }
+    return {
+      port: Context.get(ctx, ClusterServer).port,
+      channels: Context.get(ctx, WorkerChannels),
+      tls: Context.get(ctx, ClusterTls)
+    }
   })
 
 const encoder = new TextEncoder()
@@ -83,12 +102,15 @@ const defaultLogs = (request: { readonly podId: string }) =>
     ? Stream.make(encoder.encode("line 1\n"), encoder.encode("line 2\n"))
     : Stream.fail(`pod '${request.podId}' not found`)
 
-/** A real WorkerAgent for `name`, running in a fiber of the test's scope. */
-const startWorker = (name: string, port: number, token: string) =>
+/**
+ * A real WorkerAgent for `name`, running in a fiber of the test's scope. By default it trusts the
+ * master through the CA file in testDataDir; `overrides` give it another data dir or trust flags.
+ */
+const startWorker = (name: string, port: number, token: string, overrides: Partial<DaemonConfigShape> = {}) =>
   Effect.gen(function*() {
     const local = yield* makeLocalWorkload(defaultLogs)
     const ctx = yield* Layer.build(WorkerAgentGrpcLive.pipe(Layer.provide(Layer.mergeAll(
-      Layer.succeed(DaemonConfig, workerConfig(name, port, token)),
+      Layer.succeed(DaemonConfig, workerConfig(name, port, token, overrides)),
       Layer.succeed(HostInfo, fixedHostInfo),
       Layer.succeed(LocalWorkload, local.service)
     ))))
@@ -109,11 +131,18 @@ const heartbeatsGrow = (state: MasterState, name: string, by: number) =>
     yield* waitUntil(`'${name}' heartbeats ${by} more times`, Effect.map(state.registry.heartbeats(name), (n) => n >= before + by))
   })
 
-// raw grpc calls, to play a misbehaving or hand-rolled worker
+// raw grpc calls, to play a misbehaving or hand-rolled worker (over TLS, trusting the test CA)
+
+const testCaPem = () => readFileSync(path.join(testDataDir, CLUSTER_CA_FILE), "utf8")
 
 const rawClient = (port: number) =>
   Effect.acquireRelease(
-    Effect.sync(() => new ClusterClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure())),
+    Effect.sync(() =>
+      new ClusterClient(`127.0.0.1:${port}`, pinnedCaCredentials(testCaPem()), {
+        "grpc.ssl_target_name_override": CLUSTER_SERVER_NAME,
+        "grpc.use_local_subchannel_pool": 1
+      })
+    ),
     (c) => Effect.sync(() => c.close())
   )
 
@@ -494,6 +523,7 @@ describe("cluster protocol over gRPC", () => {
 
       const server = yield* Layer.build(ClusterServerGrpcLive.pipe(
         Layer.provideMerge(WorkerChannelsLive),
+        Layer.provide(ClusterTlsFilesLive),
         Layer.provide(Layer.succeed(DaemonConfig, testConfig())),
         Layer.provide(Layer.succeedContext(sqlState))
       ))
@@ -504,11 +534,205 @@ describe("cluster protocol over gRPC", () => {
       const heardAt = (yield* registry.get(node.id)).lastHeartbeatMs
       yield* waitUntil("w1 heartbeats", Effect.map(registry.get(node.id), (n) => n.lastHeartbeatMs > heardAt))
 
-      yield* vault.rotateJoinToken
+      yield* vault.rotateJoinToken(Option.none())
       const late = yield* startWorker("w2", port, token)
       expect((yield* stopped(late.fiber)).reason).toBe("InvalidJoinToken")
       const before = (yield* registry.get(node.id)).lastHeartbeatMs
       yield* waitUntil("w1 still heartbeats", Effect.map(registry.get(node.id), (n) => n.lastHeartbeatMs > before))
       expect((yield* registry.list).map((n) => n.name)).not.toContain("w2")
     }))
+})
+
+// ---- the channel's security: TLS, pinning, refusals, throttling ------------------------------
+
+/**
+ * Register over a hand-made HTTP/2 + TLS connection from `localAddress` (grpc-js cannot choose the
+ * source address; the throttle keys on it). Answers the call's grpc status and message.
+ */
+const registerFrom = (localAddress: string, port: number, joinToken: string, nodeName: string) =>
+  Effect.async<{ readonly code: number; readonly details: string }>((resume) => {
+    const session = http2.connect(`https://127.0.0.1:${port}`, {
+      createConnection: () =>
+        tls.connect({
+          socket: net.connect({ host: "127.0.0.1", port, localAddress }),
+          ca: testCaPem(),
+          servername: CLUSTER_SERVER_NAME,
+          ALPNProtocols: ["h2"],
+          checkServerIdentity: () => undefined
+        })
+    })
+    session.on("error", () => {})
+    const body = RegisterRequest.encode({ joinToken, nodeName, address: "", resources: undefined }).finish()
+    const frame = Buffer.alloc(5 + body.length)
+    frame.writeUInt32BE(body.length, 1) // byte 0 = 0: not compressed
+    Buffer.from(body).copy(frame, 5)
+    const request = session.request({
+      ":method": "POST",
+      ":path": ClusterService.register.path,
+      "content-type": "application/grpc",
+      te: "trailers"
+    })
+    let status: { code: number; details: string } | undefined
+    const take = (headers: http2.IncomingHttpHeaders) => {
+      if (headers["grpc-status"] !== undefined) {
+        status = { code: Number(headers["grpc-status"]), details: decodeURIComponent(String(headers["grpc-message"] ?? "")) }
+      }
+    }
+    request.on("response", take)
+    request.on("trailers", take)
+    request.on("data", () => {})
+    request.on("end", () => {
+      session.close()
+      resume(Effect.succeed(status ?? { code: -1, details: "no grpc-status" }))
+    })
+    request.on("error", (e) => {
+      session.destroy()
+      resume(Effect.succeed({ code: -2, details: e.message }))
+    })
+    request.end(frame)
+    return Effect.sync(() => void session.destroy())
+  })
+
+const wrongFingerprint = `sha256:${"ab".repeat(32)}`
+
+describe("cluster channel security", () => {
+  it.scopedLive("the cluster port speaks only TLS: a plaintext client cannot even register", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startMaster(state)
+      const plain = yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          new ClusterClient(`127.0.0.1:${master.port}`, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 })
+        ),
+        (c) => Effect.sync(() => c.close())
+      )
+      const refused = yield* failureCode(rawRegister(plain, token, "w1"))
+      expect(refused.code).toBe(grpc.status.UNAVAILABLE)
+      expect(yield* state.vault.presented).toEqual([])
+      expect(yield* state.registry.service.list).toEqual([])
+    }))
+
+  it.scopedLive("the CA a worker reads from the handshake is the master's, with the fingerprint it prints", () =>
+    Effect.gen(function*() {
+      const master = yield* startMaster(yield* makeMasterState(newJoinToken()))
+      expect(master.tls.fingerprint).toMatch(/^sha256:[0-9a-f]{64}$/)
+      const fetched = yield* fetchPeerCa(`127.0.0.1:${master.port}`)
+      expect(fetched).toBe(master.tls.caPem)
+      expect(caFingerprint(fetched)).toBe(master.tls.fingerprint)
+      expect(master.tls.caPem).toBe(testCaPem())
+    }))
+
+  it.scopedLive("a worker given the fingerprint verifies it, saves the CA in its data dir and joins; later starts need no flag", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startMaster(state)
+      const dir = freshDataDir()
+      yield* startWorker("w1", master.port, token, {
+        dataDir: dir,
+        clusterTrust: { caFingerprint: Option.some(master.tls.fingerprint.toUpperCase()), insecureSkipCaVerify: false }
+      })
+      yield* heartbeatsGrow(state, "w1", 2)
+      expect(readFileSync(path.join(dir, CLUSTER_CA_FILE), "utf8")).toBe(master.tls.caPem)
+      // same data dir, no flag: the saved CA is used
+      yield* startWorker("w2", master.port, token, { dataDir: dir })
+      yield* heartbeatsGrow(state, "w2", 2)
+    }))
+
+  it.scopedLive("a wrong fingerprint stops the worker before it sends the join token (the master sees no Register)", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startMaster(state)
+      const dir = freshDataDir()
+      const worker = yield* startWorker("w1", master.port, token, {
+        dataDir: dir,
+        clusterTrust: { caFingerprint: Option.some(wrongFingerprint), insecureSkipCaVerify: false }
+      })
+      const stop = yield* stopped(worker.fiber)
+      expect(stop.reason).toBe("UntrustedMaster")
+      expect(stop.message.split("\n")).toEqual([
+        "cluster CA fingerprint mismatch — aborting (possible MITM)",
+        `  expected: ${wrongFingerprint}`,
+        `  got:      ${master.tls.fingerprint}`
+      ])
+      expect(yield* state.vault.presented).toEqual([])
+      expect(yield* state.registry.service.list).toEqual([])
+      expect(existsSync(path.join(dir, CLUSTER_CA_FILE))).toBe(false)
+    }))
+
+  it.scopedLive("without a fingerprint, a CA file or --insecure-skip-ca-verify the worker refuses to join", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startMaster(state)
+      const worker = yield* startWorker("w1", master.port, token, { dataDir: freshDataDir() })
+      const stop = yield* stopped(worker.fiber)
+      expect(stop.reason).toBe("UntrustedMaster")
+      expect(stop.message).toContain("pass --ca-fingerprint sha256:")
+      expect(stop.message.split("\n")).toHaveLength(1)
+      expect(yield* state.vault.presented).toEqual([])
+    }))
+
+  it.scopedLive("--insecure-skip-ca-verify joins without verifying, and pins nothing", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startMaster(state)
+      const dir = freshDataDir()
+      yield* startWorker("w1", master.port, token, {
+        dataDir: dir,
+        clusterTrust: { caFingerprint: Option.none(), insecureSkipCaVerify: true }
+      })
+      yield* heartbeatsGrow(state, "w1", 2)
+      expect(existsSync(path.join(dir, CLUSTER_CA_FILE))).toBe(false)
+    }))
+
+  it.scopedLive("an expired join token is refused as expired (not as invalid); the worker stops saying so", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      yield* state.vault.expireJoinToken
+      const master = yield* startMaster(state)
+      const client = yield* rawClient(master.port)
+      expect(yield* failureCode(rawRegister(client, token, "w1"))).toEqual({
+        code: grpc.status.UNAUTHENTICATED,
+        details: "join token expired"
+      })
+      expect(yield* failureCode(rawRegister(client, newJoinToken(), "w1"))).toEqual({
+        code: grpc.status.UNAUTHENTICATED,
+        details: "invalid join token"
+      })
+      const stop = yield* stopped((yield* startWorker("w2", master.port, token)).fiber)
+      expect(stop.reason).toBe("JoinTokenExpired")
+      expect(stop.message).toContain("master refused to register node 'w2': join token expired")
+      expect(yield* state.registry.service.list).toEqual([])
+    }))
+
+  it.scopedLive("a burst of failed joins from one address gets RESOURCE_EXHAUSTED; other addresses still join; the worker retries", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startMaster(state)
+      const client = yield* rawClient(master.port) // from 127.0.0.1
+      for (let i = 0; i < defaultThrottleRules.burst; i++) {
+        expect((yield* failureCode(rawRegister(client, newJoinToken(), "guess"))).code).toBe(grpc.status.UNAUTHENTICATED)
+      }
+      const limited = yield* failureCode(rawRegister(client, newJoinToken(), "guess"))
+      expect(limited.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
+      expect(limited.details).toMatch(/^too many failed join attempts, retry in \d+s$/)
+      // slowed down before the token is even looked at: the right token waits too
+      expect((yield* failureCode(rawRegister(client, token, "w1"))).code).toBe(grpc.status.RESOURCE_EXHAUSTED)
+      const guesses = (yield* state.vault.presented).length
+      expect(guesses).toBe(defaultThrottleRules.burst)
+
+      // another address is not affected
+      expect((yield* registerFrom("127.0.0.2", master.port, token, "elsewhere")).code).toBe(grpc.status.OK)
+      expect((yield* state.registry.service.list).map((n) => [n.name, n.address])).toEqual([["elsewhere", "127.0.0.2"]])
+
+      // a real worker on the slowed address backs off and gets in once the bucket refills
+      yield* startWorker("w1", master.port, token)
+      yield* waitUntil("w1 joins after backing off", Effect.map(state.registry.heartbeats("w1"), (n) => n >= 1), "15 seconds")
+    }), 30_000)
 })

@@ -310,6 +310,26 @@ describe("ContainerRuntimeDocker", () => {
       expect(event._tag === "Some" ? event.value.id : "").toBe(id)
     }).pipe(Effect.provide(Runtime)))
 
+  it.live("exec runs a command in the container and gives its exit code; a slow one is ExecTimedOut", () =>
+    Effect.gen(function*() {
+      const rt = yield* ContainerRuntime
+      yield* rt.ensureNetwork(network)
+      const { id } = yield* rt.run(spec("exec"))
+      expect(yield* rt.exec(id, ["sh", "-c", "exit 0"], Duration.seconds(10))).toBe(0)
+      expect(yield* rt.exec(id, ["sh", "-c", "exit 7"], Duration.seconds(10))).toBe(7)
+      // the command sees the container's filesystem
+      expect(yield* rt.exec(id, ["sh", "-c", "echo hi > /probe-file && cat /probe-file"], Duration.seconds(10))).toBe(0)
+      expect(yield* rt.exec(id, ["cat", "/no-such-file"], Duration.seconds(10))).toBe(1)
+      const slow = yield* Effect.flip(rt.exec(id, ["sh", "-c", "sleep 5"], Duration.millis(300)))
+      expect(slow._tag).toBe("ExecTimedOut")
+      expect(slow.message).toBe("'sh -c sleep 5' did not finish within 300ms")
+      const unknown = yield* Effect.flip(rt.exec(`nosuch-${run}`, ["true"], Duration.seconds(10)))
+      expect(unknown._tag).toBe("ContainerNotFound")
+      yield* rt.stop(id, Duration.seconds(1))
+      const stopped = yield* Effect.flip(rt.exec(id, ["true"], Duration.seconds(10)))
+      expect(stopped._tag).toBe("RuntimeError")
+    }).pipe(Effect.provide(Runtime)))
+
   it.live("an unreachable socket is RuntimeUnavailable naming the socket", () =>
     Effect.gen(function*() {
       const socket = `/tmp/helyos-no-engine-${run}.sock`

@@ -2,13 +2,18 @@
 // orchestrator behind a real ClusterServer, real WorkerAgents converging in-memory engines, and the
 // real heartbeat monitor declaring a silent worker dead. Pods move, and the healed worker is fenced.
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Exit, Layer, Scope, Stream } from "effect"
+import { Chunk, Context, Effect, Exit, Layer, Redacted, Scope, Stream } from "effect"
 import type { DeploymentSpec } from "../../src/domain/DeploymentSpec.js"
 import { decodeSpec } from "../../src/domain/DeploymentSpec.js"
 import { ClusterServerGrpcLive } from "../../src/layers/ClusterServerGrpc.js"
+import { ClusterTlsFilesLive } from "../../src/layers/ClusterTlsFiles.js"
 import { ContainerRuntimeMemory, ContainerRuntimeMemoryLayer } from "../../src/layers/ContainerRuntimeMemory.js"
 import { DatabaseLive } from "../../src/layers/Database.js"
+import { EventLogLive } from "../../src/layers/EventLogLive.js"
 import { EventsLive } from "../../src/layers/EventsLive.js"
+import { SecretStoreSql } from "../../src/layers/SecretStoreSql.js"
+import { MasterKey } from "../../src/services/MasterKey.js"
+import { SecretStore } from "../../src/services/SecretStore.js"
 import { HeartbeatMonitorLive } from "../../src/layers/HeartbeatMonitorLive.js"
 import { LocalWorkloadRuntime } from "../../src/layers/LocalWorkloadRuntime.js"
 import { NodeRegistrySqlLive } from "../../src/layers/NodeRegistrySql.js"
@@ -43,13 +48,17 @@ const spec = (input: Record<string, unknown>): DeploymentSpec => {
 const startMaster = (token: string) =>
   Effect.gen(function*() {
     const vault = yield* makeTokenVault(token)
+    // its cluster CA goes to the tests' data dir, where the workers' default config finds it
     const layer = Layer.mergeAll(ClusterServerGrpcLive, HeartbeatMonitorLive).pipe(
+      Layer.provideMerge(ClusterTlsFilesLive),
       Layer.provideMerge(OrchestratorLayer({ reconcileInterval: "100 millis" })),
       // this master runs no pods itself (it is not registered as a node here)
       Layer.provideMerge(Layer.mergeAll(WorkerChannelsLive, LocalWorkload.none, ContainerRuntimeMemoryLayer())),
       Layer.provideMerge(Layer.mergeAll(
         NodeRegistrySqlLive,
         EventsLive,
+        EventLogLive,
+        SecretStoreSql.layer.pipe(Layer.provide(MasterKey.ephemeral)),
         Layer.succeed(TokenVault, vault.service),
         Layer.succeed(DaemonConfig, testConfig())
       )),
@@ -59,7 +68,8 @@ const startMaster = (token: string) =>
     return {
       port: Context.get(ctx, ClusterServer).port,
       orchestrator: Context.get(ctx, Orchestrator),
-      registry: Context.get(ctx, NodeRegistry)
+      registry: Context.get(ctx, NodeRegistry),
+      secrets: Context.get(ctx, SecretStore)
     }
   })
 
@@ -130,5 +140,19 @@ describe("Orchestrator over a real cluster", () => {
       yield* startWorker("w1", port, token, engine1)
       yield* waitUntil("w1 fenced its old containers", Effect.map(runningOn(engine1, "w1"), (c) => c.length === 0))
       expect((yield* orchestrator.pods()).filter((p) => p.status === "running")).toHaveLength(4)
+    }), { timeout: 30_000 })
+
+  it.scopedLive("a secret reaches the worker's container environment over the cluster stream", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const { orchestrator, port, registry, secrets } = yield* startMaster(token)
+      const host = yield* engine
+      yield* startWorker("w1", port, token, host)
+      yield* waitUntil("the worker joined", Effect.map(registry.list, (nodes) => nodes.length === 1))
+      yield* secrets.set("shop", "DB_PASSWORD", Redacted.make("over-the-wire"))
+      yield* orchestrator.deploy(spec({ replicas: 1, env: { DB_PASSWORD: "plain", MODE: "x" }, secrets: ["DB_PASSWORD"] }))
+      yield* waitUntil("the pod runs", Effect.map(orchestrator.deployment("shop", "api"), (d) => d.status === "running"))
+      const [container] = yield* runningOn(host, "w1")
+      expect(container!.spec!.env).toEqual({ DB_PASSWORD: "over-the-wire", MODE: "x" })
     }), { timeout: 30_000 })
 })

@@ -5,8 +5,8 @@ import { createHash } from "node:crypto"
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Layer, Option, Redacted } from "effect"
-import { isApiTokenFormat, isJoinTokenFormat } from "../../src/domain/Tokens.js"
+import { Duration, Effect, Layer, Option, Redacted, TestClock } from "effect"
+import { isJoinTokenFormat } from "../../src/domain/Tokens.js"
 import { DatabaseLive } from "../../src/layers/Database.js"
 import { TokenVaultSql } from "../../src/layers/TokenVaultSql.js"
 import { TokenVault } from "../../src/services/TokenVault.js"
@@ -66,21 +66,18 @@ describe("TokenVaultSql", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       const file = join(dir, "helyos.db")
-      const [join_, api, storedJoin, storedApi] = yield* inLifetime(
+      const [join_, storedJoin] = yield* inLifetime(
         file,
         Effect.gen(function*() {
           const vault = yield* TokenVault
           const joinToken = Redacted.value(Option.getOrThrow(yield* vault.ensureJoinToken))
-          const apiToken = Redacted.value(Option.getOrThrow(yield* vault.ensureApiToken(Option.none())).token)
-          return [joinToken, apiToken, yield* configValue("join_token_hash"), yield* configValue("api_token_hash")] as const
+          return [joinToken, yield* configValue("join_token_hash")] as const
         })
       )
       expect(storedJoin).toBe(sha256Hex(join_))
-      expect(storedApi).toBe(sha256Hex(api))
       const disk = bytesOnDisk(dir)
       expect(disk).toContain(sha256Hex(join_)) // we are reading the right bytes...
-      expect(disk).not.toContain(join_.slice(4)) // ...and the secrets are not among them
-      expect(disk).not.toContain(api.slice(8))
+      expect(disk).not.toContain(join_.slice(4)) // ...and the secret is not among them
     }))
 
   it.scoped("verifies the current join token and refuses other, malformed and empty tokens", () =>
@@ -90,9 +87,9 @@ describe("TokenVaultSql", () => {
         file,
         Effect.gen(function*() {
           const vault = yield* TokenVault
-          expect(yield* vault.verifyJoinToken(`nxa_${hex64}`)).toBe(false) // none minted yet
+          expect(yield* vault.verifyJoinToken(`nxa_${hex64}`)).toBe("invalid") // none minted yet
           const token = Redacted.value(Option.getOrThrow(yield* vault.ensureJoinToken))
-          expect(yield* vault.verifyJoinToken(token)).toBe(true)
+          expect(yield* vault.verifyJoinToken(token)).toBe("valid")
           const refused = [
             `nxa_${hex64}`,
             "",
@@ -104,7 +101,7 @@ describe("TokenVaultSql", () => {
             `nxa-api_${token.slice(4)}`
           ]
           for (const candidate of refused) {
-            expect(yield* vault.verifyJoinToken(candidate), candidate).toBe(false)
+            expect(yield* vault.verifyJoinToken(candidate), candidate).toBe("invalid")
           }
         })
       )
@@ -118,11 +115,11 @@ describe("TokenVaultSql", () => {
         Effect.gen(function*() {
           const vault = yield* TokenVault
           const old = Redacted.value(Option.getOrThrow(yield* vault.ensureJoinToken))
-          const fresh = Redacted.value(yield* vault.rotateJoinToken)
+          const fresh = Redacted.value((yield* vault.rotateJoinToken(Option.none())).token)
           expect(isJoinTokenFormat(fresh)).toBe(true)
           expect(fresh).not.toBe(old)
-          expect(yield* vault.verifyJoinToken(old)).toBe(false)
-          expect(yield* vault.verifyJoinToken(fresh)).toBe(true)
+          expect(yield* vault.verifyJoinToken(old)).toBe("invalid")
+          expect(yield* vault.verifyJoinToken(fresh)).toBe("valid")
           return [old, fresh] as const
         })
       )
@@ -130,99 +127,62 @@ describe("TokenVaultSql", () => {
         file,
         Effect.gen(function*() {
           const vault = yield* TokenVault
-          expect(yield* vault.verifyJoinToken(old)).toBe(false)
-          expect(yield* vault.verifyJoinToken(fresh)).toBe(true)
+          expect(yield* vault.verifyJoinToken(old)).toBe("invalid")
+          expect(yield* vault.verifyJoinToken(fresh)).toBe("valid")
         })
       )
     }))
 
-  it.scoped("a configured API token is accepted and still accepted after a restart without it", () =>
+  it.scoped("a join token rotated with a ttl admits until then, is refused as expired after (also after a restart)", () =>
+    // TestClock: time starts at 0 and moves only when told
     Effect.gen(function*() {
       const file = join(yield* tempDir, "helyos.db")
-      const configured = `nxa-api_${hex64}`
-      const first = yield* inLifetime(
+      const token = yield* inLifetime(
         file,
         Effect.gen(function*() {
           const vault = yield* TokenVault
-          const ensured = yield* vault.ensureApiToken(Option.some(Redacted.make(configured)))
-          expect(yield* vault.verifyApiToken(configured)).toBe(true)
-          expect(yield* vault.verifyApiToken(`nxa-api_${"f".repeat(64)}`)).toBe(false)
-          expect(yield* vault.verifyApiToken(`nxa_${hex64}`)).toBe(false)
-          return ensured
+          const minted = yield* vault.rotateJoinToken(Option.some(Duration.hours(1)))
+          expect(minted.expiresAtMs).toEqual(Option.some(3_600_000))
+          const token = Redacted.value(minted.token)
+          expect(yield* vault.verifyJoinToken(token)).toBe("valid")
+          yield* TestClock.adjust("59 minutes")
+          expect(yield* vault.verifyJoinToken(token)).toBe("valid")
+          yield* TestClock.adjust("1 minute")
+          expect(yield* vault.verifyJoinToken(token)).toBe("expired")
+          // only the holder of the real token learns that it expired
+          expect(yield* vault.verifyJoinToken(`nxa_${hex64}`)).toBe("invalid")
+          return token
         })
       )
-      const { minted, token } = Option.getOrThrow(first)
-      expect(minted).toBe(false)
-      expect(Redacted.value(token)).toBe(configured)
-      yield* inLifetime(
-        file,
-        Effect.gen(function*() {
-          const vault = yield* TokenVault
-          expect(Option.isNone(yield* vault.ensureApiToken(Option.none()))).toBe(true)
-          expect(yield* vault.verifyApiToken(configured)).toBe(true)
-        })
-      )
+      expect(yield* inLifetime(file, Effect.flatMap(TokenVault, (v) => v.verifyJoinToken(token)))).toBe("expired")
+      expect(yield* inLifetime(file, configValue("join_token_expires_ms"))).toBe("3600000")
     }))
 
-  it.scoped("a minted API token is reused after a restart, until a configured one replaces it", () =>
+  it.scoped("a rotation without a ttl never expires and clears the previous token's expiry", () =>
     Effect.gen(function*() {
       const file = join(yield* tempDir, "helyos.db")
-      const minted = yield* inLifetime(
-        file,
-        Effect.flatMap(TokenVault, (vault) => vault.ensureApiToken(Option.none()))
-      )
-      const first = Option.getOrThrow(minted)
-      expect(first.minted).toBe(true)
-      const token = Redacted.value(first.token)
-      expect(isApiTokenFormat(token)).toBe(true)
-      yield* inLifetime(
+      const token = yield* inLifetime(
         file,
         Effect.gen(function*() {
           const vault = yield* TokenVault
-          expect(Option.isNone(yield* vault.ensureApiToken(Option.none()))).toBe(true)
-          expect(yield* vault.verifyApiToken(token)).toBe(true)
-          // an operator now configures one: it replaces the minted token
-          const configured = `nxa-api_${hex64}`
-          yield* vault.ensureApiToken(Option.some(Redacted.make(configured)))
-          expect(yield* vault.verifyApiToken(configured)).toBe(true)
-          expect(yield* vault.verifyApiToken(token)).toBe(false)
+          yield* vault.rotateJoinToken(Option.some(Duration.seconds(5)))
+          const { expiresAtMs, token } = yield* vault.rotateJoinToken(Option.none())
+          expect(Option.isNone(expiresAtMs)).toBe(true)
+          yield* TestClock.adjust("3650 days")
+          expect(yield* vault.verifyJoinToken(Redacted.value(token))).toBe("valid")
+          expect(yield* configValue("join_token_expires_ms")).toBeUndefined()
+          return Redacted.value(token)
         })
       )
-    }))
-
-  it.scoped("the join and API tokens are independent: neither verifies as the other", () =>
-    Effect.gen(function*() {
-      const file = join(yield* tempDir, "helyos.db")
-      yield* inLifetime(
-        file,
-        Effect.gen(function*() {
-          const vault = yield* TokenVault
-          const joinToken = Redacted.value(Option.getOrThrow(yield* vault.ensureJoinToken))
-          const apiToken = Redacted.value(Option.getOrThrow(yield* vault.ensureApiToken(Option.none())).token)
-          expect(yield* vault.verifyApiToken(joinToken)).toBe(false)
-          expect(yield* vault.verifyJoinToken(apiToken)).toBe(false)
-          // rotating the join token leaves the API token alone
-          yield* vault.rotateJoinToken
-          expect(yield* vault.verifyApiToken(apiToken)).toBe(true)
-        })
-      )
+      expect(yield* inLifetime(file, Effect.flatMap(TokenVault, (v) => v.verifyJoinToken(token)))).toBe("valid")
     }))
 
   it.scoped("a redacted token prints as <redacted>, never as its value", () =>
     Effect.gen(function*() {
       const file = join(yield* tempDir, "helyos.db")
-      const token = yield* inLifetime(file, Effect.flatMap(TokenVault, (vault) => vault.rotateJoinToken))
+      const { token } = yield* inLifetime(file, Effect.flatMap(TokenVault, (vault) => vault.rotateJoinToken(Option.none())))
       expect(String(token)).toBe("<redacted>")
       expect(JSON.stringify({ token })).not.toContain(Redacted.value(token))
     }))
 
-  it.scoped("a malformed configured API token is refused as a defect (flags validate it first)", () =>
-    Effect.gen(function*() {
-      const file = join(yield* tempDir, "helyos.db")
-      const exit = yield* Effect.exit(
-        inLifetime(file, Effect.flatMap(TokenVault, (vault) => vault.ensureApiToken(Option.some(Redacted.make("hunter2")))))
-      )
-      expect(exit._tag).toBe("Failure")
-      expect(String(exit)).not.toContain("hunter2")
-    }))
 })

@@ -6,13 +6,22 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { type NodeId, NodeResources } from "../../src/domain/Node.js"
 import { ApiServerLive } from "../../src/layers/ApiServer.js"
+import { clusterTlsIn } from "../../src/layers/ClusterTlsFiles.js"
+import { ApiTlsPlainHttp } from "../../src/layers/ApiTlsFiles.js"
+import type { ApiTls, ApiTlsMaterialError } from "../../src/services/ApiTls.js"
 import { ContainerRuntimeMemoryLayer } from "../../src/layers/ContainerRuntimeMemory.js"
 import { DatabaseLive } from "../../src/layers/Database.js"
+import { EventLogLive } from "../../src/layers/EventLogLive.js"
 import { EventsLive } from "../../src/layers/EventsLive.js"
 import { NodeRegistrySqlLive } from "../../src/layers/NodeRegistrySql.js"
+import { SecretStoreSql } from "../../src/layers/SecretStoreSql.js"
+import { MasterKey } from "../../src/services/MasterKey.js"
 import { OrchestratorLayer } from "../../src/layers/OrchestratorLive.js"
 import { TokenVaultSqlLive } from "../../src/layers/TokenVaultSql.js"
-import { DaemonConfig, type DaemonMode, defaultTimers, defaultApiTls, defaultClusterTrust } from "../../src/services/DaemonConfig.js"
+import { ApiTokensSqlLive } from "../../src/layers/ApiTokensSql.js"
+import { ApiTokens } from "../../src/services/ApiTokens.js"
+import { HostInfo } from "../../src/services/HostInfo.js"
+import { DaemonConfig, type DaemonMode, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
@@ -22,6 +31,14 @@ import { WorkerChannels } from "../../src/services/WorkerChannels.js"
 
 /** The API token the harness configures. */
 export const TOKEN = `nxa-api_${"ab".repeat(32)}`
+/** What this host's HostInfo reads now (4 cores, 2 busy; 8 GiB, 4 GiB used), unlike the registry's `resources`. */
+export const liveResources = new NodeResources({
+  cpuCores: 4,
+  memoryBytes: 8 * 2 ** 30,
+  cpuAvailable: 2,
+  memoryAvailable: 4 * 2 ** 30
+})
+
 /** A well-formed token that is not the configured one. */
 export const WRONG = `nxa-api_${"cd".repeat(32)}`
 
@@ -55,24 +72,30 @@ const config = (mode: DaemonMode) =>
     dockerSocket: "/var/run/docker.sock",
     apiTls: defaultApiTls,
     clusterTrust: defaultClusterTrust,
+    restartRules: defaultRestartRules,
     cliConfigPath: "unused"
   }))
 
 /**
  * The API of a daemon in `mode` with nodes master, w1 (3 pods) and w2, serving until the scope
  * closes. Provides ApiServer (its URL) plus the state services, so a test can look behind the API.
- * `podCounts` replaces the pod counts (e.g. with a defect).
+ * `podCounts` replaces the pod counts (e.g. with a defect); `tls` how it is served (plain HTTP by default).
  */
-export const apiOn = (mode: DaemonMode, podCounts?: NodeWorkloads["Type"]["podCounts"]) => {
+export const apiOn = (
+  mode: DaemonMode,
+  podCounts?: NodeWorkloads["Type"]["podCounts"],
+  tls: Layer.Layer<ApiTls, ApiTlsMaterialError> = ApiTlsPlainHttp
+) => {
   const db = path.join(mkdtempSync(path.join(os.tmpdir(), "helyos-api-")), "helyos.db")
-  const state = Layer.mergeAll(TokenVaultSqlLive, NodeRegistrySqlLive).pipe(
+  const secrets = SecretStoreSql.layer.pipe(Layer.provide(MasterKey.ephemeral))
+  const state = Layer.mergeAll(TokenVaultSqlLive, ApiTokensSqlLive, NodeRegistrySqlLive, secrets).pipe(
     Layer.provideMerge(DatabaseLive(db)),
-    Layer.provideMerge(EventsLive)
+    Layer.provideMerge(Layer.mergeAll(EventsLive, EventLogLive))
   )
   const seeded = Layer.effectDiscard(Effect.gen(function*() {
     const vault = yield* TokenVault
     const registry = yield* NodeRegistry
-    yield* vault.ensureApiToken(Option.some(Redacted.make(TOKEN)))
+    yield* (yield* ApiTokens).ensureDefault(Option.some(Redacted.make(TOKEN)))
     yield* vault.ensureJoinToken
     yield* registry.join({ name: "master", address: "127.0.0.1:6444", role: "Master", resources })
     yield* registry.join({ name: "w1", address: "127.0.0.1:7001", role: "Worker", resources })
@@ -88,14 +111,19 @@ export const apiOn = (mode: DaemonMode, podCounts?: NodeWorkloads["Type"]["podCo
         Either.isRight(w1) ? new Map([[w1.right.id, 3]]) : new Map())
     })
   }))
+  const hostInfo = Layer.succeed(HostInfo, HostInfo.of({ hostname: "master", resources: Effect.succeed(liveResources) }))
   // only the Orchestrator: the nodes routes keep the pod counts above
   const orchestrator = Layer.effect(Orchestrator, Orchestrator).pipe(
     Layer.provide(OrchestratorLayer({ reconcileInterval: "1 hour" })),
     Layer.provide(Layer.mergeAll(LocalWorkload.none, ContainerRuntimeMemoryLayer()))
   )
+  // a master has its cluster CA (the join command the API returns carries its fingerprint)
+  const clusterTls = mode === "master" ? clusterTlsIn(path.dirname(db)) : Layer.empty
   return ApiServerLive.pipe(
+    Layer.provideMerge(tls),
+    Layer.provideMerge(clusterTls),
     Layer.provideMerge(orchestrator),
-    Layer.provideMerge(Layer.mergeAll(workloads, WorkerChannelsRecorder, seeded)),
+    Layer.provideMerge(Layer.mergeAll(workloads, WorkerChannelsRecorder, seeded, hostInfo)),
     Layer.provideMerge(state),
     Layer.provideMerge(config(mode))
   )

@@ -9,6 +9,8 @@ export interface Master {
   readonly grpcPort: number
   /** the join token printed at first start (undefined after a restart: it is shown only once) */
   readonly joinToken: string | undefined
+  /** the cluster CA fingerprint `sha256:<hex>` the master logs on every start (workers pin it) */
+  readonly caFingerprint: string
   /** env for `helyos` commands against this master */
   readonly env: Record<string, string>
   readonly extraArgs: ReadonlyArray<string>
@@ -39,7 +41,9 @@ export const startMaster = async (options: MasterOptions = {}): Promise<Master> 
   ], env)
   await proc.waitFor(/listening on http/)
   const joinLine = /--token (nxa_[0-9a-f]{64})/.exec(proc.output())
-  return { proc, dataDir, port, grpcPort, joinToken: joinLine?.[1], env, extraArgs }
+  const caLine = /cluster gRPC listening on .* \(TLS, cluster CA (sha256:[0-9a-f]{64})\)/.exec(proc.output())
+  if (caLine === null) throw new Error(`the master did not log its cluster CA fingerprint:\n${proc.output()}`)
+  return { proc, dataDir, port, grpcPort, joinToken: joinLine?.[1], caFingerprint: caLine[1]!, env, extraArgs }
 }
 
 /** Restart a master on the same data dir and ports (after it was killed). */
@@ -52,10 +56,21 @@ export const restartMaster = (master: Master) =>
     extraArgs: master.extraArgs
   })
 
-export const startWorker = (master: Master, name: string, joinToken = master.joinToken ?? "", extraArgs: ReadonlyArray<string> = []): Proc =>
+/**
+ * A worker as the printed join command starts it: with `--ca-fingerprint` (pass `pin: false` to
+ * leave it out, e.g. to test the other ways of trusting the master) and a fresh data dir.
+ */
+export const startWorker = (
+  master: Master,
+  name: string,
+  joinToken = master.joinToken ?? "",
+  extraArgs: ReadonlyArray<string> = [],
+  options: { readonly pin?: boolean; readonly dataDir?: string } = {}
+): Proc =>
   spawnProc(helyosdBin, [
     "--mode", "worker", "--join", `127.0.0.1:${master.grpcPort}`, "--token", joinToken, "--node-name", name,
-    "--data-dir", tempDir(`helyos-${name}-`), "--reconnect-max", "1s", ...extraArgs
+    ...(options.pin === false ? [] : ["--ca-fingerprint", master.caFingerprint]),
+    "--data-dir", options.dataDir ?? tempDir(`helyos-${name}-`), "--reconnect-max", "1s", ...extraArgs
   ], { HELYOS_CONFIG: master.env.HELYOS_CONFIG! })
 
 export interface NodeJson {

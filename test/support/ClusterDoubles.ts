@@ -3,11 +3,14 @@
 // LocalWorkload, plus a DaemonConfig with compressed timers.
 import { Clock, Duration, Effect, Option, PubSub, Queue, Redacted, Ref, Schedule, type Stream } from "effect"
 import { randomBytes } from "node:crypto"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
 import type { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import { NodeNotFound, SessionInvalid } from "../../src/domain/Errors.js"
 import { NodeId, NodeRecord, NodeResources } from "../../src/domain/Node.js"
 import { type Assignment, type LogChunk, type LogRequest, PodStatus } from "../../src/generated/cluster.js"
-import { type DaemonConfigShape, defaultApiTls, defaultClusterTrust } from "../../src/services/DaemonConfig.js"
+import { type DaemonConfigShape, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
 import { Events } from "../../src/services/Events.js"
 import { HostInfo } from "../../src/services/HostInfo.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
@@ -17,6 +20,16 @@ import { TokenVault } from "../../src/services/TokenVault.js"
 
 export const newJoinToken = () => `nxa_${randomBytes(32).toString("hex")}`
 
+/**
+ * This test process's data dir: a master built with ClusterTlsFiles writes its cluster CA here, and
+ * a worker on the same default finds it as <data-dir>/grpc-ca.pem (the "CA file copied over" way
+ * of trusting the master). Tests of the fingerprint way give the worker a data dir of its own.
+ */
+export const testDataDir = mkdtempSync(path.join(tmpdir(), "helyos-cluster-test-"))
+
+/** A fresh, empty data dir (a worker that has never pinned anything). */
+export const freshDataDir = (prefix = "helyos-worker-") => mkdtempSync(path.join(tmpdir(), prefix))
+
 /** A DaemonConfig for tests: 127.0.0.1, any port, heartbeat 100 ms, reconnect cap 1 s. */
 export const testConfig = (overrides: Partial<DaemonConfigShape> = {}): DaemonConfigShape => ({
   mode: "master",
@@ -24,7 +37,7 @@ export const testConfig = (overrides: Partial<DaemonConfigShape> = {}): DaemonCo
   port: 0,
   grpcPort: 0,
   advertiseAddr: Option.none(),
-  dataDir: "/nonexistent",
+  dataDir: testDataDir,
   nodeName: "master",
   apiToken: Option.none(),
   join: Option.none(),
@@ -38,6 +51,7 @@ export const testConfig = (overrides: Partial<DaemonConfigShape> = {}): DaemonCo
   dockerSocket: "/nonexistent.sock",
   apiTls: defaultApiTls,
   clusterTrust: defaultClusterTrust,
+  restartRules: defaultRestartRules,
   cliConfigPath: "/nonexistent.toml",
   ...overrides
 })
@@ -56,19 +70,31 @@ export const workerConfig = (name: string, port: number, token: string, override
 
 export const makeTokenVault = (initial: string) =>
   Effect.gen(function*() {
-    const current = yield* Ref.make(initial)
+    const current = yield* Ref.make({ token: initial, expired: false })
+    // every join token the master was shown (proves what a worker did or did not send)
+    const presented = yield* Ref.make<ReadonlyArray<string>>([])
     const service = TokenVault.of({
       ensureJoinToken: Effect.succeed(Option.none()),
-      rotateJoinToken: Effect.sync(newJoinToken).pipe(
-        Effect.tap((t) => Ref.set(current, t)),
-        Effect.map(Redacted.make)
-      ),
-      verifyJoinToken: (token) => Effect.map(Ref.get(current), (t) => t === token),
-      hasJoinToken: Effect.succeed(true),
-      ensureApiToken: () => Effect.succeed(Option.none()),
-      verifyApiToken: () => Effect.succeed(false)
+      rotateJoinToken: () =>
+        Effect.sync(newJoinToken).pipe(
+          Effect.tap((token) => Ref.set(current, { token, expired: false })),
+          Effect.map((token) => ({ token: Redacted.make(token), expiresAtMs: Option.none() }))
+        ),
+      verifyJoinToken: (token) =>
+        Ref.update(presented, (all) => [...all, token]).pipe(
+          Effect.zipRight(Ref.get(current)),
+          Effect.map((c) => (c.token !== token ? "invalid" : c.expired ? "expired" : "valid"))
+        ),
+      hasJoinToken: Effect.succeed(true)
     })
-    return { service, setJoinToken: (token: string) => Ref.set(current, token) }
+    return {
+      service,
+      setJoinToken: (token: string) => Ref.set(current, { token, expired: false }),
+      /** The current token's lifetime runs out (it is now refused as expired). */
+      expireJoinToken: Ref.update(current, (c) => ({ ...c, expired: true })),
+      /** The join tokens Register calls presented, in order. */
+      presented: Ref.get(presented)
+    }
   })
 
 // ---- NodeRegistry: records by name, one live session per node, heartbeats counted -------------

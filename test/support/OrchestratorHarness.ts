@@ -1,18 +1,22 @@
 // A master's orchestrator on SQLite with test doubles around it: WorkerChannels that record what is
 // sent, a LocalWorkload that "runs" whatever it is given, the in-memory engine, and workers played by hand.
 import { SqlClient } from "@effect/sql"
+import { randomBytes } from "node:crypto"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Context, type Duration, Effect, Layer, Option, Ref, Stream } from "effect"
+import { Context, type Duration, Effect, Layer, Option, Redacted, Ref, Stream } from "effect"
 import { decodeSpec, type DeploymentSpec } from "../../src/domain/DeploymentSpec.js"
 import { type NodeId, NodeResources } from "../../src/domain/Node.js"
 import { type Assignment, type MasterMessage, PodStatus } from "../../src/generated/cluster.js"
 import { ContainerRuntimeMemoryLayer } from "../../src/layers/ContainerRuntimeMemory.js"
 import { DatabaseLive } from "../../src/layers/Database.js"
+import { EventLogLive } from "../../src/layers/EventLogLive.js"
 import { EventsLive } from "../../src/layers/EventsLive.js"
 import { NodeRegistrySql } from "../../src/layers/NodeRegistrySql.js"
+import { SecretStoreSql } from "../../src/layers/SecretStoreSql.js"
+import { MasterKey } from "../../src/services/MasterKey.js"
 import { OrchestratorControl, OrchestratorLayer } from "../../src/layers/OrchestratorLive.js"
-import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust } from "../../src/services/DaemonConfig.js"
+import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
@@ -36,6 +40,7 @@ export const config = DaemonConfig.of({
   dockerSocket: "/var/run/docker.sock",
   apiTls: defaultApiTls,
   clusterTrust: defaultClusterTrust,
+  restartRules: defaultRestartRules,
   cliConfigPath: path.join(tmpdir(), "helyos-cli.toml")
 })
 
@@ -104,10 +109,19 @@ const localLayer = Layer.effectContext(Effect.gen(function*() {
  * One master lifetime on `file` (":memory:" for a throwaway one). The loop interval is long unless
  * given: tests reconcile by hand (OrchestratorControl), and every operation runs a pass before it returns.
  */
+/** One master key per test process: a master restarted on the same file still opens its secrets. */
+const masterKey = Layer.succeed(MasterKey, Redacted.make<Uint8Array>(randomBytes(32)))
+
 export const masterOn = (file: string, reconcileInterval: Duration.DurationInput = "1 hour") =>
   OrchestratorLayer({ reconcileInterval }).pipe(
     Layer.provideMerge(Layer.mergeAll(wireLayer, localLayer, ContainerRuntimeMemoryLayer())),
-    Layer.provideMerge(Layer.mergeAll(NodeRegistrySql.layer, EventsLive, Layer.succeed(DaemonConfig, config))),
+    Layer.provideMerge(Layer.mergeAll(
+      NodeRegistrySql.layer,
+      EventsLive,
+      EventLogLive,
+      SecretStoreSql.layer.pipe(Layer.provide(masterKey)),
+      Layer.succeed(DaemonConfig, config)
+    )),
     Layer.provideMerge(DatabaseLive(file))
   )
 
@@ -138,7 +152,8 @@ export const workerReports = (id: NodeId, status = "running", message = "") =>
         restartCount: 0,
         message
       })),
-      assignment.generation
+      assignment.generation,
+      []
     )
   })
 

@@ -18,6 +18,11 @@ const pod = (index: number, status: PodStatus, message?: string): PodView => ({
   status,
   image: "nginx:1",
   restart_count: 0,
+  exit_code: null,
+  reason: null,
+  last_exit_at: null,
+  health: null,
+  started_at: null,
   created_at: "2026-01-01T00:00:00.000Z",
   ...(message === undefined ? {} : { message })
 })

@@ -8,6 +8,7 @@ import {
   nameProblem,
   parseMemory,
   parseSpecText,
+  probeOf,
   specHash,
   validateName,
   type DeploymentSpec
@@ -91,7 +92,7 @@ describe("a minimal spec", () => {
   })
 
   it("fills healthcheck and network defaults (10s, 5s, 3 retries; public and https false)", () => {
-    const spec = valid({ ...minimal, healthcheck: { path: "/health" }, network: { domain: "api.example.com" } })
+    const spec = valid({ ...minimal, ports: [80], healthcheck: { path: "/health" }, network: { domain: "api.example.com" } })
     expect(spec.healthcheck).toEqual({ path: "/health", interval: "10s", timeout: "5s", retries: 3 })
     expect(spec.network).toEqual({ public: false, domain: "api.example.com", https: false })
   })
@@ -249,18 +250,68 @@ describe("field rules", () => {
     expect(valid({ ...minimal, restart: "never" }).restart).toBe("never")
   })
 
-  it("healthcheck: path is required and starts with /", () => {
-    expect(problemsWith({ healthcheck: { interval: "5s" } })).toEqual(["healthcheck.path: is required"])
-    expect(problemsWith({ healthcheck: { path: "health" } })).toEqual([
+  it("healthcheck: exactly one of path, tcp, exec; a path starts with /", () => {
+    expect(problemsWith({ healthcheck: { interval: "5s" } })).toEqual([
+      "healthcheck: give one of path (HTTP GET, like /health), tcp (a port) or exec (a command list)"
+    ])
+    expect(problemsWith({ ports: [80], healthcheck: { path: "/h", tcp: 80 } })).toEqual([
+      "healthcheck: give only one of path, tcp, exec"
+    ])
+    expect(problemsWith({ healthcheck: { tcp: 5432, exec: ["true"] } })).toEqual([
+      "healthcheck: give only one of path, tcp, exec"
+    ])
+    expect(problemsWith({ healthcheck: { tcp: 5432, port: 5432 } })).toEqual([
+      "healthcheck: port goes with path (HTTP); tcp names its own port"
+    ])
+    expect(problemsWith({ ports: [80], healthcheck: { path: "health" } })).toEqual([
       'healthcheck.path: "health" must start with /, like /health'
     ])
   })
 
+  it("healthcheck: an HTTP probe needs a port: healthcheck.port, else the first of ports", () => {
+    expect(problemsWith({ healthcheck: { path: "/health" } })).toEqual([
+      "healthcheck.port: an HTTP health check needs a port: give healthcheck.port or list the port under ports"
+    ])
+    expect(valid({ ...minimal, healthcheck: { path: "/health", port: 8081 } }).healthcheck).toEqual({
+      path: "/health", port: 8081, interval: "10s", timeout: "5s", retries: 3
+    })
+    expect(problemsWith({ healthcheck: { path: "/health", port: 0 } })).toEqual([
+      "healthcheck.port: 0 is not a port (1–65535)"
+    ])
+  })
+
+  it("healthcheck: tcp is a port; exec is a non-empty command list (a plain string is refused)", () => {
+    expect(valid({ ...minimal, healthcheck: { tcp: 5432 } }).healthcheck).toEqual({
+      tcp: 5432, interval: "10s", timeout: "5s", retries: 3
+    })
+    expect(valid({ ...minimal, healthcheck: { exec: ["cat", "/tmp/ready"] } }).healthcheck?.exec).toEqual(["cat", "/tmp/ready"])
+    expect(problemsWith({ healthcheck: { tcp: "db" } })).toEqual(['healthcheck.tcp: "db" is not a port (1–65535)'])
+    expect(problemsWith({ healthcheck: { exec: "cat /tmp/ready" } })).toEqual([
+      'healthcheck.exec: must be a list like ["cat", "/tmp/ready"] (for a shell line write ["sh", "-c", "..."]), got "cat /tmp/ready"'
+    ])
+    expect(problemsWith({ healthcheck: { exec: [] } })).toEqual([
+      'healthcheck.exec: must not be empty, like ["cat", "/tmp/ready"]'
+    ])
+  })
+
+  it("healthcheck: probeOf resolves the kind, the port and the timings in ms", () => {
+    expect(probeOf(valid({ ...minimal, ports: [3000, 9000], healthcheck: { path: "/health" } }))).toEqual({
+      kind: "http", path: "/health", port: 3000, command: [], intervalMs: 10_000, timeoutMs: 5_000, retries: 3
+    })
+    expect(probeOf(valid({ ...minimal, healthcheck: { tcp: 5432, interval: "500ms", timeout: 2, retries: 5 } }))).toEqual({
+      kind: "tcp", path: "", port: 5432, command: [], intervalMs: 500, timeoutMs: 2_000, retries: 5
+    })
+    expect(probeOf(valid({ ...minimal, healthcheck: { exec: ["sh", "-c", "test -f /ready"] } }))).toMatchObject({
+      kind: "exec", command: ["sh", "-c", "test -f /ready"]
+    })
+    expect(probeOf(valid(minimal))).toBeUndefined()
+  })
+
   it("healthcheck: durations like 500ms, 10s, 5m, 2h, or bare seconds", () => {
     for (const interval of ["500ms", "10s", "5m", "2h", "30"]) {
-      expect(valid({ ...minimal, healthcheck: { path: "/h", interval } }).healthcheck?.interval).toBe(interval)
+      expect(valid({ ...minimal, healthcheck: { tcp: 80, interval } }).healthcheck?.interval).toBe(interval)
     }
-    expect(valid({ ...minimal, healthcheck: { path: "/h", timeout: 30 } }).healthcheck?.timeout).toBe("30")
+    expect(valid({ ...minimal, healthcheck: { tcp: 80, timeout: 30 } }).healthcheck?.timeout).toBe("30")
     expect(problemsWith({ healthcheck: { path: "/h", interval: "10 sec" } })).toEqual([
       'healthcheck.interval: "10 sec" is not a duration like 500ms, 10s, 5m, 2h (a bare number means seconds)'
     ])
@@ -409,15 +460,26 @@ describe("specHash", () => {
     }
   })
 
-  it("ignores replicas, healthcheck and network, which change without replacing pods", () => {
-    const same = valid({
-      ...minimal,
-      env: { A: "1", B: "2" },
-      ports: [80],
-      replicas: 5,
-      healthcheck: { path: "/health" },
-      network: { public: true }
-    })
+  it("ignores replicas and network, which change without replacing pods", () => {
+    const same = valid({ ...minimal, env: { A: "1", B: "2" }, ports: [80], replicas: 5, network: { public: true } })
     expect(specHash(same)).toBe(specHash(base))
+  })
+
+  it("is what it was before health checks were hashed, for specs without one", () => {
+    // values computed by the previous specHash: stored deployments are not seen as changed
+    expect(specHash(base)).toBe("0d27985b2e2c1a6b")
+    expect(specHash(valid(minimal))).toBe("ddc58807b3275a6d")
+    expect(specHash(valid({ ...minimal, replicas: 3, restart: "never", resources: { cpu: 1, memory: "1g" } })))
+      .toBe("0bec8fdbc8ffd06d")
+  })
+
+  it("changes with the health check, which each pod carries from its creation", () => {
+    const probed = (healthcheck: Record<string, unknown>) => specHash(valid({ ...minimal, env: { A: "1", B: "2" }, ports: [80], healthcheck }))
+    const http = probed({ path: "/health" })
+    expect(http).not.toBe(specHash(base))
+    expect(probed({ path: "/health", port: 80, interval: "10s" })).toBe(http)
+    expect(probed({ path: "/ready" })).not.toBe(http)
+    expect(probed({ path: "/health", retries: 4 })).not.toBe(http)
+    expect(probed({ tcp: 80 })).not.toBe(http)
   })
 })

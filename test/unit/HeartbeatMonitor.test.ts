@@ -11,7 +11,7 @@ import { DatabaseLive } from "../../src/layers/Database.js"
 import { EventsLive } from "../../src/layers/EventsLive.js"
 import { HeartbeatMonitorLive } from "../../src/layers/HeartbeatMonitorLive.js"
 import { NodeRegistrySql } from "../../src/layers/NodeRegistrySql.js"
-import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust } from "../../src/services/DaemonConfig.js"
+import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
 import { Events } from "../../src/services/Events.js"
 import { type JoinRequest, NodeRegistry } from "../../src/services/NodeRegistry.js"
 
@@ -41,6 +41,7 @@ const configLayer = (timers: Timers) =>
       dockerSocket: "/var/run/docker.sock",
       apiTls: defaultApiTls,
       clusterTrust: defaultClusterTrust,
+      restartRules: defaultRestartRules,
       cliConfigPath: join(tmpdir(), "helyos-cli.toml"),
       ...timers
     })

@@ -1,10 +1,12 @@
 // LocalWorkloadRuntime over the in-memory runtime with TestClock: converging, fencing,
 // restart policies with backoff, crash loop, failures that stay readable.
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
-import type { PodAssignment, PodStatus } from "../../src/generated/cluster.js"
+import { Chunk, Duration, Effect, Fiber, Layer, Ref, Stream, TestClock } from "effect"
+import type { HealthCheck, PodAssignment, PodStatus } from "../../src/generated/cluster.js"
 import { ContainerRuntimeMemory, ContainerRuntimeMemoryLayer } from "../../src/layers/ContainerRuntimeMemory.js"
-import { makeLocalWorkload, restartDelay } from "../../src/layers/LocalWorkloadRuntime.js"
+import { restartDelay, type RestartRules } from "../../src/domain/RestartRules.js"
+import { makeLocalWorkload } from "../../src/layers/LocalWorkloadRuntime.js"
+import { makePodEventBuffer } from "../../src/layers/workload/PodEventBuffer.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
 
 const NODE = "node-a"
@@ -99,7 +101,20 @@ describe("LocalWorkloadRuntime", () => {
       expect(yield* fake.networks).toEqual(["helyos-shop"])
       const statuses = yield* workload.statuses
       expect(statuses).toEqual([
-        { podId: "pod-0", status: "running", containerId: first.id, containerIp: first.networks["helyos-shop"], restartCount: 0, message: "" },
+        {
+          podId: "pod-0",
+          status: "running",
+          containerId: first.id,
+          containerIp: first.networks["helyos-shop"],
+          restartCount: 0,
+          message: "",
+          exited: false,
+          exitCode: 0,
+          reason: "",
+          health: "",
+          lastExitAtMs: 0,
+          startedAtMs: first.startedAtMs
+        },
         expect.objectContaining({ podId: "pod-1", status: "running", restartCount: 0 })
       ])
       expect(yield* eventually(workload.appliedGeneration, (g) => g === 1)).toBe(1)
@@ -364,4 +379,280 @@ describe("LocalWorkloadRuntime", () => {
       yield* fake.exit(running.containerId, 0)
       expect(Chunk.join(yield* Fiber.join(fiber), "")).toBe("early\nlate\n")
     }).pipe(Effect.provide(TestLayer)))
+})
+
+// ---------------------------------------------------------------------------------------------
+// Restart ladder, health probes and pod events.
+
+/** An exec probe every 10 s, 5 s timeout, 3 retries (the documented timings). */
+const execProbe = (overrides: Partial<HealthCheck> = {}): HealthCheck => ({
+  kind: "exec",
+  path: "",
+  port: 0,
+  command: ["check"],
+  intervalMs: 10_000,
+  timeoutMs: 5_000,
+  retries: 3,
+  ...overrides
+})
+
+const takeEvents = Effect.flatMap(LocalWorkload, (w) => w.takeEvents)
+
+/** Collects every event drained so far (takeEvents empties the buffer). */
+const eventLog = Effect.map(Ref.make<ReadonlyArray<{ podId: string; action: string; message: string; exitCode: number }>>([]), (seen) => ({
+  drain: Effect.flatMap(takeEvents, (fresh) => Ref.updateAndGet(seen, (all) => [...all, ...fresh])),
+  actions: (podId: string) =>
+    Effect.flatMap(takeEvents, (fresh) => Ref.updateAndGet(seen, (all) => [...all, ...fresh])).pipe(
+      Effect.map((all) => all.filter((e) => e.podId === podId).map((e) => e.action))
+    )
+}))
+
+const withRules = (rules: RestartRules) =>
+  Layer.scoped(
+    LocalWorkload,
+    makeLocalWorkload(NODE, { resyncInterval: "5 seconds", stopGrace: "1 second", restartRules: rules })
+  ).pipe(Layer.provideMerge(ContainerRuntimeMemoryLayer({ images: [IMAGE] })))
+
+describe("LocalWorkloadRuntime restart ladder", () => {
+  it.scoped("climbs the whole ladder 1, 2, 4 ... 256, 300 s, to the millisecond, then crash-loops", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      const log = yield* eventLog
+      yield* apply(1, [pod(0)])
+      let current = yield* waitFor("pod-0", (s) => s.status === "running")
+      const ladder = [1, 2, 4, 8, 16, 32, 64, 128, 256, 300]
+      for (const [i, seconds] of ladder.entries()) {
+        yield* fake.exit(current.containerId, 1)
+        const restarting = yield* waitFor("pod-0", (s) => s.status === "restarting" && s.restartCount === i + 1)
+        expect(restarting.message).toBe(`container exited with code 1; restart ${i + 1} in ${seconds === 300 ? "5m" : `${seconds}s`}`)
+        yield* TestClock.adjust(Duration.millis(seconds * 1000 - 1))
+        yield* settle
+        expect((yield* statusOf("pod-0"))!.status).toBe("restarting")
+        yield* TestClock.adjust("1 millis")
+        current = yield* waitFor("pod-0", (s) => s.status === "running" && s.containerId !== current.containerId)
+      }
+      yield* fake.exit(current.containerId, 1)
+      const looping = yield* waitFor("pod-0", (s) => s.status === "crashloopbackoff")
+      expect(looping).toMatchObject({ restartCount: 10, exited: true, exitCode: 1, reason: "Error" })
+      expect(looping.message).toBe("container exited with code 1; crash loop after 10 restarts, not restarting")
+      yield* TestClock.adjust("1 hour")
+      expect((yield* statusOf("pod-0"))!.status).toBe("crashloopbackoff")
+      const actions = yield* log.actions("pod-0")
+      expect(actions[0]).toBe("started")
+      expect(actions.filter((a) => a === "restarted")).toHaveLength(10)
+      expect(actions.filter((a) => a === "died")).toHaveLength(11)
+      expect(actions.at(-1)).toBe("crashloop")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("takes its numbers from the rules it is given (200 ms doubling, cap 1 s, crash loop after 3)", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* apply(1, [pod(0)])
+      let current = yield* waitFor("pod-0", (s) => s.status === "running")
+      for (const [i, ms] of [200, 400, 800].entries()) {
+        yield* fake.exit(current.containerId, 2)
+        yield* waitFor("pod-0", (s) => s.status === "restarting" && s.restartCount === i + 1)
+        yield* TestClock.adjust(Duration.millis(ms - 1))
+        yield* settle
+        expect((yield* statusOf("pod-0"))!.status).toBe("restarting")
+        yield* TestClock.adjust("1 millis")
+        current = yield* waitFor("pod-0", (s) => s.status === "running" && s.containerId !== current.containerId)
+      }
+      yield* fake.exit(current.containerId, 2)
+      yield* waitFor("pod-0", (s) => s.status === "crashloopbackoff" && s.restartCount === 3)
+    }).pipe(Effect.provide(withRules({
+      backoffBase: Duration.millis(200),
+      backoffCap: Duration.seconds(1),
+      crashLoopAfter: 3,
+      resetAfter: Duration.seconds(30)
+    }))))
+
+  it.scoped("reports the last exit: code, reason OOMKilled, when; and the current start", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      const log = yield* eventLog
+      yield* apply(1, [pod(0)])
+      const running = yield* waitFor("pod-0", (s) => s.status === "running")
+      expect(running).toMatchObject({ exited: false, reason: "", health: "", lastExitAtMs: 0 })
+      yield* TestClock.adjust("3 seconds")
+      yield* fake.exit(running.containerId, 137, { oomKilled: true })
+      const restarting = yield* waitFor("pod-0", (s) => s.status === "restarting")
+      expect(restarting).toMatchObject({ exited: true, exitCode: 137, reason: "OOMKilled", lastExitAtMs: 3_000, startedAtMs: 0 })
+      expect(restarting.message).toBe("container was OOMKilled (exit code 137); restart 1 in 1s")
+      yield* TestClock.adjust("1 second")
+      const again = yield* waitFor("pod-0", (s) => s.status === "running" && s.containerId !== running.containerId)
+      // the last exit stays on record while the new container runs
+      expect(again).toMatchObject({ exited: true, exitCode: 137, reason: "OOMKilled", startedAtMs: 4_000 })
+      const events = (yield* log.drain).filter((e) => e.podId === "pod-0")
+      expect(events.map((e) => [e.action, e.exitCode])).toEqual([["started", 0], ["OOMKilled", 137], ["restarted", 0]])
+      expect(events[1]!.message).toBe("container was OOMKilled (exit code 137)")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("never and onfailure settle with a failed event and no restart", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      const log = yield* eventLog
+      yield* apply(1, [pod(0, { restartPolicy: "never" }), pod(1, { restartPolicy: "onfailure" })])
+      const a = yield* waitFor("pod-0", (s) => s.status === "running")
+      const b = yield* waitFor("pod-1", (s) => s.status === "running")
+      yield* fake.exit(a.containerId, 0)
+      yield* fake.exit(b.containerId, 0)
+      expect(yield* waitFor("pod-0", (s) => s.status === "failed")).toMatchObject({ reason: "Completed", exitCode: 0, restartCount: 0 })
+      expect(yield* waitFor("pod-1", (s) => s.status === "failed")).toMatchObject({ reason: "Completed", restartCount: 0 })
+      yield* TestClock.adjust("10 minutes")
+      expect((yield* fake.calls).filter((c) => c.startsWith("run"))).toHaveLength(2)
+      expect(yield* log.actions("pod-0")).toEqual(["started", "died", "failed"])
+      const failed = (yield* log.drain).find((e) => e.podId === "pod-1" && e.action === "failed")!
+      expect(failed.message).toBe("container exited with code 0; restart policy onfailure: not restarting")
+    }).pipe(Effect.provide(TestLayer)))
+})
+
+describe("LocalWorkloadRuntime health probes", () => {
+  it.scoped("health is starting before the first verdict, then healthy; no probe reports \"\"", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* apply(1, [pod(0, { healthcheck: execProbe() }), pod(1)])
+      const probed = yield* waitFor("pod-0", (s) => s.status === "running")
+      expect(probed.health).toBe("starting")
+      expect((yield* waitFor("pod-1", (s) => s.status === "running")).health).toBe("")
+      yield* TestClock.adjust("10 seconds")
+      yield* waitFor("pod-0", (s) => s.health === "healthy")
+      expect((yield* fake.calls).filter((c) => c.startsWith("exec"))).toEqual([`exec ${probed.containerId} check`])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("retries consecutive failures make the pod unhealthy: stopped and restarted through the backoff", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      const log = yield* eventLog
+      yield* apply(1, [pod(0, { healthcheck: execProbe() })])
+      const first = yield* waitFor("pod-0", (s) => s.status === "running")
+      yield* TestClock.adjust("10 seconds")
+      yield* waitFor("pod-0", (s) => s.health === "healthy")
+      yield* fake.onExec("helyos-shop-api-0", () => Effect.succeed(1))
+      // two failures in a row are tolerated (retries: 3)...
+      yield* TestClock.adjust("20 seconds")
+      yield* settle
+      expect(yield* statusOf("pod-0")).toMatchObject({ status: "running", health: "healthy", containerId: first.containerId })
+      // ...the third is the verdict
+      yield* TestClock.adjust("10 seconds")
+      const restarting = yield* waitFor("pod-0", (s) => s.status === "restarting")
+      expect(restarting).toMatchObject({ restartCount: 1, reason: "Unhealthy", health: "unhealthy", exited: true })
+      expect(restarting.message).toBe(
+        "container failed its health check (exec check: 'check' exited with code 1; 3 failures in a row); restart 1 in 1s"
+      )
+      // the container is stopped (the fake's SIGTERM exit), the reason stays Unhealthy
+      yield* eventually(containersOf(NODE), (cs) => cs.some((c) => c.id === first.containerId && c.state === "exited"))
+      yield* waitFor("pod-0", (s) => s.exitCode === 143 && s.reason === "Unhealthy")
+      yield* TestClock.adjust("1 second")
+      const second = yield* waitFor("pod-0", (s) => s.status === "running" && s.containerId !== first.containerId)
+      expect(second).toMatchObject({ health: "starting", restartCount: 1 })
+      // still failing: the same ladder counts on (restart 2 after 2 s), like a crash would
+      yield* TestClock.adjust("30 seconds")
+      const again = yield* waitFor("pod-0", (s) => s.status === "restarting" && s.restartCount === 2)
+      expect(again.message).toContain("restart 2 in 2s")
+      expect(yield* log.actions("pod-0")).toEqual(["started", "unhealthy", "restarted", "unhealthy"])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("health-driven restarts reach crashloopbackoff too", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* fake.onExec("helyos-shop-api-0", () => Effect.succeed(1))
+      yield* apply(1, [pod(0, { healthcheck: execProbe({ intervalMs: 1_000, retries: 1 }) })])
+      for (let n = 1; n <= 3; n++) {
+        yield* waitFor("pod-0", (s) => s.status === "running")
+        yield* TestClock.adjust("1 second")
+        yield* waitFor("pod-0", (s) => s.status === "restarting" && s.restartCount === n)
+        yield* TestClock.adjust(Duration.millis(200 * 2 ** (n - 1)))
+      }
+      yield* waitFor("pod-0", (s) => s.status === "running")
+      yield* TestClock.adjust("1 second")
+      const looping = yield* waitFor("pod-0", (s) => s.status === "crashloopbackoff")
+      expect(looping).toMatchObject({ reason: "Unhealthy", restartCount: 3 })
+      yield* TestClock.adjust("10 minutes")
+      expect((yield* fake.calls).filter((c) => c.startsWith("run"))).toHaveLength(4)
+    }).pipe(Effect.provide(withRules({
+      backoffBase: Duration.millis(200),
+      backoffCap: Duration.seconds(5),
+      crashLoopAfter: 3,
+      resetAfter: Duration.minutes(10)
+    }))))
+
+  it.scoped("an unhealthy pod under restart policy never is failed, its container kept", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* fake.onExec("helyos-shop-api-0", () => Effect.succeed(2))
+      yield* apply(1, [pod(0, { restartPolicy: "never", healthcheck: execProbe({ retries: 1 }) })])
+      const running = yield* waitFor("pod-0", (s) => s.status === "running")
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* waitFor("pod-0", (s) => s.status === "failed")).toMatchObject({ reason: "Unhealthy", health: "unhealthy" })
+      yield* eventually(containersOf(NODE), (cs) => cs.length === 1 && cs[0]!.state === "exited")
+      yield* TestClock.adjust("10 minutes")
+      expect((yield* containersOf(NODE)).map((c) => c.id)).toEqual([running.containerId])
+      expect((yield* statusOf("pod-0"))!.status).toBe("failed")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("a hung probe (timeout) of one pod does not delay another pod's probe", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      yield* fake.onExec("helyos-shop-api-0", () => Effect.never)
+      yield* apply(1, [pod(0, { healthcheck: execProbe() }), pod(1, { healthcheck: execProbe() })])
+      const hung = yield* waitFor("pod-0", (s) => s.status === "running")
+      const quick = yield* waitFor("pod-1", (s) => s.status === "running")
+      const execsOf = (id: string) => Effect.map(fake.calls, (calls) => calls.filter((c) => c.startsWith(`exec ${id}`)).length)
+      yield* TestClock.adjust("10 seconds")
+      // pod-0's probe hangs until its 5 s timeout; pod-1's answered at once
+      yield* waitFor("pod-1", (s) => s.health === "healthy")
+      expect((yield* statusOf("pod-0"))!.health).toBe("starting")
+      yield* TestClock.adjust("10 seconds")
+      yield* eventually(execsOf(quick.containerId), (n) => n === 2)
+      yield* TestClock.adjust("10 seconds")
+      yield* eventually(execsOf(quick.containerId), (n) => n === 3)
+      // the hung one timed out at 15 s and 30 s: two failures, still under retries
+      expect(yield* execsOf(hung.containerId)).toBe(2)
+      expect((yield* statusOf("pod-0"))!.status).toBe("running")
+      yield* TestClock.adjust("15 seconds")
+      const unhealthy = yield* waitFor("pod-0", (s) => s.status === "restarting")
+      expect(unhealthy.message).toContain("'check' did not finish within 5s; 3 failures in a row")
+      expect((yield* statusOf("pod-1"))!).toMatchObject({ status: "running", health: "healthy" })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("the counter starts over after 600 s of continuous health; a failed probe restarts the clock", () =>
+    Effect.gen(function*() {
+      const fake = yield* ContainerRuntimeMemory
+      const failNext = yield* Ref.make(0)
+      yield* fake.onExec("helyos-shop-api-0", () =>
+        Ref.modify(failNext, (n) => (n > 0 ? [1, n - 1] as const : [0, 0] as const)))
+      yield* apply(1, [pod(0, { healthcheck: execProbe() })])
+      const first = yield* waitFor("pod-0", (s) => s.status === "running")
+      yield* fake.exit(first.containerId, 1)
+      yield* waitFor("pod-0", (s) => s.status === "restarting")
+      yield* TestClock.adjust("1 second")
+      yield* waitFor("pod-0", (s) => s.status === "running" && s.restartCount === 1)
+      // first pass of the new container at +10 s: healthy from then on
+      yield* TestClock.adjust("10 seconds")
+      yield* waitFor("pod-0", (s) => s.health === "healthy")
+      yield* TestClock.adjust("300 seconds")
+      yield* Ref.set(failNext, 1)
+      yield* TestClock.adjust("10 seconds") // one failure: continuity broken
+      yield* settle
+      yield* TestClock.adjust("10 seconds") // healthy again, the 600 s start now
+      yield* TestClock.adjust("300 seconds") // 600 s after the first healthy verdict, not after the failure
+      yield* settle
+      expect((yield* statusOf("pod-0"))!.restartCount).toBe(1)
+      yield* TestClock.adjust("310 seconds")
+      yield* waitFor("pod-0", (s) => s.restartCount === 0 && s.status === "running")
+    }).pipe(Effect.provide(TestLayer)))
+})
+
+describe("pod events", () => {
+  it.effect("are drained oldest first, and only the newest 256 wait when nobody drains", () =>
+    Effect.gen(function*() {
+      const buffer = yield* makePodEventBuffer()
+      for (let i = 0; i < 300; i++) yield* buffer.push(`pod-${i}`, "died", `exit ${i}`, 1)
+      const taken = yield* buffer.take
+      expect(taken).toHaveLength(256)
+      expect(taken[0]!.podId).toBe("pod-44")
+      expect(taken.at(-1)).toEqual({ podId: "pod-299", action: "died", message: "exit 299", atMs: 0, exitCode: 1 })
+      expect(yield* buffer.take).toEqual([])
+    }))
 })

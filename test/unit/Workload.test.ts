@@ -123,7 +123,26 @@ describe("API views", () => {
       status: "running",
       image: "nginx:1.27",
       restart_count: 2,
+      exit_code: null,
+      reason: null,
+      last_exit_at: null,
+      health: null,
+      started_at: null,
       created_at: "2026-01-02T03:04:05.000Z"
+    })
+  })
+
+  it("a pod that exited shows its exit code, reason and times", () => {
+    const view = toPodView(
+      new PodRecord({ ...pod, exitCode: 137, reason: "OOMKilled", lastExitAtMs: CREATED + 5000, health: "unhealthy", startedAtMs: CREATED + 6000 }),
+      "worker-1"
+    )
+    expect(view).toMatchObject({
+      exit_code: 137,
+      reason: "OOMKilled",
+      last_exit_at: "2026-01-02T03:04:10.000Z",
+      health: "unhealthy",
+      started_at: "2026-01-02T03:04:11.000Z"
     })
   })
 

@@ -1,4 +1,4 @@
-// Handlers of /api/v1/nodes: list, drain, undrain, remove. Thin: the registry holds the rules of state,
+// Handlers of /api/v1/nodes: list, stats, drain, undrain, remove. Thin: the registry holds the rules of state,
 // the only rule kept here is the operator's guard on removal (drained first, never the master).
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
@@ -6,8 +6,10 @@ import { ClusterEvent } from "../../domain/ClusterEvent.js"
 import { NodeNotDrained } from "../../domain/Errors.js"
 import { type NodeRecord, type Schedulable, nodeStatus } from "../../domain/Node.js"
 import { Events } from "../../services/Events.js"
-import { MasterNotRemovable, NodeView } from "../../services/api/NodesApi.js"
+import { MasterNotRemovable, nodeStats, NodeView } from "../../services/api/NodesApi.js"
+import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { HelyosApi } from "../../services/HelyosApi.js"
+import { HostInfo } from "../../services/HostInfo.js"
 import { NodeRegistry } from "../../services/NodeRegistry.js"
 import { NodeWorkloads } from "../../services/NodeWorkloads.js"
 import { WorkerChannels } from "../../services/WorkerChannels.js"
@@ -21,6 +23,8 @@ export const NodesHandlersLive = HttpApiBuilder.group(HelyosApi, "nodes", (handl
     const workloads = yield* NodeWorkloads
     const channels = yield* WorkerChannels
     const events = yield* Events
+    const host = yield* HostInfo
+    const { nodeName } = yield* DaemonConfig
 
     const view = (node: NodeRecord) =>
       Effect.map(workloads.podCounts, (counts) => NodeView.fromRecord(node, counts.get(node.id) ?? 0))
@@ -43,6 +47,16 @@ export const NodesHandlersLive = HttpApiBuilder.group(HelyosApi, "nodes", (handl
           const nodes = yield* registry.list
           const counts = yield* workloads.podCounts
           return nodes.map((node) => NodeView.fromRecord(node, counts.get(node.id) ?? 0))
+        }))
+      .handle("stats", () =>
+        Effect.gen(function*() {
+          const nodes = yield* registry.list
+          const counts = yield* workloads.podCounts
+          // this host is sampled now; every other node as of its last heartbeat
+          const own = nodes.some((n) => n.name === nodeName) ? yield* host.resources : undefined
+          return nodes.map((node) =>
+            nodeStats(node, node.name === nodeName && own !== undefined ? own : node.resources, counts.get(node.id) ?? 0)
+          )
         }))
       .handle("drain", ({ path }) => setSchedulable(path.name, "draining"))
       .handle("undrain", ({ path }) => setSchedulable(path.name, "active"))

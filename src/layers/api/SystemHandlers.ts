@@ -1,6 +1,8 @@
-// Handlers of the public routes: /health and /api/v1/version.
+// Handlers of the public routes: /health, /api/v1/version and /api/v1/ca.
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import { NoSelfSignedCa } from "../../domain/ApiTlsPolicy.js"
+import { ApiTls } from "../../services/ApiTls.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { HELYOS_VERSION } from "../../services/api/SystemApi.js"
 import { HelyosApi } from "../../services/HelyosApi.js"
@@ -8,8 +10,10 @@ import { HelyosApi } from "../../services/HelyosApi.js"
 export const SystemHandlersLive = HttpApiBuilder.group(HelyosApi, "system", (handlers) =>
   Effect.gen(function*() {
     const { mode } = yield* DaemonConfig
+    const { ca } = yield* ApiTls
     return handlers
       .handle("health", () => Effect.succeed({ status: "ok" as const }))
       .handle("version", () => Effect.succeed({ version: HELYOS_VERSION, mode }))
+      .handle("ca", () => Option.match(ca, { onNone: () => Effect.fail(new NoSelfSignedCa()), onSome: Effect.succeed }))
   })
 )

@@ -16,6 +16,7 @@ export const WorkloadsHandlersLive = HttpApiBuilder.group(HelyosApi, "workloads"
       .handle("pods", ({ urlParams }) => orchestrator.pods(urlParams.project))
       .handle("scale", ({ path, payload }) => orchestrator.scale(path.project, path.name, payload.replicas))
       .handle("stop", ({ path }) => orchestrator.stop(path.project, path.name))
+      .handle("restart", ({ path }) => orchestrator.restart(path.project, path.name))
       .handle("remove", ({ path }) => orchestrator.remove(path.project, path.name))
       .handle("logs", ({ path, urlParams }) =>
         logResponse(orchestrator.logs(path.project, path.name, {

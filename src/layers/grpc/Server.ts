@@ -148,6 +148,14 @@ export const write = <A>(stream: MessageWritable<A>, message: A): Effect.Effect<
     }
   })
 
+/**
+ * Server-authenticated TLS: the certificate chain (server certificate, then the CA that signed it,
+ * so a worker can read the CA in the handshake and compare its fingerprint) and its key. No client
+ * certificates: workers authenticate with the join token, then with their session secret.
+ */
+export const tlsCredentials = (chainPem: string, keyPem: string): grpc.ServerCredentials =>
+  grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(chainPem), private_key: Buffer.from(keyPem) }], false)
+
 /** The first value of a metadata key, as text. */
 export const metadataText = (metadata: grpc.Metadata, key: string): Option.Option<string> =>
   Option.fromNullable(metadata.get(key)[0]).pipe(
@@ -160,13 +168,13 @@ export const metadataText = (metadata: grpc.Metadata, key: string): Option.Optio
  * resource, with a FiberSet runtime for the handlers. Closing the scope first interrupts every
  * handler fiber (open streams end with UNAVAILABLE), then shuts the server down.
  *
- * Insecure credentials: TLS between master and workers is not implemented yet (the session
- * secret and join token travel in clear text; run the cluster on a trusted network).
+ * `credentials` are required: the cluster port is only ever served over TLS (see tlsCredentials).
  */
 export const serve = <D extends grpc.ServiceDefinition>(options: {
   readonly definition: D
   readonly host: string
   readonly port: number
+  readonly credentials: grpc.ServerCredentials
   readonly implementation: (run: HandlerRuntime) => grpc.UntypedServiceImplementation
 }): Effect.Effect<{ readonly port: number }, GrpcError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -179,7 +187,7 @@ export const serve = <D extends grpc.ServiceDefinition>(options: {
         const server = new grpc.Server()
         server.addService(options.definition, impl)
         // grpc-js >= 1.10 serves as soon as bindAsync succeeds (server.start() is deprecated)
-        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, boundPort) => {
+        server.bindAsync(address, options.credentials, (err, boundPort) => {
           if (err) {
             server.forceShutdown()
             resume(Effect.fail(grpcError(grpc.status.UNAVAILABLE, `cannot listen on ${address}: ${err.message}`)))

@@ -4,8 +4,14 @@ import type { SqlClient } from "@effect/sql"
 import type { Effect } from "effect"
 import cluster from "./0001_cluster.js"
 import workloads from "./0002_workloads.js"
+import podStatus from "./0003_pod_status.js"
+import apiTokens from "./0004_api_tokens.js"
+import secrets from "./0005_secrets.js"
 
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_cluster": cluster,
-  "0002_workloads": workloads
+  "0002_workloads": workloads,
+  "0003_pod_status": podStatus,
+  "0004_api_tokens": apiTokens,
+  "0005_secrets": secrets
 }

@@ -1,7 +1,7 @@
 // What each node is told to run: a pod's template (frozen at creation), its PodAssignment, and the
 // per-node generation that rises whenever a node's set changes (so a worker never applies an older one).
 import { Effect, Schema } from "effect"
-import { type DeploymentSpec, isBindMount, parseMemory } from "../../domain/DeploymentSpec.js"
+import { type DeploymentSpec, isBindMount, parseMemory, probeOf } from "../../domain/DeploymentSpec.js"
 import type { NodeId } from "../../domain/Node.js"
 import { containerName } from "../../domain/Workload.js"
 import type { PodAssignment } from "../../generated/cluster.js"
@@ -23,9 +23,30 @@ export const PodTemplate = Schema.Struct({
   })),
   cpu: Schema.Number,
   memoryBytes: Schema.Number,
-  restartPolicy: Schema.String
+  restartPolicy: Schema.String,
+  /** secret NAMES only (values are decrypted into env when the pod is assigned); absent in older rows */
+  secrets: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /** the health probe the node runs (DeploymentSpec.probeOf); absent: none, and in older rows */
+  healthcheck: Schema.optionalWith(
+    Schema.Struct({
+      kind: Schema.String,
+      path: Schema.String,
+      port: Schema.Number,
+      command: Schema.Array(Schema.String),
+      intervalMs: Schema.Number,
+      timeoutMs: Schema.Number,
+      retries: Schema.Number
+    }),
+    { exact: true }
+  )
 })
 export type PodTemplate = typeof PodTemplate.Type
+
+/** The spec's probe as a template field (none: no field, so templates without one stay as they were). */
+const probeField = (spec: DeploymentSpec) => {
+  const probe = probeOf(spec)
+  return probe === undefined ? {} : { healthcheck: probe }
+}
 
 export const templateOf = (spec: DeploymentSpec, replicas: number): PodTemplate => ({
   image: spec.image,
@@ -40,7 +61,9 @@ export const templateOf = (spec: DeploymentSpec, replicas: number): PodTemplate 
   ),
   cpu: spec.resources?.cpu ?? 0,
   memoryBytes: spec.resources === undefined ? 0 : (parseMemory(spec.resources.memory) ?? 0),
-  restartPolicy: spec.restart
+  restartPolicy: spec.restart,
+  secrets: spec.secrets,
+  ...probeField(spec)
 })
 
 const decodeTemplate = Schema.decodeUnknownSync(Schema.parseJson(PodTemplate))
@@ -56,7 +79,8 @@ export const parseTemplate = (json: string): PodTemplate => {
   return template
 }
 
-export const podAssignment = (pod: PodRow): PodAssignment => {
+/** The pod's PodAssignment; `secretEnv` (its decrypted secrets) goes on top of the spec's env. */
+export const podAssignment = (pod: PodRow, secretEnv: Readonly<Record<string, string>> = {}): PodAssignment => {
   const t = parseTemplate(pod.templateJson)
   return {
     podId: pod.id,
@@ -66,21 +90,25 @@ export const podAssignment = (pod: PodRow): PodAssignment => {
     replicaIndex: pod.replicaIndex,
     image: t.image,
     command: [...t.command],
-    env: { ...t.env },
+    env: { ...t.env, ...secretEnv },
     ports: [...t.ports],
     publishPorts: t.publishPorts,
     volumes: t.volumes.map((v) => ({ ...v })),
     cpu: t.cpu,
     memoryBytes: t.memoryBytes,
-    restartPolicy: t.restartPolicy
+    restartPolicy: t.restartPolicy,
+    ...(t.healthcheck === undefined ? {} : { healthcheck: { ...t.healthcheck, command: [...t.healthcheck.command] } })
   }
 }
 
-/** A node's pod set in a stable order (the order decides whether the set "changed"). */
-export const assignedPods = (runPodsOfNode: ReadonlyArray<PodRow>): Array<PodAssignment> =>
+/** A node's pod set in a stable order (the order decides whether the set "changed"), secrets merged in. */
+export const assignedPods = (
+  runPodsOfNode: ReadonlyArray<PodRow>,
+  secretEnvOf: (pod: PodRow) => Readonly<Record<string, string>> = () => ({})
+): Array<PodAssignment> =>
   [...runPodsOfNode]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .map(podAssignment)
+    .map((pod) => podAssignment(pod, secretEnvOf(pod)))
 
 interface Sent {
   readonly generation: number

@@ -6,7 +6,7 @@ import type { NodeId, NodeRecord } from "../../domain/Node.js"
 import { type NodeSnapshot, nodeSnapshot, placeMany, type SchedulerConfig } from "../../domain/Scheduler.js"
 import type { DeploymentId, PodId } from "../../domain/Workload.js"
 import { parseTemplate, templateOf } from "./Assignments.js"
-import type { DeploymentRow, PodChanges, PodRow } from "./Store.js"
+import { type DeploymentRow, noPodDetails, type PodChanges, type PodRow, revisionOf } from "./Store.js"
 
 export interface DeploymentState {
   readonly row: DeploymentRow
@@ -123,6 +123,8 @@ export const plan = (input: PlanInput): Plan => {
   const runningByDeployment = groupBy(running, (p) => p.deploymentId)
   for (const deployment of input.deployments) {
     const { desired, row, spec } = deployment
+    // a restart bumps the revision: every older pod is replaced like one of an older spec
+    const revision = revisionOf(row)
     const pods = runningByDeployment.get(row.id) ?? []
     for (const pod of pods) if (pod.replicaIndex >= desired) retireOne(pod, `scaled to ${desired}`)
 
@@ -135,7 +137,7 @@ export const plan = (input: PlanInput): Plan => {
 
     for (let index = 0; index < desired; index++) {
       const group = byIndex.get(index) ?? []
-      const current = group.filter((p) => p.specHash === row.specHash && !draining(p.nodeId)).sort(byPreference)
+      const current = group.filter((p) => p.specHash === revision && !draining(p.nodeId)).sort(byPreference)
       const stale = group.filter((p) => !current.includes(p))
       // stale pods that serve nothing (not running) go at once; the others wait for their replacement to run
       for (const pod of stale) if (pod.status !== "running") retireOne(pod, "replaced")
@@ -163,7 +165,7 @@ export const plan = (input: PlanInput): Plan => {
     for (const { index, stale } of candidates) {
       if (inFlight >= MAX_SURGE) break
       inFlight++
-      const recreate = newPublishes && stale.some((p) => p.specHash !== row.specHash && holdsPorts(p))
+      const recreate = newPublishes && stale.some((p) => p.specHash !== revision && holdsPorts(p))
       if (recreate) for (const pod of stale) retireOne(pod, "replaced (the new pod needs its host ports)")
       else wanted.push({ deployment, index })
     }
@@ -188,9 +190,10 @@ export const plan = (input: PlanInput): Plan => {
       restartCount: 0,
       message: null,
       image: deployment.spec.image,
-      specHash: deployment.row.specHash,
+      specHash: revisionOf(deployment.row),
       templateJson: JSON.stringify(template),
-      createdAtMs: input.nowMs
+      createdAtMs: input.nowMs,
+      ...noPodDetails
     }
   })
   const requests = [...pending, ...fresh].map((pod) => {

@@ -1,18 +1,29 @@
 // The effectful half of reconciling: read the store and the nodes, run the pure plan, write the result,
 // push each node's changed Assignment; take node reports and node deaths. Callers hold the writer lock.
 import { randomUUID } from "node:crypto"
-import { Clock, Effect, Option, type Ref, Schema } from "effect"
+import { Clock, Duration, Effect, Option, type Ref, Schema } from "effect"
 import { DeploymentSpec } from "../../domain/DeploymentSpec.js"
 import type { NodeId, NodeRecord } from "../../domain/Node.js"
 import { FAILURE_MEMORY_MS, type SchedulerConfig } from "../../domain/Scheduler.js"
-import { effectiveReplicas, PodId, PodStatus, podName, type ProjectStatus } from "../../domain/Workload.js"
-import type { PodStatus as ReportedPod } from "../../generated/cluster.js"
+import {
+  effectiveReplicas,
+  PodExitReason,
+  PodHealth,
+  PodId,
+  PodStatus,
+  podName,
+  type ProjectStatus
+} from "../../domain/Workload.js"
+import type { PodEvent, PodStatus as ReportedPod } from "../../generated/cluster.js"
 import type { DaemonConfigShape } from "../../services/DaemonConfig.js"
+import type { EventLog } from "../../services/EventLog.js"
 import type { LocalWorkload } from "../../services/LocalWorkload.js"
+import { Metrics } from "../../services/Metrics.js"
 import type { NodeRegistry } from "../../services/NodeRegistry.js"
 import type { WorkerChannels } from "../../services/WorkerChannels.js"
-import { assignedPods, type Generations } from "./Assignments.js"
+import type { Generations } from "./Assignments.js"
 import { type DeploymentState, plan, type Plan } from "./Plan.js"
+import type { SecretEnv } from "./SecretEnv.js"
 import type { DeploymentRow, PodChanges, PodRow, Store } from "./Store.js"
 
 const decodeSpec = Schema.decodeUnknownSync(Schema.parseJson(DeploymentSpec))
@@ -31,6 +42,8 @@ export const parseSpec = (json: string): DeploymentSpec => {
 export const gaveUp = (status: PodStatus) => status === "failed" || status === "crashloopbackoff"
 
 const isPodStatus = Schema.is(PodStatus)
+const isExitReason = Schema.is(PodExitReason)
+const isHealth = Schema.is(PodHealth)
 
 /** How a pod is named in logs: `pod shop/api-0 (1a2b3c4d)`. */
 export const label = (pod: Pick<PodRow, "project" | "deploymentName" | "replicaIndex" | "id">) =>
@@ -50,6 +63,17 @@ const reportedChanges = (row: PodRow, s: ReportedPod): PodChanges => {
   if (s.restartCount !== row.restartCount) changes.restartCount = s.restartCount
   const message = s.message === "" ? null : s.message
   if (message !== row.message) changes.message = message
+  // what the worker knows of the last exit and the probe: proto3 zero values mean "none"
+  const exitCode = s.exited ? s.exitCode : null
+  if (exitCode !== row.exitCode) changes.exitCode = exitCode
+  const reason = isExitReason(s.reason) ? s.reason : null
+  if (reason !== row.reason) changes.reason = reason
+  const health = isHealth(s.health) ? s.health : null
+  if (health !== row.health) changes.health = health
+  const lastExitAtMs = s.lastExitAtMs > 0 ? s.lastExitAtMs : null
+  if (lastExitAtMs !== row.lastExitAtMs) changes.lastExitAtMs = lastExitAtMs
+  const startedAtMs = s.startedAtMs > 0 ? s.startedAtMs : null
+  if (startedAtMs !== row.startedAtMs) changes.startedAtMs = startedAtMs
   return changes
 }
 
@@ -61,12 +85,19 @@ export interface ReconcilerDeps {
   readonly local: LocalWorkload["Type"]
   readonly generations: Generations
   readonly scheduler: Ref.Ref<SchedulerConfig>
+  /** the cluster's event stream: the pods' side of it is recorded here */
+  readonly eventLog: EventLog["Type"]
+  /** decrypts each pod's secrets into its assignment */
+  readonly secretEnv: SecretEnv
   /** ask for another pass soon (a rollout or migration can take its next step) */
   readonly wakeUp: Effect.Effect<void>
 }
 
 export const makeReconciler = (deps: ReconcilerDeps) => {
-  const { channels, config, generations, local, registry, store } = deps
+  const { channels, config, eventLog, generations, local, registry, store } = deps
+
+  const podEvent = (pod: Pick<PodRow, "deploymentName" | "replicaIndex">, action: string, message: string) =>
+    eventLog.record({ kind: "pod", name: podName(pod.deploymentName, pod.replicaIndex), action, message })
 
   /** This host's own node (the master registers itself as one; absent for a moment at first start). */
   const localNodeOf = (nodes: ReadonlyArray<NodeRecord>) => nodes.find((n) => n.name === config.nodeName)
@@ -90,7 +121,9 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
   const pushAssignments = (nodes: ReadonlyArray<NodeRecord>) =>
     Effect.gen(function*() {
       const byNode = new Map<NodeId, Array<PodRow>>()
+      const runIds = new Set<PodId>()
       for (const pod of yield* store.pods) {
+        if (pod.desired === "run") runIds.add(pod.id)
         if (pod.desired !== "run" || pod.nodeId === null) continue
         const list = byNode.get(pod.nodeId)
         if (list === undefined) byNode.set(pod.nodeId, [pod])
@@ -98,7 +131,7 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
       }
       const me = localNodeOf(nodes)
       for (const node of nodes) {
-        const mine = assignedPods(byNode.get(node.id) ?? [])
+        const mine = yield* deps.secretEnv.assign(byNode.get(node.id) ?? [])
         // synchronous: most nodes' sets are unchanged on most passes
         const { changed, generation } = generations.stampNow(node.id, mine)
         if (!changed) continue
@@ -112,6 +145,7 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
         yield* Effect.logDebug(`node '${node.name}' assigned ${mine.length} pod(s), generation ${generation}`)
       }
       yield* generations.retain(new Set(nodes.map((n) => n.id)))
+      yield* deps.secretEnv.retain(runIds)
     })
 
   const applyPlan = (p: Plan, nodes: ReadonlyArray<NodeRecord>, nowMs: number) =>
@@ -129,25 +163,35 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
       for (const pod of p.lost) {
         const name = nodeName(nodes, pod.nodeId) ?? pod.nodeId
         yield* Effect.logWarning(`${label(pod)} failed: node '${name}' is dead or removed; it will be replaced`)
+        yield* podEvent(pod, "rescheduled", `node '${name}' is dead or removed; a replacement is scheduled`)
       }
-      for (const { pod, reason } of p.retire) yield* Effect.logInfo(`${label(pod)} retired: ${reason}`)
+      for (const { pod, reason } of p.retire) {
+        yield* Effect.logInfo(`${label(pod)} retired: ${reason}`)
+        yield* podEvent(pod, "stopped", reason)
+      }
       for (const pod of p.create) {
-        yield* pod.nodeId === null
-          ? Effect.logWarning(`${label(pod)} pending: ${pod.message}`)
-          : Effect.logInfo(`${label(pod)} placed on node '${nodeName(nodes, pod.nodeId)}'`)
+        if (pod.nodeId === null) {
+          yield* Effect.logWarning(`${label(pod)} pending: ${pod.message}`)
+        } else {
+          yield* Effect.logInfo(`${label(pod)} placed on node '${nodeName(nodes, pod.nodeId)}'`)
+          yield* podEvent(pod, "scheduled", `placed on node '${nodeName(nodes, pod.nodeId)}'`)
+        }
       }
       for (const { changes, pod } of p.place) {
         if (changes.nodeId !== undefined && changes.nodeId !== null) {
           yield* Effect.logInfo(`${label(pod)} placed on node '${nodeName(nodes, changes.nodeId)}'`)
+          yield* podEvent(pod, "scheduled", `placed on node '${nodeName(nodes, changes.nodeId)}'`)
         }
       }
     })
 
   /** One pass: plan from what the store and the registry say now, write the changes, push the sets. */
   const pass = Effect.gen(function*() {
+    const metrics = yield* Metrics
+    const startNs = yield* Clock.currentTimeNanos
     const nowMs = yield* Clock.currentTimeMillis
     const nodes = yield* registry.list
-    const p = plan({
+    const input = {
       nodes,
       deployments: deploymentStates(yield* store.deployments, yield* projectStatuses),
       pods: yield* store.pods,
@@ -156,10 +200,17 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
       maxPods: config.maxPods,
       nowMs,
       newPodId: () => PodId.make(randomUUID())
-    })
+    }
+    const planStartNs = yield* Clock.currentTimeNanos
+    const p = plan(input)
+    // a pass with pods to place took a scheduling decision: the (pure) planning is its time
+    if (p.create.length + p.place.length > 0) {
+      yield* metrics.observeSchedule(input.config.strategy, Duration.nanos((yield* Clock.currentTimeNanos) - planStartNs))
+    }
     const changes = p.lost.length + p.forget.length + p.retire.length + p.create.length + p.place.length
     if (changes > 0) yield* applyPlan(p, nodes, nowMs)
     yield* pushAssignments(nodes)
+    yield* metrics.observeReconcile(Duration.nanos((yield* Clock.currentTimeNanos) - startNs))
   })
 
   /** What a node says it runs. SQLite is written only when something changed. */
@@ -203,11 +254,28 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
       if (updates.some(([, c]) => c.status !== undefined) || gone.length > 0) yield* deps.wakeUp
     })
 
+  /** What happened to a node's pods where they run (a ping's events), into the cluster's event stream. */
+  const podEvents = (nodeId: NodeId, events: ReadonlyArray<PodEvent>) =>
+    events.length === 0 ? Effect.void : Effect.gen(function*() {
+      const rows = new Map((yield* store.podsOfNode(nodeId)).map((row) => [row.id as string, row]))
+      for (const event of events) {
+        const row = rows.get(event.podId)
+        // a pod the master already forgot (removed meanwhile): still worth a line, by its id
+        const name = row === undefined ? event.podId.slice(0, 8) : podName(row.deploymentName, row.replicaIndex)
+        yield* eventLog.record({ kind: "pod", name, action: event.action, message: event.message })
+      }
+    })
+
   /** The local node's report, read from its LocalWorkload (it has no stream to ping on). */
   const localReport = Effect.gen(function*() {
     const me = localNodeOf(yield* registry.list)
     if (me === undefined) return Option.none()
-    return Option.some({ nodeId: me.id, statuses: yield* local.statuses, applied: yield* local.appliedGeneration })
+    return Option.some({
+      nodeId: me.id,
+      statuses: yield* local.statuses,
+      applied: yield* local.appliedGeneration,
+      events: yield* local.takeEvents
+    })
   })
 
   /** A node declared dead (announced once): its pods failed and move now, without waiting for a pass. */
@@ -229,9 +297,10 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
           yield* store.recordFailures(pods.map(() => nodeId), nowMs, nowMs - FAILURE_MEMORY_MS)
         }))
         yield* Effect.logWarning(`node '${name}' is dead: ${pods.length} pod(s) failed and are being replaced`)
+        for (const pod of pods) yield* podEvent(pod, "rescheduled", `node '${name}' is dead; a replacement is scheduled`)
       }
       yield* pass
     })
 
-  return { localNodeOf, projectStatuses, pass, report, localReport, nodeDied } as const
+  return { localNodeOf, projectStatuses, pass, report, podEvents, localReport, nodeDied } as const
 }

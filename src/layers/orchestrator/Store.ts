@@ -4,7 +4,7 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { NodeId } from "../../domain/Node.js"
 import { defaultSchedulerConfig, SchedulerConfig } from "../../domain/Scheduler.js"
-import { DeploymentId, PodId, PodStatus, ProjectStatus } from "../../domain/Workload.js"
+import { DeploymentId, PodExitReason, PodHealth, PodId, PodStatus, ProjectStatus } from "../../domain/Workload.js"
 
 export const ProjectRow = Schema.Struct({
   name: Schema.String,
@@ -23,9 +23,18 @@ export const DeploymentRow = Schema.Struct({
   /** SQLite has no boolean: 0 / 1 */
   stopped: Schema.Number,
   createdAtMs: Schema.Number,
-  updatedAtMs: Schema.Number
+  updatedAtMs: Schema.Number,
+  /** bumped by `helyos restart`: every pod of an earlier generation is replaced */
+  restartGeneration: Schema.Number
 })
 export type DeploymentRow = typeof DeploymentRow.Type
+
+/**
+ * What a pod must have been made from to be current: the spec's hash, plus the restart generation
+ * once there has been a restart (a pod's `specHash` column stores this revision).
+ */
+export const revisionOf = (row: Pick<DeploymentRow, "specHash" | "restartGeneration">): string =>
+  row.restartGeneration === 0 ? row.specHash : `${row.specHash}+restart${row.restartGeneration}`
 
 /** run: the pod belongs on its node; retire: it is being removed and lingers until its node says it is gone. */
 export const PodDesired = Schema.Literal("run", "retire")
@@ -47,13 +56,44 @@ export const PodRow = Schema.Struct({
   image: Schema.String,
   specHash: Schema.String,
   templateJson: Schema.String,
-  createdAtMs: Schema.Number
+  createdAtMs: Schema.Number,
+  /** the last exit of the pod's container (NULL while it never exited) and why it ended */
+  exitCode: Schema.NullOr(Schema.Number),
+  reason: Schema.NullOr(PodExitReason),
+  /** probe verdict; NULL without a health check */
+  health: Schema.NullOr(PodHealth),
+  lastExitAtMs: Schema.NullOr(Schema.Number),
+  /** when the current container started; NULL while none runs */
+  startedAtMs: Schema.NullOr(Schema.Number)
 })
 export type PodRow = typeof PodRow.Type
 
+/** A new pod's details: nothing reported yet. */
+export const noPodDetails = {
+  exitCode: null,
+  reason: null,
+  health: null,
+  lastExitAtMs: null,
+  startedAtMs: null
+} as const satisfies Partial<PodRow>
+
 /** The columns a pod report or the reconciler may change. */
 export type PodChanges = Partial<
-  Pick<PodRow, "nodeId" | "desired" | "status" | "containerId" | "containerIp" | "restartCount" | "message">
+  Pick<
+    PodRow,
+    | "nodeId"
+    | "desired"
+    | "status"
+    | "containerId"
+    | "containerIp"
+    | "restartCount"
+    | "message"
+    | "exitCode"
+    | "reason"
+    | "health"
+    | "lastExitAtMs"
+    | "startedAtMs"
+  >
 >
 
 const FailureRow = Schema.Struct({ nodeId: NodeId, atMs: Schema.Number })
@@ -149,7 +189,9 @@ export const makeStore = Effect.gen(function*() {
       sql`INSERT INTO deployments ${sql.insert(row)}`.pipe(Effect.asVoid, Effect.orDie),
     updateDeployment: (
       id: DeploymentId,
-      changes: Partial<Pick<DeploymentRow, "specJson" | "specHash" | "replicas" | "stopped" | "updatedAtMs">>
+      changes: Partial<
+        Pick<DeploymentRow, "specJson" | "specHash" | "replicas" | "stopped" | "updatedAtMs" | "restartGeneration">
+      >
     ) => sql`UPDATE deployments SET ${sql.update(changes)} WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie),
     deleteDeployment: (id: DeploymentId) =>
       sql`DELETE FROM deployments WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie),

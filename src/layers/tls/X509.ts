@@ -25,6 +25,13 @@ export interface SubjectAltNames {
   readonly ips: ReadonlyArray<string>
 }
 
+/**
+ * One spelling per address: a certificate's SAN reads back as `0:0:0:0:0:0:0:1` or `2001:DB8:0:…`,
+ * so IPv6 is compressed and lowercased (the URL serializer's canonical form) before comparing.
+ */
+const canonicalIp = (ip: string): string =>
+  isIP(ip) === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip
+
 /** Split names into DNS names and IP addresses (an entry that parses as an IP is an IP). */
 export const classifySans = (names: Iterable<string>): SubjectAltNames => {
   const dns = new Set<string>()
@@ -32,7 +39,7 @@ export const classifySans = (names: Iterable<string>): SubjectAltNames => {
   for (const raw of names) {
     const name = raw.trim().replace(/^\[(.*)\]$/, "$1")
     if (name === "") continue
-    if (isIP(name) !== 0) ips.add(name)
+    if (isIP(name) !== 0) ips.add(canonicalIp(name))
     else dns.add(name.toLowerCase())
   }
   return { dns: [...dns].sort(), ips: [...ips].sort() }

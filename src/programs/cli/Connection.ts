@@ -1,9 +1,15 @@
-// How a `helyos` command reaches helyosd: the global flags, server/token resolution, the typed
-// client derived from HelyosApi, and turning every failure into the one line a user reads.
+// How a `helyos` command reaches helyosd: the global flags, server/token resolution, the HTTPS
+// client that trusts only what the context says (its pinned CA, the system roots, or — when told —
+// nothing), the typed client derived from HelyosApi, and turning every failure into one line.
 import { Command, Options } from "@effect/cli"
 import { HttpApiClient, HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
 import { Console, Data, Duration, Effect, Either, Option, ParseResult, Redacted } from "effect"
-import { resolveContext } from "../../layers/CliConfigFile.js"
+import { X509Certificate } from "node:crypto"
+import * as Http from "node:http"
+import * as Https from "node:https"
+import { sameFingerprint } from "../../domain/Fingerprint.js"
+import { caFingerprint, resolveContext, type ServerTrust } from "../../layers/CliConfigFile.js"
 import { ApiError } from "../../services/api/HttpErrors.js"
 import { HelyosApi } from "../../services/HelyosApi.js"
 
@@ -44,6 +50,9 @@ export const helyosRoot = Command.make("helyos", connectionOptions)
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/
 
+/** Is this http(s) URL's host the machine itself? */
+export const isLoopback = (url: URL): boolean => LOOPBACK.test(url.hostname)
+
 /** `http(s)://host:port`, or the message saying what is wrong with it. */
 const checkServer = (server: string): Either.Either<URL, string> => {
   try {
@@ -55,18 +64,85 @@ const checkServer = (server: string): Either.Either<URL, string> => {
   return Either.left(`invalid server URL '${server}': expected http(s)://host:port`)
 }
 
-const unreachable = (server: string) => `cannot reach helyosd at ${server} — is it running? Start it with: helyosd`
+// ---------------------------------------------------------------------------------------------
+// The HTTP(S) client
+
+/**
+ * An HTTP client whose HTTPS connections trust exactly `trust`: a pinned CA replaces the system
+ * roots (Node's `ca` option), Insecure checks nothing. Agents without keep-alive, so no socket
+ * outlives its request and the process exits when the command is done.
+ */
+export const httpClientFor = (trust: ServerTrust): Effect.Effect<HttpClient.HttpClient> => {
+  const tls: Https.AgentOptions = trust._tag === "Pinned"
+    ? { ca: trust.pem }
+    : trust._tag === "Insecure"
+    ? { rejectUnauthorized: false }
+    : {}
+  return Effect.provideService(NodeHttpClient.make, NodeHttpClient.HttpAgent, {
+    [NodeHttpClient.HttpAgentTypeId]: NodeHttpClient.HttpAgentTypeId,
+    http: new Http.Agent({ keepAlive: false }),
+    https: new Https.Agent({ ...tls, keepAlive: false })
+  })
+}
+
+/** Node's error codes for a certificate the client does not accept. */
+const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME|ALTNAME/
+
+/** Node's error codes for a peer that does not speak TLS at all. */
+const NOT_TLS = /ERR_SSL_WRONG_VERSION_NUMBER|ERR_SSL_PACKET_LENGTH_TOO_LONG|EPROTO/
+
+const errorCode = (cause: unknown): string =>
+  typeof cause === "object" && cause !== null && typeof (cause as { code?: unknown }).code === "string"
+    ? (cause as { code: string }).code
+    : ""
+
+const causeMessage = (cause: unknown): string =>
+  cause instanceof Error ? cause.message.split("\n")[0]! : String(cause)
+
+/** What to do about a certificate the client rejected, given what it was told to trust. */
+const tlsHint = (server: string, trust: ServerTrust, context: Option.Option<string>): string => {
+  if (trust._tag !== "Pinned") return `pin its CA with: helyos login ${server} --ca-fingerprint <sha256> (or --ca-file <pem>)`
+  const where = Option.match(context, { onNone: () => "the pinned CA", onSome: (name) => `the CA pinned in context '${name}'` })
+  return `its certificate does not chain to ${where}; if the daemon's CA changed, log in again: helyos login ${server} --ca-fingerprint <sha256>`
+}
+
+/** The one line for a connection that failed: a rejected certificate, a protocol mix-up, or no daemon. */
+export const transportProblem = (
+  server: string,
+  trust: ServerTrust,
+  context: Option.Option<string>,
+  cause: unknown
+): string => {
+  const code = errorCode(cause)
+  if (CERTIFICATE_ERROR.test(code)) {
+    return `TLS verification of ${server} failed: ${causeMessage(cause)} — ${tlsHint(server, trust, context)}`
+  }
+  if (server.startsWith("https:") && NOT_TLS.test(code)) {
+    return `TLS handshake with ${server} failed: it does not speak HTTPS (for a plain-HTTP daemon use http://)`
+  }
+  if (server.startsWith("http:") && (code === "ECONNRESET" || code === "HPE_INVALID_CONSTANT")) {
+    return `${server} closed the connection: if the daemon serves HTTPS, use https:// (helyos login ${server.replace(/^http:/, "https:")})`
+  }
+  return `cannot reach helyosd at ${server} — is it running? Start it with: helyosd`
+}
 
 /** Turn any failure of a request into the line a user reads. */
-const explain = (server: string, hasToken: boolean) => (error: unknown): Effect.Effect<never, CliError> => {
+export const explainFailure = (
+  server: string,
+  options: { readonly hasToken: boolean; readonly trust: ServerTrust; readonly context: Option.Option<string> }
+) =>
+(error: unknown): Effect.Effect<never, CliError> => {
+  if (error instanceof CliError) return Effect.fail(error)
   if (error instanceof ApiError) {
-    const hint = error.status === 401 && !hasToken ? " (no token: pass --token or set HELYOS_API_TOKEN)" : ""
+    const hint = error.status === 401 && !options.hasToken ? " (no token: pass --token or set HELYOS_API_TOKEN)" : ""
     return Effect.fail(new CliError({ message: error.message + hint }))
   }
   if (HttpClientError.isHttpClientError(error)) {
     if (error._tag === "RequestError") {
       return Effect.fail(new CliError({
-        message: error.reason === "Transport" ? unreachable(server) : `invalid request to ${server}: ${error.message}`
+        message: error.reason === "Transport"
+          ? transportProblem(server, options.trust, options.context, error.cause)
+          : `invalid request to ${server}: ${error.message}`
       }))
     }
     // a status the API does not declare: show its {"error"} if it has one
@@ -91,8 +167,30 @@ const explain = (server: string, hasToken: boolean) => (error: unknown): Effect.
 }
 
 /**
- * Resolve server and token (flag > env > context > default), check the URL, and build the client.
- * `request(f)` runs one call with a timeout and readable errors.
+ * A pinned CA must be a certificate, and the one its fingerprint names (a hand-edited file could
+ * have changed either).
+ */
+const checkPin = (trust: ServerTrust, context: Option.Option<string>): Either.Either<void, string> => {
+  if (trust._tag !== "Pinned") return Either.void
+  const name = Option.getOrElse(context, () => "?")
+  try {
+    new X509Certificate(trust.pem)
+  } catch {
+    return Either.left(`context '${name}' holds an invalid pinned CA ('ca' is not a base64 PEM certificate): log in again`)
+  }
+  if (Option.isSome(trust.sha256) && !sameFingerprint(trust.sha256.value, caFingerprint(trust.pem))) {
+    return Either.left(`context '${name}': the pinned CA does not match its ca-sha256: log in again`)
+  }
+  return Either.void
+}
+
+// ---------------------------------------------------------------------------------------------
+// connect
+
+/**
+ * Resolve server and token (flag > env > context > default) and TLS trust (the active context),
+ * check the URL, and build the clients. `request(f)` runs one typed call with a timeout and
+ * readable errors; `http` is the raw client for streams.
  */
 export const connect = (own: ConnectionFlags) =>
   Effect.gen(function*() {
@@ -106,32 +204,47 @@ export const connect = (own: ConnectionFlags) =>
     for (const warning of warnings) yield* Console.error(`warning: ${warning}`)
     const resolved = yield* Either.mapLeft(connection, (message) => new CliError({ message }))
     const url = yield* Either.mapLeft(checkServer(resolved.server), (message) => new CliError({ message }))
-    if (url.protocol === "http:" && !LOOPBACK.test(url.hostname) && Option.isSome(resolved.token)) {
+    if (url.protocol === "http:" && !isLoopback(url) && Option.isSome(resolved.token)) {
       yield* Console.error(`warning: ${resolved.server} is plain HTTP: the token travels unencrypted`)
     }
-    const client = yield* HttpApiClient.make(HelyosApi, {
-      baseUrl: resolved.server,
-      transformClient: Option.match(resolved.token, {
-        onNone: () => (c: HttpClient.HttpClient) => c,
-        onSome: (token) => HttpClient.mapRequest(HttpClientRequest.bearerToken(token))
+    if (url.protocol === "https:") {
+      yield* Either.mapLeft(checkPin(resolved.trust, resolved.context), (message) => new CliError({ message }))
+      if (resolved.trust._tag === "Insecure") {
+        const which = Option.match(resolved.context, { onNone: () => "", onSome: (name) => ` (context '${name}': insecure = true)` })
+        yield* Console.error(`warning: TLS verification is off${which}: ${resolved.server} is not authenticated`)
+      }
+    }
+    const base = yield* httpClientFor(resolved.trust)
+    const withToken = (c: HttpClient.HttpClient) =>
+      Option.match(resolved.token, {
+        onNone: () => c,
+        onSome: (token) => HttpClient.mapRequest(c, HttpClientRequest.bearerToken(token))
       })
+    const client = yield* HttpApiClient.make(HelyosApi, { baseUrl: resolved.server, transformClient: withToken }).pipe(
+      Effect.provideService(HttpClient.HttpClient, base)
+    )
+    const explainError = explainFailure(resolved.server, {
+      hasToken: Option.isSome(resolved.token),
+      trust: resolved.trust,
+      context: resolved.context
     })
-    const hasToken = Option.isSome(resolved.token)
     const request = <A, E, R>(call: (api: typeof client) => Effect.Effect<A, E, R>) =>
       call(client).pipe(
         Effect.timeoutFail({
           duration: REQUEST_TIMEOUT,
           onTimeout: () => new CliError({ message: `helyosd at ${resolved.server} did not answer within ${Duration.format(REQUEST_TIMEOUT)}` })
         }),
-        Effect.catchAll((error) => error instanceof CliError ? Effect.fail(error) : explain(resolved.server, hasToken)(error))
+        Effect.catchAll(explainError)
       )
     /** The raw client (base URL and token applied, no timeout): for streamed answers like logs. */
-    const http = (yield* HttpClient.HttpClient).pipe(
-      HttpClient.mapRequest(HttpClientRequest.prependUrl(resolved.server.replace(/\/+$/, ""))),
-      HttpClient.mapRequest((req) =>
-        Option.match(resolved.token, { onNone: () => req, onSome: (token) => HttpClientRequest.bearerToken(req, token) }))
-    )
-    /** Turn a raw call's failure into the line a user reads (as `request` does). */
-    const explainError = (error: unknown) => explain(resolved.server, hasToken)(error)
-    return { server: resolved.server, request, http, explainError }
+    const http = withToken(base).pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl(resolved.server)))
+    return {
+      server: resolved.server,
+      /** the active context's default project, if it has one */
+      project: resolved.project,
+      context: resolved.context,
+      request,
+      http,
+      explainError
+    }
   })

@@ -1,4 +1,4 @@
-// `helyos pods`, `deployments`, `scale`, `stop`, `rm` and `logs`: a deployment's life after deploy.
+// `helyos pods`, `deployments`, `scale`, `stop`, `restart`, `rm` and `logs`: a deployment's life after deploy.
 import { Args, Command, Options } from "@effect/cli"
 import { HttpClientRequest } from "@effect/platform"
 import { Clock, Console, Effect, Option, Schema, Stream } from "effect"
@@ -12,18 +12,26 @@ const since = (iso: string, nowMs: number) => age(Date.parse(iso), nowMs).replac
 
 const capitalised = (text: string) => text.length === 0 ? text : text[0]!.toUpperCase() + text.slice(1)
 
+/** Why the last container ended and its code: `Error (exit 1)`, `Unhealthy`; `-` while none did. */
+export const lastExit = (pod: Pick<PodView, "reason" | "exit_code">): string => {
+  const code = pod.exit_code === null ? undefined : `exit ${pod.exit_code}`
+  if (pod.reason === null) return code ?? "-"
+  return code === undefined ? pod.reason : `${pod.reason} (${code})`
+}
+
 export const podsTable = (pods: ReadonlyArray<PodView>, nowMs: number): string =>
   pods.length === 0
     ? "No pods."
     : renderTable(
-      ["NAME", "PROJECT", "NODE", "STATUS", "IP", "RESTARTS", "AGE"],
+      ["NAME", "PROJECT", "NODE", "STATUS", "RESTARTS", "LAST EXIT", "IP", "AGE"],
       pods.map((p) => [
         p.name,
         p.project,
         p.node ?? "-",
         podStatusLabel(p.status),
-        p.container_ip ?? "-",
         String(p.restart_count),
+        lastExit(p),
+        p.container_ip ?? "-",
         since(p.created_at, nowMs)
       ])
     )
@@ -105,6 +113,21 @@ export const stop = Command.make(
       yield* Console.log(`deployment ${p}/${name} stopped (definition kept; scale or deploy to start it again)`)
     })
 ).pipe(Command.withDescription("Stop every pod of a deployment, keeping its definition"))
+
+export const restart = Command.make(
+  "restart",
+  { name, project: projectOption, json: jsonOption, ...connectionOptions },
+  ({ json, name, project, ...flags }) =>
+    Effect.gen(function*() {
+      const { request } = yield* connect(flags)
+      const p = projectOrDefault(project)
+      const deployment = yield* request((api) => api.workloads.restart({ path: { project: p, name } }))
+      if (json) return yield* printJson(yield* Schema.encode(DeploymentView)(deployment).pipe(Effect.orDie))
+      yield* Console.log(
+        `deployment ${p}/${name} restarting: each of its ${deployment.replicas} pod(s) is replaced by a fresh one, one at a time`
+      )
+    })
+).pipe(Command.withDescription("Replace every pod of a deployment with a fresh one (clean restart counters, out of a crash loop)"))
 
 export const rm = Command.make(
   "rm",

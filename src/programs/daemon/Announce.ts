@@ -1,10 +1,15 @@
 // Start-up announcements of a master/single daemon: the API token, the join command, the master's own node.
-import { Effect, Logger, LogLevel, Option, Redacted } from "effect"
+import { Effect, Either, Logger, LogLevel, Option, Redacted } from "effect"
 import * as os from "node:os"
+import { type ApiScheme, isWildcardHost, urlOf } from "../../domain/ApiTlsPolicy.js"
 import { NodeResources } from "../../domain/Node.js"
-import { seedLocalContext } from "../../layers/CliConfigFile.js"
+import { LOCAL_CONTEXT, loadConfigForUpdate, seedLocalContext } from "../../layers/CliConfigFile.js"
+import { ApiTls } from "../../services/ApiTls.js"
+import { ClusterServer } from "../../services/ClusterServer.js"
+import { ClusterTls } from "../../services/ClusterTls.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { NodeRegistry } from "../../services/NodeRegistry.js"
+import { ApiTokens } from "../../services/ApiTokens.js"
 import { TokenVault } from "../../services/TokenVault.js"
 
 /** The address others should dial: --advertise-addr, else a non-loopback IPv4 when bound to all, else the bind host. */
@@ -21,38 +26,88 @@ export const advertisedHost = (host: string, advertise: Option.Option<string>): 
 const shownOnce = (lines: ReadonlyArray<string>) =>
   Effect.forEach(lines, (line) => Effect.logInfo(line), { discard: true }).pipe(Logger.withMinimumLogLevel(LogLevel.Info))
 
-/** Where the local CLI reaches this daemon. */
-const localServer = (host: string, port: number) =>
-  `http://${host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host}:${port}`
+/** Where the local CLI reaches this daemon (127.0.0.1 is in every self-signed certificate). */
+const localServer = (scheme: ApiScheme, host: string, port: number) =>
+  urlOf(scheme, isWildcardHost(host) ? "127.0.0.1" : host, port)
 
 /** Make sure an API token exists; print a generated one once and seed the local CLI context. */
 export const announceApiToken = Effect.gen(function*() {
   const config = yield* DaemonConfig
-  const vault = yield* TokenVault
-  const known = yield* vault.ensureApiToken(config.apiToken)
-  if (Option.isNone(known)) return
+  const tokens = yield* ApiTokens
+  const tls = yield* ApiTls
+  const known = yield* tokens.ensureDefault(config.apiToken)
+  if (Option.isNone(known)) return yield* followLocalContext
   const { minted, token } = known.value
   if (minted) {
     yield* shownOnce([`API token generated (shown once) — export it for the CLI:`, `HELYOS_API_TOKEN=${Redacted.value(token)}`])
   }
   yield* Effect.try(() =>
-    seedLocalContext({ path: config.cliConfigPath, server: localServer(config.host, config.port), token: Redacted.value(token) })
+    seedLocalContext({
+      path: config.cliConfigPath,
+      server: localServer(tls.scheme, config.host, config.port),
+      token: Redacted.value(token),
+      // an HTTPS daemon's context pins its CA, so the local CLI trusts it without a prompt
+      ca: Option.getOrUndefined(tls.ca)
+    })
   ).pipe(
     Effect.tap(() => Effect.logInfo(`CLI context 'local' written to ${config.cliConfigPath}`)),
     Effect.catchAll((e) => Effect.logWarning(`could not write the CLI config ${config.cliConfigPath}: ${String(e.error)}`))
   )
 })
 
+/**
+ * The token is stored only as a hash, so the local context keeps its own; but when this start changed
+ * the scheme or the CA (e.g. --tls on after plain HTTP), the context follows, or the local CLI breaks.
+ */
+const followLocalContext = Effect.gen(function*() {
+  const config = yield* DaemonConfig
+  const tls = yield* ApiTls
+  const local = Either.match(loadConfigForUpdate(config.cliConfigPath), {
+    onLeft: () => undefined,
+    onRight: (c) => c.contexts.get(LOCAL_CONTEXT)
+  })
+  if (local?.token === undefined) return
+  const server = localServer(tls.scheme, config.host, config.port)
+  const sha256 = Option.getOrUndefined(Option.map(tls.ca, (ca) => ca.sha256))
+  if (local.server === server && local.caSha256 === sha256) return
+  const token = local.token
+  yield* Effect.try(() =>
+    seedLocalContext({ path: config.cliConfigPath, server, token: Redacted.value(token), ca: Option.getOrUndefined(tls.ca) })
+  ).pipe(
+    Effect.tap(() => Effect.logInfo(`CLI context 'local' now points at ${server}`)),
+    Effect.catchAll((e) => Effect.logWarning(`could not update the CLI config ${config.cliConfigPath}: ${String(e.error)}`))
+  )
+})
+
+/** With HTTPS, the exact command a remote user runs to log in with the CA pinned. */
+export const announceLogin = (port: number) =>
+  Effect.gen(function*() {
+    const config = yield* DaemonConfig
+    const tls = yield* ApiTls
+    if (tls.scheme !== "https") return
+    const server = urlOf("https", advertisedHost(config.host, config.advertiseAddr), port)
+    yield* Option.match(tls.ca, {
+      onSome: (ca) => Effect.logInfo(`helyos login ${server} --ca-fingerprint ${ca.sha256}`),
+      // a brought certificate: public roots, or the user's own --ca-file
+      onNone: () => Effect.logInfo(`helyos login ${server}`)
+    })
+  })
+
 /** Mint the join token on a master's first start and print the exact command workers run. */
 export const announceJoinToken = Effect.gen(function*() {
   const config = yield* DaemonConfig
   const vault = yield* TokenVault
+  // a master always has its cluster CA (Modes provides it); read optionally so single mode type-checks
+  const tls = yield* Effect.serviceOption(ClusterTls)
+  if (Option.isNone(tls)) return yield* Effect.dieMessage("a master must have its cluster TLS material before announcing")
   const minted = yield* vault.ensureJoinToken
   if (Option.isNone(minted)) return
   const addr = advertisedHost(config.host, config.advertiseAddr)
+  const port = Option.match(yield* Effect.serviceOption(ClusterServer), { onNone: () => config.grpcPort, onSome: (s) => s.port })
   yield* shownOnce([
     "join token generated — workers can join with:",
-    `helyosd --mode worker --join ${addr}:${config.grpcPort} --token ${Redacted.value(minted.value)}`
+    // the fingerprint pins the master's cluster CA: a worker checks it before sending the token
+    `helyosd --mode worker --join ${addr}:${port} --token ${Redacted.value(minted.value)} --ca-fingerprint ${tls.value.fingerprint}`
   ])
 })
 

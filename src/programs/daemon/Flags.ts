@@ -3,7 +3,9 @@ import { HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Config, Duration, Effect, Either, Option, Redacted } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
+import { apiTlsProblem } from "../../domain/ApiTlsPolicy.js"
 import { parseDuration } from "../../domain/Duration.js"
+import { normalizeFingerprint } from "../../domain/Fingerprint.js"
 import { joinTokenProblem, apiTokenProblem } from "../../domain/Tokens.js"
 import { type DaemonConfigShape, defaultTimers, timerProblem } from "../../services/DaemonConfig.js"
 
@@ -88,7 +90,15 @@ export const daemonFlags = {
   ),
   insecureSkipCaVerify: Options.boolean("insecure-skip-ca-verify").pipe(
     Options.withDescription("worker: join without verifying the master's certificate (unsafe)")
-  )
+  ),
+  // the restart ladder of this node's pods (documented numbers; tests shrink them)
+  restartBackoffBase: duration("restart-backoff-base", "1s", "delay before a pod's first restart; doubles each restart"),
+  restartBackoffMax: duration("restart-backoff-max", "300s", "longest delay between two restarts of a pod"),
+  crashloopAfter: Options.integer("crashloop-after").pipe(
+    Options.withDescription("restarts without recovery after which a pod is CrashLoopBackoff"),
+    defaultTo(10)
+  ),
+  healthyResetAfter: duration("healthy-reset-after", "600s", "continuous health after which a pod's restart counter resets")
 } as const
 
 type OptionValue<O> = O extends Options.Options<infer A> ? A : never
@@ -114,6 +124,17 @@ export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigSh
     const tokenProblem = joinTokenProblem(Redacted.value(flags.token.value))
     if (tokenProblem !== undefined) return Either.left(`--token: ${tokenProblem}`)
   }
+  // how a worker trusts the master's cluster CA (the absence of both is decided at start: a saved grpc-ca.pem may do)
+  if (Option.isSome(flags.caFingerprint)) {
+    if (flags.mode !== "worker") return Either.left("--ca-fingerprint is a worker flag (a master prints its own fingerprint)")
+    if (normalizeFingerprint(flags.caFingerprint.value) === undefined) {
+      return Either.left(`--ca-fingerprint must be sha256:<64 hex digits> as the master printed it, got '${flags.caFingerprint.value}'`)
+    }
+    if (flags.insecureSkipCaVerify) {
+      return Either.left("--ca-fingerprint and --insecure-skip-ca-verify contradict each other: keep --ca-fingerprint")
+    }
+  }
+  if (flags.insecureSkipCaVerify && flags.mode !== "worker") return Either.left("--insecure-skip-ca-verify is a worker flag")
   if (Option.isSome(flags.apiToken)) {
     const apiProblem = apiTokenProblem(Redacted.value(flags.apiToken.value))
     if (apiProblem !== undefined) return Either.left(`--api-token: ${apiProblem}`)
@@ -122,6 +143,25 @@ export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigSh
     if (port < 0 || port > 65535) return Either.left(`${name} must be between 0 and 65535, got ${port}`)
   }
   if (flags.maxPods < 1) return Either.left(`--max-pods must be at least 1, got ${flags.maxPods}`)
+  if (Duration.toMillis(flags.restartBackoffBase) <= 0) return Either.left("--restart-backoff-base must be greater than 0")
+  if (Duration.lessThan(flags.restartBackoffMax, flags.restartBackoffBase)) {
+    return Either.left("--restart-backoff-max must be at least --restart-backoff-base")
+  }
+  if (flags.crashloopAfter < 1) return Either.left(`--crashloop-after must be at least 1, got ${flags.crashloopAfter}`)
+  if (Duration.toMillis(flags.healthyResetAfter) <= 0) return Either.left("--healthy-reset-after must be greater than 0")
+  // a worker serves no API, so the REST TLS flags and guardrails concern single and master only
+  if (flags.mode !== "worker") {
+    const tlsProblem = apiTlsProblem({
+      mode: flags.tls,
+      host: flags.host,
+      hasCertFile: Option.isSome(flags.tlsCert),
+      hasKeyFile: Option.isSome(flags.tlsKey),
+      sans: flags.tlsSan,
+      insecureHttp: flags.insecureHttp,
+      apiTokenConfigured: Option.isSome(flags.apiToken)
+    })
+    if (tlsProblem !== undefined) return Either.left(tlsProblem)
+  }
   return Either.right({
     mode: flags.mode,
     host: flags.host,
@@ -145,7 +185,13 @@ export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigSh
       sans: flags.tlsSan,
       insecureHttp: flags.insecureHttp
     },
-    clusterTrust: { caFingerprint: flags.caFingerprint, insecureSkipCaVerify: flags.insecureSkipCaVerify }
+    clusterTrust: { caFingerprint: flags.caFingerprint, insecureSkipCaVerify: flags.insecureSkipCaVerify },
+    restartRules: {
+      backoffBase: flags.restartBackoffBase,
+      backoffCap: flags.restartBackoffMax,
+      crashLoopAfter: flags.crashloopAfter,
+      resetAfter: flags.healthyResetAfter
+    }
   })
 }
 

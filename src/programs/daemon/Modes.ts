@@ -3,30 +3,40 @@ import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { ApiServerLive } from "../../layers/ApiServer.js"
+import { ApiTlsFilesLive } from "../../layers/ApiTlsFiles.js"
 import { ClusterServerGrpcLive } from "../../layers/ClusterServerGrpc.js"
+import { ClusterTlsFilesLive } from "../../layers/ClusterTlsFiles.js"
 import { DatabaseLive } from "../../layers/Database.js"
+import { EventLogLive } from "../../layers/EventLogLive.js"
 import { EventsLive } from "../../layers/EventsLive.js"
 import { HeartbeatMonitorLive } from "../../layers/HeartbeatMonitorLive.js"
 import { HostInfoOsLive } from "../../layers/HostInfoOs.js"
 import { NodeRegistrySqlLive } from "../../layers/NodeRegistrySql.js"
+import { SecretStoreSqlLive } from "../../layers/SecretStoreSql.js"
 import { TokenVaultSqlLive } from "../../layers/TokenVaultSql.js"
+import { ApiTokensSqlLive } from "../../layers/ApiTokensSql.js"
 import { WorkerAgentGrpcLive } from "../../layers/WorkerAgentGrpc.js"
 import { WorkerChannelsLive } from "../../layers/WorkerChannelsLive.js"
 import { ContainerRuntimeDocker } from "../../layers/ContainerRuntimeDocker.js"
 import { LocalWorkloadRuntime } from "../../layers/LocalWorkloadRuntime.js"
+import { MasterKeyFileLive } from "../../layers/MasterKeyFile.js"
+import { MetricsEventFeedLive } from "../../layers/MetricsEventFeed.js"
+import { MetricsPrometheusLive } from "../../layers/MetricsPrometheus.js"
 import { OrchestratorLive } from "../../layers/OrchestratorLive.js"
 import { ApiServer } from "../../services/ApiServer.js"
 import { DaemonConfig, type DaemonConfigShape } from "../../services/DaemonConfig.js"
 import { HostInfo } from "../../services/HostInfo.js"
 import { WorkerAgent } from "../../services/WorkerAgent.js"
-import { announceApiToken, announceJoinToken, registerSelf } from "./Announce.js"
+import { announceApiToken, announceJoinToken, announceLogin, registerSelf } from "./Announce.js"
 
 /** State shared by single and master: SQLite at <data-dir>/helyos.db, tokens, nodes, events. */
 const stateLayer = (config: DaemonConfigShape) => {
   fs.mkdirSync(config.dataDir, { recursive: true })
-  return Layer.mergeAll(TokenVaultSqlLive, NodeRegistrySqlLive).pipe(
+  // secrets: in helyos.db, sealed with <data-dir>/master.key (a bad key file stops the start)
+  const secrets = SecretStoreSqlLive.pipe(Layer.provide(MasterKeyFileLive))
+  return Layer.mergeAll(TokenVaultSqlLive, ApiTokensSqlLive, NodeRegistrySqlLive, secrets).pipe(
     Layer.provideMerge(DatabaseLive(path.join(config.dataDir, "helyos.db"))),
-    Layer.provideMerge(EventsLive)
+    Layer.provideMerge(Layer.mergeAll(EventsLive, EventLogLive))
   )
 }
 
@@ -34,15 +44,19 @@ const stateLayer = (config: DaemonConfigShape) => {
 export const runServer = (config: DaemonConfigShape) => {
   const configLayer = Layer.succeed(DaemonConfig, config)
   // this host's own pods run in-process on the local Docker engine; the daemon starts without one
-  const localPods = LocalWorkloadRuntime().pipe(Layer.provideMerge(ContainerRuntimeDocker))
-  const core = OrchestratorLive.pipe(
+  const localPods = LocalWorkloadRuntime({ restartRules: config.restartRules }).pipe(Layer.provideMerge(ContainerRuntimeDocker))
+  // metrics: provided under the orchestrator, which times its passes; the event feed counts container events
+  const core = Layer.mergeAll(OrchestratorLive, MetricsEventFeedLive).pipe(
     Layer.provideMerge(localPods),
-    Layer.provideMerge(Layer.mergeAll(WorkerChannelsLive, HostInfoOsLive)),
+    Layer.provideMerge(Layer.mergeAll(WorkerChannelsLive, HostInfoOsLive, MetricsPrometheusLive)),
     Layer.provideMerge(stateLayer(config)),
+    // TLS material first: a broken certificate stops the start before anything opens
+    Layer.provideMerge(ApiTlsFilesLive),
     Layer.provideMerge(configLayer)
   )
   const cluster = config.mode === "master"
-    ? Layer.mergeAll(ClusterServerGrpcLive, HeartbeatMonitorLive)
+    // the cluster CA and server certificate in --data-dir: gRPC on 6444 is always TLS
+    ? Layer.mergeAll(ClusterServerGrpcLive, HeartbeatMonitorLive).pipe(Layer.provideMerge(ClusterTlsFilesLive))
     : Layer.empty
   const program = Effect.gen(function*() {
     yield* announceApiToken
@@ -54,6 +68,7 @@ export const runServer = (config: DaemonConfigShape) => {
       `helyosd ${config.mode} listening on ${api.url}` +
         (config.mode === "master" ? ` (cluster gRPC on ${config.host}:${config.grpcPort})` : "")
     )
+    yield* announceLogin(api.port)
     return yield* Effect.never
   })
   return program.pipe(Effect.scoped, Effect.provide(Layer.provideMerge(cluster, core)))
@@ -63,7 +78,7 @@ export const runServer = (config: DaemonConfigShape) => {
 export const runWorker = (config: DaemonConfigShape) =>
   Effect.flatMap(WorkerAgent, (agent) => agent.run).pipe(
     Effect.provide(WorkerAgentGrpcLive.pipe(
-      Layer.provide(Layer.mergeAll(HostInfoOsLive, LocalWorkloadRuntime().pipe(Layer.provide(ContainerRuntimeDocker)))),
+      Layer.provide(Layer.mergeAll(HostInfoOsLive, LocalWorkloadRuntime({ restartRules: config.restartRules }).pipe(Layer.provide(ContainerRuntimeDocker)))),
       Layer.provide(Layer.succeed(DaemonConfig, config))
     ))
   )

@@ -1,13 +1,35 @@
 // /api/v1/cluster: the join token. It is stored as a hash, so "show" always answers 410 Gone and
-// "rotate" is the only way to get a token again (printed once).
+// "rotate" is the only way to get a token again (printed once), optionally with a lifetime.
 import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { Schema } from "effect"
 import { NotAClusterMaster, TokenNotRevealable } from "../../domain/Errors.js"
 import { Authorization } from "./Authorization.js"
 import { httpError } from "./HttpErrors.js"
 
-/** `{"token": "nxa_…"}`: the plaintext travels once, in this response; Redacted everywhere else. */
-export const JoinToken = Schema.Struct({ token: Schema.Redacted(Schema.String) })
+/** The longest join token lifetime accepted (100 years; longer is "never", say so by omitting it). */
+export const MAX_JOIN_TTL_SECS = 100 * 365 * 24 * 3600
+
+/** `ttl_secs` ≤ 0 or absent (or null) means the token never expires, as for API tokens. */
+export const RotateJoinTokenRequest = Schema.Struct({
+  ttl_secs: Schema.optionalWith(
+    Schema.NullOr(Schema.Int.pipe(Schema.lessThanOrEqualTo(MAX_JOIN_TTL_SECS, {
+      message: () => `ttl_secs must be an integer number of seconds of at most ${MAX_JOIN_TTL_SECS} (100 years)`
+    }))),
+    { exact: true }
+  )
+})
+
+/**
+ * The new join token (the plaintext travels once, in this response; Redacted everywhere else),
+ * its expiry (RFC 3339, null = never) and what a worker needs besides: the cluster CA fingerprint
+ * it pins and the master's gRPC port.
+ */
+export const JoinToken = Schema.Struct({
+  token: Schema.Redacted(Schema.String),
+  expires_at: Schema.NullOr(Schema.String),
+  ca_fingerprint: Schema.String,
+  grpc_port: Schema.Int
+})
 
 export const TokenNotRevealableError = httpError(TokenNotRevealable, 410)
 /** Only a master has a join token: single-node daemons and workers answer 409. */
@@ -22,6 +44,8 @@ export class ClusterApi extends HttpApiGroup.make("cluster")
   )
   .add(
     HttpApiEndpoint.post("rotateToken", "/api/v1/cluster/token/rotate")
+      // no body at all (a bare POST, as before lifetimes existed) is the same as `{}`
+      .setPayload(Schema.NullOr(RotateJoinTokenRequest))
       .addSuccess(JoinToken)
       .addError(NotAClusterMasterError)
   )

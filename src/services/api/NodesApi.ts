@@ -63,6 +63,36 @@ export class NodeView extends Schema.Class<NodeView>("NodeView")({
   }
 }
 
+/** Live usage of one node (`GET /api/v1/nodes/stats`, the Nodes panel of `helyos top`); lowercase role and status. */
+export const NodeStatsView = Schema.Struct({
+  name: Schema.String,
+  role: Schema.Literal("master", "worker"),
+  status: Schema.Literal("ready", "notready", "draining"),
+  cpu_cores: Schema.Number,
+  cpu_usage_percent: Schema.Number,
+  memory_total_bytes: Schema.Number,
+  memory_used_bytes: Schema.Number,
+  pod_count: Count
+})
+export type NodeStatsView = typeof NodeStatsView.Type
+
+/** A node's stats from the resources it (or, for this host, the OS right now) reports. */
+export const nodeStats = (node: NodeRecord, resources: NodeRecord["resources"], pods: number): NodeStatsView => {
+  const cores = resources.cpuCores
+  const usedCores = Math.min(cores, Math.max(0, cores - resources.cpuAvailable))
+  return {
+    name: node.name,
+    role: node.role === "Master" ? "master" : "worker",
+    status: ({ Ready: "ready", NotReady: "notready", Draining: "draining" } as const)[nodeStatus(node)],
+    cpu_cores: cores,
+    // one decimal: the estimate is not finer than that
+    cpu_usage_percent: cores > 0 ? Math.round((usedCores / cores) * 1000) / 10 : 0,
+    memory_total_bytes: resources.memoryBytes,
+    memory_used_bytes: Math.min(resources.memoryBytes, Math.max(0, resources.memoryBytes - resources.memoryAvailable)),
+    pod_count: pods
+  }
+}
+
 export const NodeNotFoundError = httpError(NodeNotFound, 404)
 export const NodeNotDrainedError = httpError(NodeNotDrained, 409)
 export const MasterNotRemovableError = httpError(MasterNotRemovable, 409)
@@ -86,6 +116,7 @@ const RemoveParams = Schema.Struct({
 
 export class NodesApi extends HttpApiGroup.make("nodes")
   .add(HttpApiEndpoint.get("list", "/api/v1/nodes").addSuccess(Schema.Array(NodeView)))
+  .add(HttpApiEndpoint.get("stats", "/api/v1/nodes/stats").addSuccess(Schema.Array(NodeStatsView)))
   .add(
     HttpApiEndpoint.post("drain", "/api/v1/nodes/:name/drain")
       .setPath(NodePath)

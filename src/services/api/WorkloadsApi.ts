@@ -5,6 +5,7 @@ import { Schema } from "effect"
 import { DeploymentView, PodView } from "../../domain/Workload.js"
 import {
   DeploymentNotFound,
+  DeploymentStopped,
   InvalidReplicas,
   ProjectSuspended,
   SpecInvalid
@@ -14,6 +15,7 @@ import { LogsUnavailable } from "../Orchestrator.js"
 import { Authorization } from "./Authorization.js"
 import { httpError } from "./HttpErrors.js"
 import { QueryFlag } from "./NodesApi.js"
+import { SecretMissingError, SecretUndecryptableError } from "./SecretsApi.js"
 
 /** RuntimeUnavailable is a Data error (no schema of its own): declared by instance. */
 const RuntimeUnavailableSchema = Schema.declare(
@@ -27,6 +29,7 @@ export const RuntimeUnavailableError = httpError(RuntimeUnavailableSchema, 503)
 export const DeploymentNotFoundError = httpError(DeploymentNotFound, 404)
 export const InvalidReplicasError = httpError(InvalidReplicas, 422)
 export const LogsUnavailableError = httpError(LogsUnavailable, 409)
+export const DeploymentStoppedError = httpError(DeploymentStopped, 409)
 
 /** `?project=NAME`: only that project; absent: every project. */
 const ProjectFilter = Schema.Struct({ project: Schema.optionalWith(Schema.String, { exact: true }) })
@@ -55,6 +58,8 @@ export class WorkloadsApi extends HttpApiGroup.make("workloads")
       .addError(SpecInvalidError)
       .addError(ProjectSuspendedError)
       .addError(RuntimeUnavailableError)
+      .addError(SecretMissingError)
+      .addError(SecretUndecryptableError)
   )
   .add(
     HttpApiEndpoint.get("deployments", "/api/v1/deployments")
@@ -76,6 +81,14 @@ export class WorkloadsApi extends HttpApiGroup.make("workloads")
       .setPath(DeploymentPath)
       .addSuccess(DeploymentView)
       .addError(DeploymentNotFoundError)
+  )
+  .add(
+    // every pod replaced by a fresh one, rolling; answers with the deployment at once
+    HttpApiEndpoint.post("restart", deploymentRoute("/restart"))
+      .setPath(DeploymentPath)
+      .addSuccess(DeploymentView)
+      .addError(DeploymentNotFoundError)
+      .addError(DeploymentStoppedError)
   )
   .add(
     // 204 on success

@@ -1,0 +1,81 @@
+// The one-screen summary of `helyos status` (GET /api/v1/status): mode, nodes, projects,
+// deployments and pods counted by status. The counting is pure; the API feeds it the state.
+import { Schema } from "effect"
+import type { NodeStatus } from "./Node.js"
+import type { DeploymentStatus, PodStatus } from "./Workload.js"
+
+const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+
+export const ClusterKind = Schema.Literal("single-node", "cluster")
+export type ClusterKind = typeof ClusterKind.Type
+
+/** Every node status, lowercase as the JSON shows it. */
+export const NodesByStatus = Schema.Struct({ ready: Count, notready: Count, draining: Count })
+
+export const DeploymentCounts = Schema.Struct({
+  total: Count,
+  running: Count,
+  stopped: Count,
+  pending: Count,
+  degraded: Count,
+  failed: Count
+})
+
+export const PodCounts = Schema.Struct({
+  total: Count,
+  running: Count,
+  restarting: Count,
+  crashloopbackoff: Count,
+  pending: Count,
+  creating: Count,
+  stopping: Count,
+  stopped: Count,
+  failed: Count
+})
+
+/** What `helyos status --json` prints. */
+export const ClusterStatus = Schema.Struct({
+  cluster: ClusterKind,
+  nodes: Count,
+  nodes_by_status: NodesByStatus,
+  projects: Count,
+  deployments: DeploymentCounts,
+  pods: PodCounts
+})
+export type ClusterStatus = typeof ClusterStatus.Type
+
+const nodeKey = { Ready: "ready", NotReady: "notready", Draining: "draining" } as const
+
+/** Count the state. A master daemon is a "cluster" even before any worker joins. */
+export const summarizeCluster = (input: {
+  readonly mode: "single" | "master" | "worker"
+  readonly nodes: ReadonlyArray<{ readonly status: NodeStatus }>
+  readonly projects: number
+  readonly deployments: ReadonlyArray<{ readonly status: DeploymentStatus }>
+  readonly pods: ReadonlyArray<{ readonly status: PodStatus }>
+}): ClusterStatus => {
+  const nodes = { ready: 0, notready: 0, draining: 0 }
+  for (const node of input.nodes) nodes[nodeKey[node.status]]++
+  const deployments = { total: input.deployments.length, running: 0, stopped: 0, pending: 0, degraded: 0, failed: 0 }
+  for (const deployment of input.deployments) deployments[deployment.status]++
+  const pods = {
+    total: input.pods.length,
+    running: 0,
+    restarting: 0,
+    crashloopbackoff: 0,
+    pending: 0,
+    creating: 0,
+    stopping: 0,
+    stopped: 0,
+    failed: 0
+  }
+  for (const pod of input.pods) pods[pod.status]++
+  return {
+    cluster: input.mode === "single" ? "single-node" : "cluster",
+    nodes: input.nodes.length,
+    nodes_by_status: nodes,
+    projects: input.projects,
+    deployments,
+    pods
+  }
+}

@@ -1,0 +1,9 @@
+// GET /api/v1/status: the cluster at a glance (`helyos status`), counted on the daemon in one call.
+import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { ClusterStatus } from "../../domain/ClusterStatus.js"
+import { Authorization } from "./Authorization.js"
+
+export class StatusApi extends HttpApiGroup.make("status")
+  .add(HttpApiEndpoint.get("summary", "/api/v1/status").addSuccess(ClusterStatus))
+  .middleware(Authorization)
+{}
