@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks"
 
 const root = path.resolve(import.meta.dirname, "../..")
 const replicas = Number(process.env.BENCH_REPLICAS ?? 20)
-const image = process.env.BENCH_IMAGE ?? "helyos-test/busybox:latest"
+const image = process.env.BENCH_IMAGE ?? "helyos-test/busybox:2"
 const command = ["httpd", "-f", "-p", "8080"]
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

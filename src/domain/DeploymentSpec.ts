@@ -352,9 +352,26 @@ const didYouMean: Record<string, string> = {
   args: "command"
 }
 
+/** Inside healthcheck, keys other orchestrators use for the same probes. */
+const didYouMeanInHealthcheck: Record<string, string> = {
+  command: "exec",
+  cmd: "exec",
+  httpGet: "path",
+  http: "path",
+  url: "path",
+  tcpSocket: "tcp",
+  tcp_port: "tcp",
+  retry: "retries",
+  period: "interval"
+}
+
 const unknownField = (path: ReadonlyArray<PropertyKey>): string => {
   const key = String(path[path.length - 1])
-  const hint = path.length === 1 && key === "name" ? "deployment.name" : didYouMean[key]
+  const hint = path.length === 1 && key === "name"
+    ? "deployment.name"
+    : path.length === 2 && path[0] === "healthcheck"
+    ? didYouMeanInHealthcheck[key]
+    : didYouMean[key]
   return hint === undefined ? "unknown field" : `unknown field (did you mean ${hint}?)`
 }
 

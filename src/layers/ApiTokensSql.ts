@@ -96,8 +96,10 @@ const make = Effect.gen(function*() {
     )
 
   /** A migrated row's prefix becomes known when its token is first seen: index it from then on. */
-  const learnPrefix = (entry: Entry, prefix: string) =>
-    entry.prefix !== null || !entries.includes(entry) ? Effect.void : sql`UPDATE api_tokens SET prefix = ${prefix} WHERE id = ${entry.info.id}`.pipe(
+  const learnPrefix = (entry: Entry, prefix: string) => {
+    // already learnt, or the row was given a new secret meanwhile (then this entry is stale)
+    if (entry.prefix !== null || !entries.includes(entry)) return Effect.void
+    return sql`UPDATE api_tokens SET prefix = ${prefix} WHERE id = ${entry.info.id}`.pipe(
       Effect.orDie,
       Effect.zipRight(Effect.sync(() => {
         unindex(entry)
@@ -105,6 +107,7 @@ const make = Effect.gen(function*() {
         index(entry)
       }))
     )
+  }
 
   /** legacy-default takes the configured token's hash in place (same row, same id): the old one is refused at once. */
   const replaceSecret = (entry: Entry, hash: Buffer, prefix: string) =>

@@ -1,5 +1,6 @@
-// The master's cluster endpoint on grpc-js: Register (join token -> node id + session),
-// Connect (one bidi stream per worker: pings in, assignments/acks/log requests out), PushLogs.
+// The master's cluster endpoint on grpc-js, served only over TLS with the master's own cluster CA:
+// Register (join token -> node id + session; failed joins slowed per address), Connect (one bidi
+// stream per worker: pings in, assignments/acks/log requests out) and PushLogs, both by session.
 import * as grpc from "@grpc/grpc-js"
 import { Clock, Duration, Effect, Layer, Option, ParseResult, Redacted, Schema, Stream } from "effect"
 import { AuthThrottle } from "../domain/AuthThrottle.js"

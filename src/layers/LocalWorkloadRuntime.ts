@@ -217,7 +217,7 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
             everStarted: true
           }
         })
-        yield* watchHealth(pod, current.id, ip)
+        yield* watchHealth(pod, current.id, ip !== "" ? ip : state.containerIp)
       })
 
     /** Bring one desired pod in line with what the engine shows for it. */
@@ -253,7 +253,10 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
           case "exited":
           case "dead": {
             const known = state.containerId === current.id
-            if (known && state.condemned === current.id && state.lastExit?.reason === "Unhealthy") {
+            if (
+              known && state.condemned === current.id && state.lastExit?.reason === "Unhealthy" &&
+              state.lastExit.code !== current.exitCode
+            ) {
               // the stop's exit code completes the record; the reason stays Unhealthy
               const code = current.exitCode
               yield* setPod(pod.podId, (s) => (s.lastExit ? { ...s, lastExit: { ...s.lastExit, code } } : s))
@@ -387,11 +390,12 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
     return LocalWorkload.of({ apply, statuses, takeEvents: events.take, appliedGeneration: Ref.get(applied), logs })
   })
 
-/** This node's workload (node name from DaemonConfig) on the ContainerRuntime. */
+/** This node's workload (node name and, unless given, restart rules from DaemonConfig) on the ContainerRuntime. */
 export const LocalWorkloadRuntime = (
   options: LocalWorkloadOptions = {}
 ): Layer.Layer<LocalWorkload, never, ContainerRuntime | DaemonConfig> =>
   Layer.scoped(
     LocalWorkload,
-    Effect.flatMap(DaemonConfig, (config) => makeLocalWorkload(config.nodeName, options))
+    Effect.flatMap(DaemonConfig, (config) =>
+      makeLocalWorkload(config.nodeName, { restartRules: config.restartRules, ...options }))
   )

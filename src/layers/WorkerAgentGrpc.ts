@@ -1,5 +1,6 @@
-// The worker's side of the cluster protocol on grpc-js: register with the join token, keep one
-// Connect stream open (pings out; assignments, log requests, Removed in), reconnect with backoff.
+// The worker's side of the cluster protocol on grpc-js: decide to trust the master's CA (WorkerTrust),
+// then over TLS pinned to it register with the join token, keep one Connect stream open (pings out;
+// assignments, log requests, Removed in), reconnect with backoff.
 import * as grpc from "@grpc/grpc-js"
 import { Duration, Effect, Either, Layer, Option, Redacted, Ref, Schedule, Stream } from "effect"
 import { makeReconnectBackoff, type ReconnectBackoff } from "../domain/Backoff.js"

@@ -1,7 +1,7 @@
 // helyos: the Helyos CLI. Talks to helyosd's REST API through a client derived from HelyosApi.
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Layer, Option } from "effect"
+import { Cause, Console, Effect, Option } from "effect"
 import { HELYOS_VERSION } from "../services/api/SystemApi.js"
 import { auth, whoami } from "./cli/AuthCommands.js"
 import { cluster } from "./cli/ClusterCommands.js"
@@ -24,7 +24,8 @@ const helyos = helyosRoot.pipe(
 
 /** One line on stderr per failure, exit code 1; @effect/cli prints its own usage errors. */
 const report = (cause: Cause.Cause<unknown>) => {
-  if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+  // Ctrl-C (logs -f, events -f): what failed while stopping (an aborted stream) is part of stopping, exit 0
+  if (Cause.isInterrupted(cause)) return Effect.interrupt
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure) && ValidationError.isValidationError(failure.value)) return Effect.failCause(cause)
   const message = Option.isSome(failure) && failure.value instanceof CliError

@@ -20,6 +20,9 @@ const helyos = (args: ReadonlyArray<string>, token = master.env.HELYOS_API_TOKEN
 
 const TOKEN_LINE = /^ {2}(nxa-api_[0-9a-f]{64})$/m
 
+/** Each test runs several CLI processes: allow for a busy machine (no test fails on speed). */
+const CLI_TEST_TIMEOUT = 180_000
+
 describe("helyos auth token / whoami (real processes)", () => {
   it("whoami names the daemon's own token: legacy-default, admin", async () => {
     const result = await helyos(["whoami"])
@@ -27,7 +30,7 @@ describe("helyos auth token / whoami (real processes)", () => {
     const lines = result.stdout.trimEnd().split("\n")
     expect(lines.slice(0, 2)).toEqual(["name:  legacy-default", "scope: admin"])
     expect(lines.slice(2).every((l) => /^last used: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(l))).toBe(true)
-  })
+  }, CLI_TEST_TIMEOUT)
 
   it("create prints the token once with the login hint; the token works at once, with its scope and expiry", async () => {
     const created = await helyos(["auth", "token", "create", "ci-runner", "--scope", "read", "--ttl", "30d"])
@@ -52,7 +55,7 @@ describe("helyos auth token / whoami (real processes)", () => {
     const refused = await helyos(["auth", "token", "create", "escalate"], token!)
     expect(refused.code).toBe(1)
     expect(refused.stderr.trim()).toBe("error: token 'ci-runner' has read scope; this request needs admin")
-  })
+  }, CLI_TEST_TIMEOUT)
 
   it("ls shows the documented columns, and --json the metadata without any secret", async () => {
     const table = await helyos(["auth", "token", "ls"])
@@ -65,7 +68,7 @@ describe("helyos auth token / whoami (real processes)", () => {
     const tokens = JSON.parse(json.stdout) as Array<Record<string, unknown>>
     expect(tokens.map((t) => t.name)).toEqual(["legacy-default", "ci-runner"])
     expect(json.stdout).not.toMatch(/nxa-api_/)
-  })
+  }, CLI_TEST_TIMEOUT)
 
   it("revoke refuses the token at once; revoking again says so; the name can be reused", async () => {
     const created = await helyos(["auth", "token", "create", "temp"])
@@ -85,7 +88,7 @@ describe("helyos auth token / whoami (real processes)", () => {
     expect(JSON.parse(reused.stdout)).toMatchObject({ name: "temp", scope: "admin", expires_at: null })
     const ls = await helyos(["auth", "token", "ls"])
     expect(ls.stdout.split("\n").filter((r) => r.startsWith("temp")).map((r) => r.trim().split(/\s+/).at(-1))).toEqual(["yes", "no"])
-  })
+  }, CLI_TEST_TIMEOUT)
 
   it("bad input is one readable line and exit code 1", async () => {
     const badTtl = await helyos(["auth", "token", "create", "x", "--ttl", "soon"])
@@ -97,5 +100,5 @@ describe("helyos auth token / whoami (real processes)", () => {
     const taken = await helyos(["auth", "token", "create", "ci-runner"])
     expect(taken.code).toBe(1)
     expect(taken.stderr.trim()).toBe("error: an active API token named 'ci-runner' already exists (revoke it first)")
-  })
+  }, CLI_TEST_TIMEOUT)
 })

@@ -1,11 +1,11 @@
 // e2e: the remote-access guide as a user types it — a real `helyosd --tls on` on 127.0.0.1, its
 // logged `helyos login … --ca-fingerprint …` line, and the real CLI pinning its CA (or refusing to).
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as TOML from "smol-toml"
-import { apiToken, freePort, helyosBin, helyosdBin, type Proc, spawnProc, tempDir } from "../support/Processes.js"
+import { runHelyos } from "../support/CliInput.js"
+import { apiToken, freePort, helyosdBin, type Proc, spawnProc, tempDir } from "../support/Processes.js"
 
 const token = apiToken()
 let daemon: Proc
@@ -14,31 +14,9 @@ let dataDir: string
 let localConfig: string
 let loginLine: string
 
-interface Run {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** `helyos args…` with only this config (no server or token from the environment), stdin piped or /dev/null. */
+/** `helyos args…` with only this config, stdin piped or /dev/null. */
 const helyos = (config: string, args: ReadonlyArray<string>, stdin?: string) =>
-  new Promise<Run>((resolve, reject) => {
-    const child = spawn(process.execPath, [helyosBin, ...args], {
-      env: { ...process.env, HELYOS_CONFIG: config, HELYOS_SERVER: "", HELYOS_API_TOKEN: "", NO_COLOR: "1" },
-      stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-    if (stdin !== undefined) child.stdin!.end(stdin)
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code: code ?? -1, stdout, stderr })
-    })
-  })
+  runHelyos(config, args, stdin === undefined ? {} : { stdin })
 
 beforeAll(async () => {
   dataDir = tempDir("helyos-login-e2e-")
@@ -69,7 +47,7 @@ describe("helyos login against a real helyosd --tls on", () => {
     const projects = await helyos(localConfig, ["project", "list", "--json"])
     expect([projects.code, projects.stderr]).toEqual([0, ""])
     expect(Array.isArray(JSON.parse(projects.stdout))).toBe(true)
-  })
+  }, 120_000)
 
   it("the logged command, with the token on stdin, pins the CA and later commands use the new context", async () => {
     const { fingerprint, server } = printed()
@@ -82,7 +60,7 @@ describe("helyos login against a real helyosd --tls on", () => {
     expect([projects.code, projects.stderr]).toEqual([0, ""])
     const ls = await helyos(config, ["context", "ls"])
     expect(ls.stdout).toMatch(/^\* prod\s+https:\/\/127\.0\.0\.1:\d+\s+-\s+pinned$/m)
-  })
+  }, 120_000)
 
   it("non-interactively without a pin it refuses; a wrong fingerprint aborts; neither writes a file", async () => {
     const { server } = printed()
@@ -100,5 +78,5 @@ describe("helyos login against a real helyosd --tls on", () => {
       `  got:      ${printed().fingerprint}`
     ])
     expect(fs.readdirSync(dir)).toEqual([])
-  })
+  }, 120_000)
 })

@@ -42,17 +42,17 @@ describe("cluster channel: TLS with a pinned CA", () => {
     const args = printed!.replace(/^INFO helyosd /, "").split(" ")
     const dataDir = tempDir("helyos-pinned-")
     const worker = track(spawnProc(helyosdBin, [...args, "--node-name", "pinned", "--data-dir", dataDir, "--reconnect-max", "1s"]))
-    await eventually(async () => expect(await statusOf(master, "pinned")).toBe("Ready"), 15_000)
+    await eventually(async () => expect(await statusOf(master, "pinned")).toBe("Ready"), 40_000)
     expect(worker.output()).toMatch(/cluster CA sha256:[0-9a-f]{64} verified and saved to /)
     expect(readFileSync(path.join(dataDir, "grpc-ca.pem"), "utf8")).toBe(readFileSync(path.join(master.dataDir, "grpc-ca.pem"), "utf8"))
     expect(registersFor("pinned").length).toBeGreaterThanOrEqual(1)
-  })
+  }, 90_000)
 
   it("the master's key files are private", () => {
     for (const file of ["grpc-ca-key.pem", "grpc-server-key.pem"]) {
       expect(statSync(path.join(master.dataDir, file)).mode & 0o777, file).toBe(0o600)
     }
-  })
+  }, 90_000)
 
   it("with a wrong fingerprint the worker exits 1 before sending its token: the master sees no Register", async () => {
     const worker = track(startWorker(master, "victim", master.joinToken, ["--ca-fingerprint", wrongFingerprint], { pin: false }))
@@ -66,7 +66,7 @@ describe("cluster channel: TLS with a pinned CA", () => {
     expect(registersFor("pinned").length).toBeGreaterThanOrEqual(1)
     expect(registersFor("victim")).toEqual([])
     expect((await nodes(master)).map((n) => n.name)).not.toContain("victim")
-  })
+  }, 90_000)
 
   it("without a fingerprint or a CA file the worker refuses to start, in one line", async () => {
     const worker = track(startWorker(master, "unpinned", master.joinToken, [], { pin: false }))
@@ -75,19 +75,19 @@ describe("cluster channel: TLS with a pinned CA", () => {
     expect(errorLines).toHaveLength(1)
     expect(errorLines[0]).toMatch(/^error: refusing to join 127\.0\.0\.1:\d+ without a way to verify the master: pass --ca-fingerprint/)
     expect(registersFor("unpinned")).toEqual([])
-  })
+  }, 90_000)
 
   it("a bad --ca-fingerprint is refused at start, naming the flag", async () => {
     const worker = track(startWorker(master, "typo", master.joinToken, ["--ca-fingerprint", "sha256:abc"], { pin: false }))
     expect(await worker.exited).toBe(1)
     expect(worker.output()).toMatch(/error: --ca-fingerprint must be sha256:<64 hex digits>/)
-  })
+  }, 90_000)
 
   it("--insecure-skip-ca-verify joins, with a loud warning", async () => {
     const worker = track(startWorker(master, "reckless", master.joinToken, ["--insecure-skip-ca-verify"], { pin: false }))
-    await eventually(async () => expect(await statusOf(master, "reckless")).toBe("Ready"), 15_000)
+    await eventually(async () => expect(await statusOf(master, "reckless")).toBe("Ready"), 40_000)
     expect(worker.output()).toMatch(/^WARN INSECURE: --insecure-skip-ca-verify trusts whatever answers/m)
-  })
+  }, 90_000)
 
   it("a heartbeat stream with a forged session is rejected (UNAUTHENTICATED); the real node stays Ready", async () => {
     const pinned = (await nodes(master)).find((n) => n.name === "pinned")!
@@ -111,7 +111,7 @@ describe("cluster channel: TLS with a pinned CA", () => {
       client.close()
     }
     expect(await statusOf(master, "pinned")).toBe("Ready")
-  })
+  }, 90_000)
 
   it("`cluster token rotate --ttl` prints the pinned join command; once expired the token is refused as expired", async () => {
     const rotated = await runCli(["cluster", "token", "rotate", "--ttl", "1s"], master.env)
@@ -130,5 +130,5 @@ describe("cluster channel: TLS with a pinned CA", () => {
     expect((await nodes(master)).map((n) => n.name)).not.toContain("late")
     // joined workers are unaffected
     expect(await statusOf(master, "pinned")).toBe("Ready")
-  })
+  }, 90_000)
 })

@@ -1,13 +1,13 @@
 // e2e: what an operator sees of a real master with a real worker — `helyos status`, `helyos top` in a
 // pipe (one plain snapshot), and GET /metrics read by a Prometheus text parser.
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import * as path from "node:path"
 import parsePrometheusText from "parse-prometheus-text-format"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBusyboxImage } from "../support/busyboxImage.js"
 import { type Master, startMaster, startWorker } from "../support/Cluster.js"
-import { eventually, type Proc, runCli, tempDir } from "../support/Processes.js"
+import { eventually, helyosBin, type Proc, runCli, tempDir } from "../support/Processes.js"
 
 const project = `e2eobs${process.pid}`
 let master: Master
@@ -20,8 +20,36 @@ const scrape = async () => {
   return { status: response.status, contentType: response.headers.get("content-type"), text: await response.text() }
 }
 
+/**
+ * `helyos top` on a real terminal: util-linux `script` gives it a pseudo-terminal (30 x 100). Once the
+ * first refresh is drawn, `key` is typed; resolves with the exit code and everything it drew.
+ */
+const topOnTerminal = (key: string) =>
+  new Promise<{ readonly code: number | null; readonly screen: string }>((resolve, reject) => {
+    const command = `stty rows 30 cols 100; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(helyosBin)} top`
+    const child = spawn("script", ["-qfec", command, "/dev/null"], { env: { ...process.env, ...master.env } })
+    let screen = ""
+    let typed = false
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`helyos top did not quit on ${JSON.stringify(key)}:\n${screen}`))
+    }, 20_000)
+    child.stdout.on("data", (chunk: Buffer) => {
+      screen += chunk.toString()
+      if (!typed && screen.includes("NODES (2)")) {
+        typed = true
+        child.stdin.write(key)
+      }
+    })
+    child.on("error", reject)
+    child.on("exit", (code) => {
+      clearTimeout(timer)
+      resolve({ code, screen })
+    })
+  })
+
 /** `{labels..., value}` of every sample of one counter or gauge family. */
-const series = (text: string, name: string) =>
+const series = (text: string, name: string): Array<Record<string, string | undefined>> =>
   (parsePrometheusText(text).find((f) => f.name === name)?.metrics ?? []).map((m) => ({ ...m.labels, value: m.value }))
 
 beforeAll(async () => {
@@ -88,6 +116,18 @@ describe("observability of a running cluster (real processes)", () => {
       expect(result.stdout).toMatch(/EVENTS \((polled|unavailable)\)/)
     }
   })
+
+  it("`helyos top` on a terminal draws in the alternate screen; q and Ctrl-C quit and give the terminal back", async () => {
+    for (const key of ["q", "\u0003"]) {
+      const { code, screen } = await topOnTerminal(key)
+      expect(code).toBe(0)
+      // alternate screen and hidden cursor first; cursor shown and alternate screen left last
+      expect(screen).toContain("\u001b[?1049h\u001b[?25l")
+      expect(screen.trimEnd().endsWith("\u001b[?25h\u001b[?1049l")).toBe(true)
+      expect(screen).toMatch(/sleeper-1 +\S+ +(master|w1) +Running/)
+      expect(screen).toContain("q quits")
+    }
+  }, 60_000)
 
   it("GET /api/v1/nodes/stats reports both nodes with lowercase role and status", async () => {
     const response = await fetch(`http://127.0.0.1:${master.port}/api/v1/nodes/stats`, {

@@ -27,6 +27,14 @@ let image: string
 let daemon: Proc
 let dataDir: string
 let env: Record<string, string>
+let port: number
+
+const startDaemon = async () => {
+  daemon = spawnProc(helyosdBin, [
+    "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--node-name", nodeName, "--log-level", "debug"
+  ], env)
+  await daemon.waitFor(/listening on http/, 30_000)
+}
 
 /** `helyos args…` with `input` on stdin (a pipe, not a terminal). */
 const cliWithStdin = (args: ReadonlyArray<string>, input: string | Buffer): Promise<CliResult> =>
@@ -68,17 +76,14 @@ const databaseBytes = () =>
 beforeAll(async () => {
   image = await ensureBusyboxImage()
   dataDir = tempDir("helyos-e2e-secrets-")
-  const port = await freePort()
+  port = await freePort()
   env = {
     HELYOS_SERVER: `http://127.0.0.1:${port}`,
     HELYOS_API_TOKEN: apiToken(),
     HELYOS_CONFIG: path.join(dataDir, "cli-config.toml"),
     NO_COLOR: "1"
   }
-  daemon = spawnProc(helyosdBin, [
-    "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--node-name", nodeName, "--log-level", "debug"
-  ], env)
-  await daemon.waitFor(/listening on http/, 30_000)
+  await startDaemon()
 }, 60_000)
 
 afterAll(async () => {
@@ -167,7 +172,7 @@ describe("secrets on a single node (real daemon, real Docker, real CLI)", () => 
     expect(db.includes(Buffer.from(FROM_FLAG))).toBe(false)
   }, 90_000)
 
-  it("secret rm: gone from the list, the running container keeps its environment", async () => {
+  it("secret rm: gone from the list; the running container keeps its environment, a new pod fails", async () => {
     const [before] = containerOf("app")
     const removed = await helyos(["secret", "rm", "API_KEY", "-p", project])
     expect(removed.code, removed.stderr).toBe(0)
@@ -175,12 +180,37 @@ describe("secrets on a single node (real daemon, real Docker, real CLI)", () => 
     const again = await helyos(["secret", "rm", "API_KEY", "-p", project])
     expect(again.code).toBe(1)
     expect(again.stderr).toContain(`error: secret 'API_KEY' not found in project '${project}'`)
-    // a few reconcile passes later, the same container still runs with its value
-    await new Promise((r) => setTimeout(r, 1500))
+    // a second replica needs the removed secret: it fails naming it instead of starting without it
+    expect((await helyos(["scale", "app", "2", "-p", project])).code).toBe(0)
+    await eventually(async () => {
+      const list = JSON.parse((await helyos(["pods", "-p", project, "--json"])).stdout) as Array<{ name: string; status: string; message?: string }>
+      expect(list.find((p) => p.name === "app-1")).toMatchObject({
+        status: "failed",
+        message: `secret 'API_KEY' not found in project '${project}'`
+      })
+    }, 20_000)
+    // ... while the first one's container runs on, with its value
     expect(containerOf("app")).toEqual([before])
     expect(execFileSync("docker", ["exec", before!, "/bin/busybox", "env"]).toString()).toContain(`API_KEY=${FROM_FLAG}`)
     expect((await helyos(["rm", "app", "-p", project, "-y"])).code).toBe(0)
   }, 60_000)
+
+  it("after a restart the daemon reuses master.key: a new pod still gets the value", async () => {
+    const key = readFileSync(path.join(dataDir, "master.key"))
+    await daemon.kill("SIGTERM")
+    await startDaemon()
+    expect(readFileSync(path.join(dataDir, "master.key")).equals(key)).toBe(true)
+    const deployed = await helyos(["deploy", specFile("after", ["DB_PASSWORD"]), "--timeout", "60"])
+    expect(deployed.code, deployed.stderr).toBe(0)
+    const [id] = await eventually(() => {
+      const ids = containerOf("after")
+      expect(ids).toHaveLength(1)
+      return ids
+    }, 20_000)
+    expect(execFileSync("docker", ["exec", id!, "/bin/busybox", "env"]).toString()).toContain(`DB_PASSWORD=${VALUE}`)
+    expect(daemon.output()).not.toContain(VALUE)
+    expect((await helyos(["rm", "after", "-p", project, "-y"])).code).toBe(0)
+  }, 120_000)
 
   it("a master.key of the wrong size stops a daemon at start, with a clear line", async () => {
     const dir = tempDir("helyos-e2e-badkey-")

@@ -4,7 +4,6 @@
 // Needs `npx tsc -p tsconfig.build.json`.
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as https from "node:https"
@@ -13,7 +12,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as TOML from "smol-toml"
 import { type CertifiedKey, classifySans, generateCa, issueServerCertificate, pemFingerprint } from "../../src/layers/tls/X509.js"
-import { helyosBin } from "../support/Processes.js"
+import { runHelyos } from "../support/CliInput.js"
 
 const TOKEN = `nxa-api_${"a".repeat(64)}`
 const WRONG = `nxa-api_${"b".repeat(64)}`
@@ -29,7 +28,12 @@ interface FakeDaemon {
  * A stand-in helyosd: /api/v1/ca serves `served` (404 when absent), whoami accepts TOKEN only,
  * /api/v1/projects answers []. Its certificate is signed by `signer`.
  */
-const fakeDaemon = async (options: { readonly signer?: CertifiedKey; readonly served?: CertifiedKey; readonly plain?: boolean }) => {
+const fakeDaemon = async (options: {
+  readonly signer?: CertifiedKey
+  readonly served?: CertifiedKey
+  readonly plain?: boolean
+  readonly sans?: ReadonlyArray<string>
+}) => {
   const seen: Array<string> = []
   const handler: http.RequestListener = (req, res) => {
     seen.push(req.url ?? "")
@@ -54,7 +58,7 @@ const fakeDaemon = async (options: { readonly signer?: CertifiedKey; readonly se
     server = http.createServer(handler)
   } else {
     const leaf = await Effect.runPromise(
-      issueServerCertificate(options.signer!, "helyosd", classifySans(["localhost", "127.0.0.1"]))
+      issueServerCertificate(options.signer!, "helyosd", classifySans(options.sans ?? ["localhost", "127.0.0.1"]))
     )
     server = https.createServer({ cert: leaf.certPem, key: leaf.keyPem }, handler)
   }
@@ -67,31 +71,10 @@ const fakeDaemon = async (options: { readonly signer?: CertifiedKey; readonly se
   } satisfies FakeDaemon
 }
 
-interface Run {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
+const helyos = runHelyos
 
-/** Run `helyos args…` with its own config file; `stdin` is piped in, else stdin is /dev/null. */
-const helyos = (config: string, args: ReadonlyArray<string>, options: { stdin?: string; env?: Record<string, string> } = {}) =>
-  new Promise<Run>((resolve, reject) => {
-    const child = spawn(process.execPath, [helyosBin, ...args], {
-      env: { ...process.env, HELYOS_CONFIG: config, HELYOS_SERVER: "", HELYOS_API_TOKEN: "", NO_COLOR: "1", ...options.env },
-      stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-    if (options.stdin !== undefined) child.stdin!.end(options.stdin)
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code: code ?? -1, stdout, stderr })
-    })
-  })
+/** Each test runs several CLI processes (seconds each on a loaded machine): never fail on speed. */
+const MANY_PROCESSES = 180_000
 
 const freshConfig = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "helyos-login-")), "config.toml")
 const tomlOf = (file: string) => TOML.parse(fs.readFileSync(file, "utf8")) as { "current-context"?: string; context: Record<string, Record<string, unknown>> }
@@ -107,6 +90,8 @@ let impostor: FakeDaemon
 /** HTTPS signed by `ca`, with no /api/v1/ca (a brought certificate) */
 let byo: FakeDaemon
 let plain: FakeDaemon
+/** signed by `ca`, serving it, but its certificate names only localhost */
+let localhostOnly: FakeDaemon
 
 beforeAll(async () => {
   ca = await Effect.runPromise(generateCa("helyos test CA"))
@@ -116,10 +101,11 @@ beforeAll(async () => {
   impostor = await fakeDaemon({ signer: otherCa, served: ca })
   byo = await fakeDaemon({ signer: ca })
   plain = await fakeDaemon({ plain: true })
+  localhostOnly = await fakeDaemon({ signer: ca, served: ca, sans: ["localhost"] })
 })
 
 afterAll(async () => {
-  await Promise.all([daemon, stranger, impostor, byo, plain].filter((d) => d !== undefined).map((d) => d.close()))
+  await Promise.all([daemon, stranger, impostor, byo, plain, localhostOnly].filter((d) => d !== undefined).map((d) => d.close()))
 })
 
 const fingerprint = () => pemFingerprint(ca.certPem)
@@ -134,7 +120,7 @@ describe("helyos login: trust is never given silently", () => {
     expect(result.stderr.trim().split("\n")).toHaveLength(1)
     expect(fs.existsSync(config)).toBe(false)
     expect(daemon.seen.slice(before)).toEqual(["/api/v1/ca"])
-  })
+  }, MANY_PROCESSES)
 
   it("a --ca-fingerprint that does not match aborts with the documented message and writes nothing", async () => {
     const config = freshConfig()
@@ -150,7 +136,7 @@ describe("helyos login: trust is never given silently", () => {
       ].join("\n")
     )
     expect(fs.existsSync(config)).toBe(false)
-  })
+  }, MANY_PROCESSES)
 
   it("a server whose certificate does not chain to the CA it serves is refused at whoami, nothing written", async () => {
     const config = freshConfig()
@@ -159,21 +145,34 @@ describe("helyos login: trust is never given silently", () => {
     expect(result.stderr).toMatch(/^error: TLS verification of https:\/\/127\.0\.0\.1:\d+ failed: /)
     expect(fs.existsSync(config)).toBe(false)
     expect(impostor.seen).not.toContain("/api/v1/whoami")
-  })
+  }, MANY_PROCESSES)
+
+  it("a certificate from the pinned CA that does not name the dialled address says which name is missing", async () => {
+    const config = freshConfig()
+    const result = await helyos(config, ["login", localhostOnly.url, "--token", TOKEN, "--ca-fingerprint", fingerprint()])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(
+      /^error: TLS verification of https:\/\/127\.0\.0\.1:\d+ failed: its certificate does not name 127\.0\.0\.1 — dial a name it has, or restart helyosd with --tls-san 127\.0\.0\.1\n$/
+    )
+    expect(fs.existsSync(config)).toBe(false)
+    // by a name it has, the same pin works
+    const byName = await helyos(config, ["login", localhostOnly.url.replace("127.0.0.1", "localhost"), "--token", TOKEN, "--ca-fingerprint", fingerprint()])
+    expect([byName.code, byName.stderr]).toEqual([0, ""])
+  }, MANY_PROCESSES)
 
   it("a rejected token is reported as such and nothing is written", async () => {
     const config = freshConfig()
     const result = await helyos(config, ["login", daemon.url, "--token", WRONG, "--ca-fingerprint", fingerprint()])
     expect([result.code, result.stderr]).toEqual([1, `error: token rejected by ${daemon.url}\n`])
     expect(fs.existsSync(config)).toBe(false)
-  })
+  }, MANY_PROCESSES)
 
   it("a malformed --ca-fingerprint is refused before any request", async () => {
     const config = freshConfig()
     const result = await helyos(config, ["login", daemon.url, "--token", TOKEN, "--ca-fingerprint", "abc"])
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/^error: --ca-fingerprint 'abc' is not a SHA-256 fingerprint/)
-  })
+  }, MANY_PROCESSES)
 })
 
 describe("helyos login: pinning, then every command verifies against the pin", () => {
@@ -207,7 +206,7 @@ describe("helyos login: pinning, then every command verifies against the pin", (
       /^error: TLS verification of https:\/\/127\.0\.0\.1:\d+ failed: .+ — its certificate does not chain to the CA pinned in context '127-0-0-1'/
     )
     expect(other.stderr.trim().split("\n")).toHaveLength(1)
-  })
+  }, MANY_PROCESSES)
 
   it("--ca-file pins the file without fetching /api/v1/ca; --token-stdin reads the token from one line", async () => {
     const config = freshConfig()
@@ -220,7 +219,7 @@ describe("helyos login: pinning, then every command verifies against the pin", (
     expect([result.code, result.stderr]).toEqual([0, ""])
     expect(daemon.seen.slice(before)).toEqual(["/api/v1/whoami"])
     expect(tomlOf(config).context.prod).toMatchObject({ token: TOKEN, "ca-sha256": fingerprint() })
-  })
+  }, MANY_PROCESSES)
 
   it("--ca-file with a CA that did not sign the server's certificate fails and writes nothing", async () => {
     const config = freshConfig()
@@ -230,7 +229,7 @@ describe("helyos login: pinning, then every command verifies against the pin", (
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/^error: TLS verification of .* failed: /)
     expect(fs.existsSync(config)).toBe(false)
-  })
+  }, MANY_PROCESSES)
 
   it("the token may come from $HELYOS_API_TOKEN; without any token and no terminal login says how to give one", async () => {
     const config = freshConfig()
@@ -239,7 +238,7 @@ describe("helyos login: pinning, then every command verifies against the pin", (
     expect(none.stderr).toMatch(/^error: no token: pass --token, --token-stdin or set HELYOS_API_TOKEN/)
     const env = await helyos(config, ["login", daemon.url, "--ca-fingerprint", fingerprint()], { env: { HELYOS_API_TOKEN: TOKEN } })
     expect([env.code, env.stderr]).toEqual([0, ""])
-  })
+  }, MANY_PROCESSES)
 
   it("--insecure-skip-tls-verify stores insecure = true and warns, then and on every command", async () => {
     const config = freshConfig()
@@ -251,7 +250,7 @@ describe("helyos login: pinning, then every command verifies against the pin", (
     const projects = await helyos(config, ["project", "list"])
     expect(projects.code).toBe(0)
     expect(projects.stderr).toMatch(/^warning: TLS verification is off \(context 'lab': insecure = true\)/)
-  })
+  }, MANY_PROCESSES)
 
   it("a server without a self-signed CA is checked against the system roots (which do not know this CA)", async () => {
     const config = freshConfig()
@@ -265,7 +264,7 @@ describe("helyos login: pinning, then every command verifies against the pin", (
     fs.writeFileSync(caFile, ca.certPem)
     const pinned = await helyos(config, ["login", byo.url, "--token", TOKEN, "--ca-file", caFile])
     expect([pinned.code, pinned.stderr]).toEqual([0, ""])
-  })
+  }, MANY_PROCESSES)
 
   it("plain http:// needs no pin; logging in again to the same server refreshes its context, another gets -2", async () => {
     const config = freshConfig()
@@ -283,7 +282,7 @@ describe("helyos login: pinning, then every command verifies against the pin", (
       `* 127-0-0-1    ${plain.url.padEnd(daemon.url.length)}  -        http`,
       `  127-0-0-1-2  ${daemon.url}  -        pinned`
     ])
-  })
+  }, MANY_PROCESSES)
 })
 
 describe("helyos logout and context commands", () => {
@@ -301,7 +300,7 @@ describe("helyos logout and context commands", () => {
     const projects = await helyos(config, ["project", "list"])
     expect(projects.code).toBe(1)
     expect(projects.stderr).toContain("no token")
-  })
+  }, MANY_PROCESSES)
 
   it("--context NAME picks a context for one command, before or after the command; an unknown name fails", async () => {
     const config = freshConfig()
@@ -315,7 +314,7 @@ describe("helyos logout and context commands", () => {
     expect([unknown.code, unknown.stderr]).toEqual([1, "error: no context named 'nope'\n"])
     const current = await helyos(config, ["context", "current"])
     expect(current.stdout).toBe("dead  http://127.0.0.1:1\n")
-  })
+  }, MANY_PROCESSES)
 
   it("use, rename, set and rm round-trip through the file, keeping keys the CLI does not know", async () => {
     const config = freshConfig()
@@ -345,5 +344,5 @@ describe("helyos logout and context commands", () => {
     expect(clash.code).toBe(0)
     const taken = await helyos(config, ["context", "rename", "alpha", "c"])
     expect([taken.code, taken.stderr]).toEqual([1, "error: a context named 'c' already exists\n"])
-  })
+  }, MANY_PROCESSES)
 })

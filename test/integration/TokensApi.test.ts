@@ -172,7 +172,7 @@ describe("API tokens over REST", () => {
         eventually(async () => {
           const answer = await Effect.runPromise(Effect.provideService(call("GET", "/api/v1/whoami", { token }), ApiServer, server))
           expect(answer.status).toBe(401)
-        }, 5_000))
+        }, 15_000))
       const never = yield* call("POST", "/api/v1/tokens", { body: { name: "forever", ttl_secs: 0 } })
       expect(never.body).toMatchObject({ expires_at: null })
     })))
@@ -228,6 +228,6 @@ describe("API tokens over REST", () => {
         eventually(async () => {
           const answer = await Effect.runPromise(Effect.provideService(call("GET", "/api/v1/nodes", { from: attacker }), ApiServer, server))
           expect(answer.status).toBe(200)
-        }, 5_000, 250))
+        }, 15_000, 250))
     })))
 })

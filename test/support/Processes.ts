@@ -1,7 +1,7 @@
 // e2e harness: real helyosd / helyos processes on 127.0.0.1, their output, and polling with deadlines.
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { mkdtempSync } from "node:fs"
+import { appendFileSync, mkdtempSync } from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -63,7 +63,12 @@ export const spawnProc = (bin: string, args: ReadonlyArray<string>, env: Record<
   })
   let buffer = ""
   const listeners = new Set<() => void>()
+  // HELYOS_E2E_LOG_DIR=dir keeps every process's output in a file there (for a failure seen in CI)
+  const logDir = process.env.HELYOS_E2E_LOG_DIR
+  const logFile = logDir ? path.join(logDir, `${path.basename(bin)}-${child.pid}.log`) : undefined
+  if (logFile !== undefined) appendFileSync(logFile, `$ ${path.basename(bin)} ${args.join(" ")}\n`)
   const onData = (chunk: Buffer) => {
+    if (logFile !== undefined) appendFileSync(logFile, chunk)
     buffer += chunk.toString()
     for (const l of listeners) l()
   }

@@ -1,4 +1,4 @@
-// The test image helyos-test/busybox:latest, built locally (there is no registry): the host's static
+// The test image helyos-test/busybox, built locally (there is no registry): the host's static
 // busybox in an otherwise empty rootfs, `docker import`ed with CMD /bin/sh. Built only when absent.
 import { spawn } from "node:child_process"
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs"
@@ -6,7 +6,8 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import Docker from "dockerode"
 
-export const BUSYBOX_IMAGE = "helyos-test/busybox:latest"
+// the tag names the rootfs layout: bump it when `applets` or the directories change, so old builds are not reused
+export const BUSYBOX_IMAGE = "helyos-test/busybox:2"
 export const DOCKER_SOCKET = process.env["HELYOS_TEST_DOCKER_SOCKET"] ?? "/var/run/docker.sock"
 
 /** Applets reachable by name (anything else: `busybox <applet>`). */

@@ -294,6 +294,15 @@ describe("field rules", () => {
     ])
   })
 
+  it("healthcheck: keys from other orchestrators get a hint", () => {
+    expect(problemsWith({ healthcheck: { tcp: 80, command: ["cat", "/ready"] } })).toEqual([
+      "healthcheck.command: unknown field (did you mean exec?)"
+    ])
+    expect(problemsWith({ healthcheck: { tcp: 80, httpGet: "/health" } })).toEqual([
+      "healthcheck.httpGet: unknown field (did you mean path?)"
+    ])
+  })
+
   it("healthcheck: probeOf resolves the kind, the port and the timings in ms", () => {
     expect(probeOf(valid({ ...minimal, ports: [3000, 9000], healthcheck: { path: "/health" } }))).toEqual({
       kind: "http", path: "/health", port: 3000, command: [], intervalMs: 10_000, timeoutMs: 5_000, retries: 3

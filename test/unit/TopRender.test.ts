@@ -1,6 +1,7 @@
 // What `helyos top` draws, as a pure function of its state and the screen size.
 import { describe, expect, it } from "vitest"
 import type { PodView } from "../../src/domain/Workload.js"
+import { isQuit } from "../../src/programs/cli/TopCommand.js"
 import { clip, renderTop, type TopState } from "../../src/programs/cli/TopRender.js"
 import type { NodeStatsView } from "../../src/services/api/NodesApi.js"
 
@@ -30,6 +31,11 @@ const pod = (name: string, status: PodView["status"], restarts = 0, project = "s
   status,
   image: "busybox",
   restart_count: restarts,
+  exit_code: null,
+  reason: null,
+  last_exit_at: null,
+  health: null,
+  started_at: null,
   created_at: "2026-11-24T22:00:00.000Z"
 })
 
@@ -125,5 +131,12 @@ describe("clip", () => {
     expect(clip("abc", 4)).toBe("abc")
     expect(clip("\u001b[31mabcdef\u001b[0m", 3)).toBe("\u001b[31mabc\u001b[0m")
     expect(clip("abc", undefined)).toBe("abc")
+  })
+})
+
+describe("isQuit", () => {
+  it("q, Q, Ctrl-C and a lone Esc quit; arrow keys (Esc + more bytes) and other keys do not", () => {
+    for (const key of ["q", "Q", "\u0003", "\u001b"]) expect(isQuit(key), JSON.stringify(key)).toBe(true)
+    for (const key of ["\u001b[A", "\u001b[B", "j", "k", " ", "\r"]) expect(isQuit(key), JSON.stringify(key)).toBe(false)
   })
 })

@@ -16,8 +16,6 @@ export interface Prober {
   readonly watch: (podId: string, probe: HealthProbe, target: ProbeTarget) => Effect.Effect<void>
   /** Stop probing the pod (its container stopped, or the pod left this node). */
   readonly forget: (podId: string) => Effect.Effect<void>
-  /** Is this container of the pod being probed (or was, up to its unhealthy verdict)? */
-  readonly watching: (podId: string, containerId: string) => Effect.Effect<boolean>
 }
 
 export const makeProber = (
@@ -26,7 +24,8 @@ export const makeProber = (
 ): Effect.Effect<Prober, never, Scope.Scope> =>
   Effect.gen(function*() {
     const fibers = yield* FiberMap.make<string>()
-    // pod -> the container its probe targets (kept after the unhealthy verdict, so it is not probed again)
+    // pod -> the container (and IP) its probe targets; kept after the unhealthy verdict, so that
+    // container is not probed again
     const targets = yield* Ref.make(new Map<string, string>())
 
     const loop = (podId: string, probe: HealthProbe, target: ProbeTarget) =>
@@ -53,9 +52,10 @@ export const makeProber = (
 
     const watch = (podId: string, probe: HealthProbe, target: ProbeTarget) =>
       Effect.gen(function*() {
-        const known = (yield* Ref.get(targets)).get(podId)
-        if (known === target.containerId) return
-        yield* Ref.update(targets, (all) => new Map(all).set(podId, target.containerId))
+        // a new IP (the engine reported none at first) means a new target too
+        const key = `${target.containerId} ${target.ip}`
+        if ((yield* Ref.get(targets)).get(podId) === key) return
+        yield* Ref.update(targets, (all) => new Map(all).set(podId, key))
         yield* FiberMap.run(fibers, podId, loop(podId, probe, target))
       })
 
@@ -69,8 +69,5 @@ export const makeProber = (
         yield* FiberMap.remove(fibers, podId)
       })
 
-    const watching = (podId: string, containerId: string) =>
-      Effect.map(Ref.get(targets), (all) => all.get(podId) === containerId)
-
-    return { watch, forget, watching }
+    return { watch, forget }
   })

@@ -114,6 +114,11 @@ export const transportProblem = (
   cause: unknown
 ): string => {
   const code = errorCode(cause)
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    // the chain may be fine: the certificate just does not name the address that was dialled
+    const host = new URL(server).hostname.replace(/^\[(.*)\]$/, "$1")
+    return `TLS verification of ${server} failed: its certificate does not name ${host} — dial a name it has, or restart helyosd with --tls-san ${host}`
+  }
   if (CERTIFICATE_ERROR.test(code)) {
     return `TLS verification of ${server} failed: ${causeMessage(cause)} — ${tlsHint(server, trust, context)}`
   }

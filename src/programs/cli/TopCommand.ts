@@ -12,6 +12,8 @@ import { EVENTS_KEPT, renderTop, type TopEvent, type TopState } from "./TopRende
 
 /** How often the panels are fetched again (events arrive as they happen). */
 const REFRESH_EVERY = Duration.seconds(2)
+/** After an event, wait this long before refreshing (an event burst then costs one refresh, not many). */
+const EVENT_REFRESH_GAP = Duration.millis(250)
 /** How long to wait before reopening a closed event stream. */
 const RECONNECT_EVERY = Duration.seconds(5)
 /** Events replayed when the stream opens, and polled while it is down. */
@@ -59,7 +61,7 @@ const snapshot = (connection: Connection) =>
 const ESC = "\u001b"
 const CTRL_C = "\u0003"
 /** q, Ctrl-C, or Esc on its own (arrow keys also start with Esc, but come with more bytes). */
-const isQuit = (data: string) => data === ESC || data.includes(CTRL_C) || data.toLowerCase().includes("q")
+export const isQuit = (data: string) => data === ESC || data.includes(CTRL_C) || data.toLowerCase().includes("q")
 
 /**
  * The terminal for as long as the scope lives: alternate screen, hidden cursor, raw keys. Released
@@ -103,6 +105,8 @@ const liveView = (connection: Connection) =>
     const dirty = yield* Queue.sliding<void>(1)
     const redraw = Queue.offer(dirty, undefined).pipe(Effect.asVoid)
     const quit = yield* Deferred.make<void>()
+    // an event asks for a refresh now (pods change as events happen); one pending request is enough
+    const refreshSoon = yield* Queue.dropping<void>(1)
 
     const refresh = Effect.gen(function*() {
       const panels = yield* Effect.either(fetchPanels(connection))
@@ -133,7 +137,11 @@ const liveView = (connection: Connection) =>
       yield* Ref.update(state, (s) => ({ ...s, events: [], eventSource: "live" as const }))
       yield* sseItems(response.stream.pipe(Stream.decodeText())).pipe(
         Stream.runForEach((item) =>
-          Effect.zipRight(Ref.update(state, (s) => ({ ...s, events: keep([...s.events, fromStream(item)]) })), redraw)
+          Effect.all([
+            Ref.update(state, (s) => ({ ...s, events: keep([...s.events, fromStream(item)]) })),
+            redraw,
+            Queue.offer(refreshSoon, undefined)
+          ])
         )
       )
     }).pipe(
@@ -164,7 +172,15 @@ const liveView = (connection: Connection) =>
     yield* emitterEvents(process.stdout, "resize", () => undefined).pipe(Stream.runForEach(() => redraw), Effect.forkScoped)
     yield* Queue.take(dirty).pipe(Effect.zipRight(draw), Effect.forever, Effect.forkScoped)
     yield* redraw
-    yield* refresh.pipe(Effect.repeat(Schedule.spaced(REFRESH_EVERY)), Effect.forkScoped)
+    // every 2 s, or shortly after an event (then the 2 s start again)
+    yield* refresh.pipe(
+      Effect.zipRight(
+        Effect.raceFirst(Effect.zipRight(Queue.take(refreshSoon), Effect.sleep(EVENT_REFRESH_GAP)), Effect.sleep(REFRESH_EVERY))
+      ),
+      Effect.zipRight(Queue.takeAll(refreshSoon)),
+      Effect.forever,
+      Effect.forkScoped
+    )
     yield* follow.pipe(Effect.forkScoped)
     yield* Deferred.await(quit)
   })
