@@ -214,7 +214,10 @@ const Volumes = Schema.Array(Volume)
   }))
 
 const SecretName = Text.pipe(
-  Schema.filter((name) => /^[^\s=]+$/.test(name) || `${show(name)} is not a secret name (empty, spaces or =)`)
+  // injected as an environment variable named exactly after the secret
+  Schema.filter((name) =>
+    /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || `${show(name)} is not a secret name (letters, digits and _, not starting with a digit)`
+  )
 )
 
 const Secrets = Schema.Array(SecretName).annotations(

@@ -71,7 +71,7 @@ export class DeploymentStopped extends Schema.TaggedError<DeploymentStopped>()("
   name: Schema.String
 }) {
   override get message() {
-    return `deployment '${this.name}' in project '${this.project}' runs no pods to restart; start it with helyos scale or helyos deploy`
+    return `deployment '${this.name}' in project '${this.project}' runs no pods to restart (stopped, scaled to 0 or its project suspended); start it with helyos scale, helyos deploy or helyos project resume`
   }
 }
 

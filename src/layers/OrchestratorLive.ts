@@ -29,7 +29,7 @@ import {
 } from "../domain/WorkloadErrors.js"
 import type { NodeId } from "../domain/Node.js"
 import { MissingSecret } from "../domain/Secrets.js"
-import type { ClusterEvent } from "../domain/ClusterEvent.js"
+import { ClusterEvent } from "../domain/ClusterEvent.js"
 import type { LogRequest, PodEvent, PodStatus as ReportedPod } from "../generated/cluster.js"
 import { ContainerRuntime, RuntimeUnavailable } from "../services/ContainerRuntime.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
@@ -154,10 +154,27 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
         yield* serialized(reconciler.report(nodeId, statuses, applied))
       }
       yield* serialized(reconciler.pass)
+      yield* announceRecoveries
       // forget the quiet reports of nodes that are gone
       if (quiet.size > 0) {
         const ids = new Set((yield* registry.list).map((n) => n.id))
         for (const id of quiet.keys()) if (!ids.has(id)) quiet.delete(id)
+      }
+    })
+
+    /**
+     * Nodes announced NotReady or dead: the registry makes one Ready again on its next heartbeat without
+     * an event, so the loop looks for it and announces it once.
+     */
+    const unready = new Set<NodeId>()
+    const announceRecoveries = Effect.gen(function*() {
+      if (unready.size === 0) return
+      const nodes = new Map((yield* registry.list).map((n) => [n.id, n]))
+      for (const id of unready) {
+        const node = nodes.get(id)
+        if (node !== undefined && node.liveness !== "Ready") continue
+        unready.delete(id)
+        if (node !== undefined) yield* recordNodeEvent(ClusterEvent.NodeReady({ nodeId: id, name: node.name }))
       }
     })
 
@@ -166,6 +183,8 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
 
     /** A node's change of state, into the cluster's event stream. */
     const recordNodeEvent = (event: ClusterEvent) => {
+      if (event._tag === "NodeNotReady" || event._tag === "NodeDead") unready.add(event.nodeId)
+      if (event._tag === "NodeRemoved") unready.delete(event.nodeId)
       const [action, message] = nodeEventText(event)
       return eventLog.record({ kind: "node", name: event.name, action, message })
     }

@@ -21,7 +21,7 @@ import { LocalWorkload } from "../services/LocalWorkload.js"
 import { WorkerAgent, WorkerStopped } from "../services/WorkerAgent.js"
 import { bidi, clientStreaming, unary } from "./grpc/Client.js"
 import { type GrpcError, grpcError } from "./grpc/GrpcError.js"
-import { JOIN_TOKEN_EXPIRED } from "./grpc/JoinRefusals.js"
+import { INVALID_JOIN_TOKEN, JOIN_TOKEN_EXPIRED } from "./grpc/JoinRefusals.js"
 import { CLUSTER_SERVER_NAME, pinnedCaCredentials } from "./grpc/PeerCa.js"
 import { sessionMetadata } from "./grpc/SessionMetadata.js"
 import { resolveClusterCa } from "./WorkerTrust.js"
@@ -90,7 +90,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
     const invalidJoinToken = (e: GrpcError) =>
       Effect.gen(function*() {
         const expired = e.details === JOIN_TOKEN_EXPIRED
-        const detail = `master refused to register node '${nodeName}': ${expired ? JOIN_TOKEN_EXPIRED : "invalid join token"}` +
+        const detail = `master refused to register node '${nodeName}': ${expired ? JOIN_TOKEN_EXPIRED : INVALID_JOIN_TOKEN}` +
           (expired ? " (get a new one with 'helyos cluster token rotate')" : "")
         yield* Effect.logError(detail)
         return yield* Effect.fail(new WorkerStopped({ reason: expired ? "JoinTokenExpired" : "InvalidJoinToken", detail }))

@@ -7,6 +7,14 @@ import { join } from "node:path"
 import { Effect } from "effect"
 import { DatabaseLive } from "../../src/layers/Database.js"
 
+const ALL_MIGRATIONS = [
+  { migrationId: 1, name: "cluster" },
+  { migrationId: 2, name: "workloads" },
+  { migrationId: 3, name: "pod_status" },
+  { migrationId: 4, name: "api_tokens" },
+  { migrationId: 5, name: "secrets" }
+]
+
 const tempDbFile = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "helyos-db-"))),
   (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
@@ -23,7 +31,7 @@ describe("DatabaseLive", () => {
         const sql = yield* SqlClient.SqlClient
         return yield* sql<{ migrationId: number; name: string }>`SELECT migration_id, name FROM effect_sql_migrations`
       })
-      expect(yield* inLifetime(file, migrations)).toEqual([{ migrationId: 1, name: "cluster" }, { migrationId: 2, name: "workloads" }])
+      expect(yield* inLifetime(file, migrations)).toEqual(ALL_MIGRATIONS)
       const [again, mode] = yield* inLifetime(
         file,
         Effect.gen(function*() {
@@ -31,7 +39,7 @@ describe("DatabaseLive", () => {
           return [yield* migrations, yield* sql<{ journalMode: string }>`PRAGMA journal_mode`] as const
         })
       )
-      expect(again).toEqual([{ migrationId: 1, name: "cluster" }, { migrationId: 2, name: "workloads" }])
+      expect(again).toEqual(ALL_MIGRATIONS)
       expect(mode[0]?.journalMode).toBe("wal")
     }))
 

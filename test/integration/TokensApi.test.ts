@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import * as http from "node:http"
 import * as path from "node:path"
 import { Effect, type Scope } from "effect"
+import { MAX_BODY_BYTES } from "../../src/layers/api/RequestGuards.js"
 import { ApiServer } from "../../src/services/ApiServer.js"
 import { apiOn, TOKEN, WRONG } from "../support/ApiHarness.js"
 import { eventually } from "../support/Processes.js"
@@ -21,11 +22,16 @@ interface Answer {
  * One raw request (as curl would send it). `from` picks the client's source address on the loopback
  * network (127.0.0.2 is another client as far as the daemon can tell); `null` token sends no header.
  */
-const call = (method: string, route: string, options: { token?: string | null; body?: unknown; from?: string } = {}) =>
+const call = (
+  method: string,
+  route: string,
+  options: { token?: string | null; body?: unknown; raw?: { type: string; body: string; chunked?: boolean }; from?: string } = {}
+) =>
   Effect.flatMap(ApiServer, ({ url }) =>
     Effect.async<Answer>((resume) => {
       const target = new URL(route, url)
-      const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
+      const payload = options.raw?.body ?? (options.body === undefined ? undefined : JSON.stringify(options.body))
+      const type = options.raw?.type ?? "application/json"
       const token = options.token === undefined ? TOKEN : options.token
       const request = http.request({
         host: target.hostname,
@@ -35,7 +41,8 @@ const call = (method: string, route: string, options: { token?: string | null; b
         localAddress: options.from ?? "127.0.0.1",
         headers: {
           ...(token === null ? {} : { authorization: `Bearer ${token}` }),
-          ...(payload === undefined ? {} : { "content-type": "application/json" })
+          ...(payload === undefined ? {} : { "content-type": type }),
+          ...(options.raw?.chunked === true ? { "transfer-encoding": "chunked" } : {})
         }
       }, (response) => {
         let text = ""
@@ -46,7 +53,7 @@ const call = (method: string, route: string, options: { token?: string | null; b
             status: response.statusCode ?? 0,
             headers: response.headers,
             text,
-            body: text === "" ? undefined : JSON.parse(text) as unknown
+            body: text === "" || !(response.headers["content-type"] ?? "").includes("json") ? undefined : JSON.parse(text) as unknown
           })))
       })
       request.on("error", (error) => resume(Effect.die(error)))
@@ -192,6 +199,30 @@ describe("API tokens over REST", () => {
         expect(answer.status, JSON.stringify(body)).toBe(422)
         expect((answer.body as { error: string }).error).toMatch(message)
       }
+    })))
+
+  it.scopedLive("bodies no route can take are refused up front: multipart 415, over 1 MiB 413 (never 500)", () =>
+    onMaster(Effect.gen(function*() {
+      const multipart = yield* call("POST", "/api/v1/tokens", { raw: { type: "multipart/form-data; boundary=x", body: "--x--" } })
+      expect(multipart).toMatchObject({ status: 415, body: { error: "unsupported content type 'multipart/form-data': send JSON" } })
+      const big = JSON.stringify({ name: "x".repeat(MAX_BODY_BYTES) })
+      const tooLarge = yield* call("POST", "/api/v1/tokens", { raw: { type: "application/json", body: big } })
+      expect(tooLarge.status).toBe(413)
+      expect((tooLarge.body as { error: string }).error).toMatch(/^request body too large \(\d+ bytes; at most 1048576\)$/)
+      // without a Content-Length the body is cut off at the same size: the daemon stops reading and hangs
+      // up (it never buffers it, and never answers 5xx); a small chunked body is read as usual
+      const chunked = yield* Effect.either(
+        Effect.catchAllDefect(
+          call("POST", "/api/v1/deploy", { raw: { type: "application/json", body: big, chunked: true } }),
+          (error) => Effect.fail(String(error))
+        )
+      )
+      if (chunked._tag === "Right") expect(chunked.right.status).toBeLessThan(500)
+      else expect(chunked.left).toMatch(/socket hang up|ECONNRESET|EPIPE/)
+      const small = yield* call("POST", "/api/v1/tokens", { raw: { type: "application/json", body: "{\"name\":\"chunky\"}", chunked: true } })
+      expect(small.status).toBe(201)
+      // nothing was created, and a normal body still works
+      expect((yield* call("POST", "/api/v1/tokens", { body: { name: "small" } })).status).toBe(201)
     })))
 
   it.scopedLive("only hashes are at rest: the database files never hold a token's secret", () =>

@@ -167,6 +167,14 @@ describe("names (project, deployment.name)", () => {
     )
   })
 
+  it("takes only environment-variable names as secrets (they are injected as such)", () => {
+    expect(Either.isRight(decodeSpec({ ...minimal, secrets: ["DB_PASSWORD", "_x1"] }))).toBe(true)
+    expect(problemsWith({ secrets: ["db-password"] })).toEqual([
+      'secrets[0]: "db-password" is not a secret name (letters, digits and _, not starting with a digit)'
+    ])
+    expect(problemsWith({ secrets: ["OK", "1ST"] })[0]).toMatch(/^secrets\[1\]: "1ST" is not a secret name/)
+  })
+
   it("rejects a trailing hyphen: names are DNS labels", () => {
     expect(problemsWith({ project: "api-" })).toEqual(['project: "api-" must not end with - (names are DNS labels)'])
   })

@@ -1,8 +1,9 @@
 // The event log in virtual time: bounded history (oldest first), Clock timestamps, live order, and a
-// slow subscriber told how many it missed before its next event (never an unbounded buffer).
+// slow subscriber told how many it missed before its next event (never an unbounded buffer); the SSE text.
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Duration, Effect, Fiber, Stream, TestClock } from "effect"
 import type { EventFeedItem } from "../../src/domain/HelyosEvent.js"
+import { KEEPALIVE_INTERVAL, SSE_KEEPALIVE, SSE_OPEN, sseMessage, sseText } from "../../src/layers/api/EventsHandlers.js"
 import { makeEventLog } from "../../src/layers/EventLogLive.js"
 
 const pod = (name: string, action = "started") => ({ kind: "pod" as const, name, action, message: `${name} ${action}` })
@@ -89,5 +90,38 @@ describe("EventLog", () => {
       // recording after the scope closed must not fail nor reach the closed subscriber
       for (let i = 0; i < 5; i++) yield* log.record(pod(`after-${i}`))
       expect((yield* log.recent(10)).map((e) => e.name)).toEqual(["inside", "after-0", "after-1", "after-2", "after-3", "after-4"])
+    }))
+})
+
+describe("the SSE text of GET /api/v1/events", () => {
+  it.scoped("a comment first, the history, live events, a lag warning, and a keepalive every 15 s", () =>
+    Effect.gen(function*() {
+      const log = yield* makeEventLog({ subscriberBuffer: 2 })
+      yield* log.record(pod("old-1"))
+      yield* log.record(pod("old-2"))
+      const closing = yield* Deferred.make<void>()
+      const received: Array<string> = []
+      const fiber = yield* sseText(log, 1, Deferred.await(closing)).pipe(
+        Stream.runForEach((text) => Effect.sync(() => void received.push(text))),
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      expect(received).toEqual([SSE_OPEN, sseMessage({ _tag: "Event", event: (yield* log.recent(1))[0]! })])
+      // 5 events while the reader sleeps: 3 overflow its buffer of 2
+      for (let i = 0; i < 5; i++) yield* log.record(pod(`new-${i}`))
+      yield* TestClock.adjust("1 second")
+      expect(received.slice(2).map((t) => t.trim())).toEqual([
+        `data: {"warning":"missed 3 events"}`,
+        expect.stringContaining(`"name":"new-3"`),
+        expect.stringContaining(`"name":"new-4"`)
+      ])
+      expect(received.filter((t) => t === SSE_KEEPALIVE)).toHaveLength(0)
+      yield* TestClock.adjust(KEEPALIVE_INTERVAL)
+      expect(received.filter((t) => t === SSE_KEEPALIVE)).toHaveLength(1)
+      yield* TestClock.adjust(Duration.times(KEEPALIVE_INTERVAL, 2))
+      expect(received.filter((t) => t === SSE_KEEPALIVE)).toHaveLength(3)
+      // the server shutting down ends the stream
+      yield* Deferred.succeed(closing, undefined)
+      yield* Fiber.join(fiber)
     }))
 })

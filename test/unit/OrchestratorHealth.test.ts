@@ -10,6 +10,7 @@ import type { PodView } from "../../src/domain/Workload.js"
 import { PodEvent, PodStatus } from "../../src/generated/cluster.js"
 import { EventLog } from "../../src/services/EventLog.js"
 import { Events } from "../../src/services/Events.js"
+import { NodeRegistry } from "../../src/services/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
 import { Orchestrator } from "../../src/services/Orchestrator.js"
 import { join, masterOn, reconcile, spec, workerReports } from "../support/OrchestratorHarness.js"
@@ -172,6 +173,25 @@ describe("the cluster's event stream", () => {
         "node w1 drained",
         "node w1 dead"
       ])
+    }).pipe(Effect.provide(masterOn(":memory:"))))
+})
+
+describe("node recovery", () => {
+  it.scoped("a NotReady node that heartbeats again is announced Ready once", () =>
+    Effect.gen(function*() {
+      const events = yield* Events
+      const registry = yield* NodeRegistry
+      const w1 = yield* join("w1")
+      yield* registry.setLiveness(w1, "NotReady")
+      yield* events.publish(ClusterEvent.NodeNotReady({ nodeId: w1, name: "w1" }))
+      yield* eventually(Effect.map(recentLines, (lines) => lines.includes("node w1 notready")))
+      yield* reconcile
+      expect(yield* recentLines).not.toContain("node w1 ready")
+      const node = yield* registry.get(w1)
+      yield* registry.heartbeat(w1, node.resources)
+      yield* reconcile
+      yield* reconcile
+      expect((yield* recentLines).filter((l) => l === "node w1 ready")).toHaveLength(1)
     }).pipe(Effect.provide(masterOn(":memory:"))))
 })
 

@@ -33,6 +33,7 @@ export const AuthorizationLayer = (rules: ThrottleRules = defaultThrottleRules) 
               yield* HttpApp.appendPreResponseHandler((_request, response) =>
                 Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(retryAfterSecs)))
               )
+              yield* Effect.logDebug(`bearer check refused: too many failed authentications from ${address}`)
               return yield* new TooManyFailedAuthentications({ retryAfterSecs })
             }
             const token = yield* tokens.authenticate(presented).pipe(

@@ -22,6 +22,30 @@ export const SSE_OPEN = ": connected\n\n"
 
 const encoder = new TextEncoder()
 
+/**
+ * The text of one SSE response: a comment once subscribed, the last `history` events, then live events
+ * (and lag warnings), a keepalive comment every KEEPALIVE_INTERVAL; ends when `closing` completes.
+ * The subscription lives as long as the stream: it ends when the client disconnects.
+ */
+export const sseText = (
+  log: EventLog["Type"],
+  history: number,
+  closing: Effect.Effect<void>
+): Stream.Stream<string> => {
+  const feed = Stream.unwrapScoped(Effect.gen(function*() {
+    // subscribed before the history is read, so nothing falls between the two
+    const live = yield* log.subscribe
+    const past = yield* log.recent(history)
+    const messages = Stream.concat(
+      Stream.fromIterable(past.map((event): EventFeedItem => ({ _tag: "Event", event }))),
+      live
+    ).pipe(Stream.map(sseMessage))
+    return Stream.concat(Stream.make(SSE_OPEN), messages)
+  }))
+  const keepalive = Stream.fromSchedule(Schedule.spaced(KEEPALIVE_INTERVAL)).pipe(Stream.as(SSE_KEEPALIVE))
+  return Stream.merge(feed, keepalive, { haltStrategy: "either" }).pipe(Stream.interruptWhen(closing))
+}
+
 export const EventsHandlersLive = HttpApiBuilder.group(HelyosApi, "events", (handlers) =>
   Effect.gen(function*() {
     const log = yield* EventLog
@@ -31,29 +55,16 @@ export const EventsHandlersLive = HttpApiBuilder.group(HelyosApi, "events", (han
     yield* Effect.addFinalizer(() => Deferred.succeed(closing, undefined))
     return handlers
       .handle("stream", ({ urlParams }) =>
-        Effect.sync(() => {
-          // the subscription lives as long as the body stream: it ends when the client disconnects
-          const feed = Stream.unwrapScoped(Effect.gen(function*() {
-            // subscribed before the history is read, so nothing falls between the two
-            const live = yield* log.subscribe
-            const history = yield* log.recent(urlParams.history)
-            const messages = Stream.concat(
-              Stream.fromIterable(history.map((event): EventFeedItem => ({ _tag: "Event", event }))),
-              live
-            ).pipe(Stream.map(sseMessage))
-            return Stream.concat(Stream.make(SSE_OPEN), messages)
-          }))
-          const keepalive = Stream.fromSchedule(Schedule.spaced(KEEPALIVE_INTERVAL)).pipe(Stream.as(SSE_KEEPALIVE))
-          const body = Stream.merge(feed, keepalive, { haltStrategy: "either" }).pipe(
-            Stream.interruptWhen(Deferred.await(closing)),
-            Stream.map((text) => encoder.encode(text))
+        Effect.sync(() =>
+          HttpServerResponse.stream(
+            sseText(log, urlParams.history, Deferred.await(closing)).pipe(Stream.map((text) => encoder.encode(text))),
+            {
+              contentType: "text/event-stream",
+              // the socket closes with the stream: a shutting-down server waits for no idle keep-alive
+              headers: { "cache-control": "no-cache", "x-accel-buffering": "no", connection: "close" }
+            }
           )
-          return HttpServerResponse.stream(body, {
-            contentType: "text/event-stream",
-            // the socket closes with the stream: a shutting-down server waits for no idle keep-alive
-            headers: { "cache-control": "no-cache", "x-accel-buffering": "no", connection: "close" }
-          })
-        }))
+        ))
       // a limit beyond the history gives the whole history
       .handle("recent", ({ urlParams }) => Effect.map(log.recent(urlParams.limit), (events) => ({ events })))
   })

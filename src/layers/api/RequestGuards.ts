@@ -1,14 +1,24 @@
-// Requests refused before any route sees them. Every body the API takes is JSON (or YAML / text on
-// deploy): a multipart body would be parsed by HttpApi's decoder, which dies on a broken boundary (a
-// 500), so it is answered 415 up front. Found by the fuzz test (test/e2e/ApiFuzz.test.ts).
-import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect } from "effect"
+// Requests refused before any route sees them (both found by the fuzz test, test/e2e/ApiFuzz.test.ts):
+// - multipart bodies: every body the API takes is JSON (or YAML / text on deploy), and HttpApi's
+//   multipart decoder dies on a broken boundary (a 500), so they are answered 415 up front;
+// - bodies larger than any route needs: answered 413 from Content-Length, and a chunked body is cut
+//   off at the same size, so a client cannot make the daemon buffer gigabytes.
+import { HttpApiBuilder, HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Option } from "effect"
 import { HelyosApi } from "../../services/HelyosApi.js"
+
+/** The largest request body accepted (a deployment spec or a secret is far smaller). */
+export const MAX_BODY_BYTES = 1024 * 1024
+
+const refuse = (status: number, error: string) => Effect.succeed(HttpServerResponse.unsafeJson({ error }, { status }))
 
 export const RequestGuardsLive = HttpApiBuilder.middleware(HelyosApi, (app) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
-    return type.startsWith("multipart/")
-      ? Effect.succeed(HttpServerResponse.unsafeJson({ error: `unsupported content type '${type}': send JSON` }, { status: 415 }))
-      : app
+    if (type.startsWith("multipart/")) return refuse(415, `unsupported content type '${type}': send JSON`)
+    const length = Number(request.headers["content-length"] ?? 0)
+    if (length > MAX_BODY_BYTES) {
+      return refuse(413, `request body too large (${length} bytes; at most ${MAX_BODY_BYTES})`)
+    }
+    return HttpIncomingMessage.withMaxBodySize(app, Option.some(MAX_BODY_BYTES))
   }))

@@ -37,12 +37,13 @@ export const serveUnary = <Res>(
   callback: grpc.sendUnaryData<Res>,
   effect: Effect.Effect<Res, GrpcError>
 ): void => {
-  const fiber = run(logDefects(method, effect))
+  // the failure is answered to the client: as the fiber's value it is not reported as "unhandled"
+  const fiber = run(Effect.exit(logDefects(method, effect)))
   call.on("cancelled", () => fiber.unsafeInterruptAsFork(FiberId.none))
-  fiber.addObserver(Exit.match({
-    onSuccess: (res) => callback(null, res),
-    onFailure: (cause) => callback(toServiceError(cause), null)
-  }))
+  const answer = (exit: Exit.Exit<Res, GrpcError>) =>
+    Exit.isSuccess(exit) ? callback(null, exit.value) : callback(toServiceError(exit.cause), null)
+  // the outer exit fails only when the fiber was interrupted from outside (server stopping)
+  fiber.addObserver((outer) => answer(Exit.isSuccess(outer) ? outer.value : Exit.failCause(outer.cause)))
 }
 
 /** Client-streaming calls answer once too: read the call with `fromReadable` inside `effect`. */
@@ -63,7 +64,9 @@ export const serveBidi = <I, O>(
     Effect.onExit(Exit.match({
       onSuccess: () => Effect.sync(() => void call.end()),
       onFailure: (cause) => Effect.sync(() => void call.emit("error", toServiceError(cause)))
-    }))
+    })),
+    // answered on the call already: not an "unhandled" fiber failure
+    Effect.exit
   ))
   call.on("cancelled", () => fiber.unsafeInterruptAsFork(FiberId.none))
 }

@@ -329,7 +329,8 @@ export const login = Command.make("login", { server: serverArg, ...loginOptions 
     const config = yield* orFail(loadConfigForUpdate(file))
     const name = Option.getOrElse(flags.name, () => contextNameFor(server, config.contexts))
     const previous = config.contexts.get(name)
-    const project = Option.orElse(flags.project, () => Option.fromNullable(previous?.project))
+    // logging in again to the same server keeps the context's project; another server starts afresh
+    const project = Option.orElse(flags.project, () => Option.fromNullable(previous?.server === server ? previous.project : undefined))
     const context: CliContext = {
       server,
       token: secret,
