@@ -148,6 +148,19 @@ describe("helyos pods, deployments, scale, stop, rm, logs", () => {
       expect(yield* (yield* Orchestrator).deployments("shop")).toEqual([])
     })))
 
+  it.scopedLive("without -p a command uses the active context's project; -p still wins", () =>
+    withApi(Effect.gen(function*() {
+      const { url } = yield* ApiServer
+      yield* deployAndWait(yield* connected)
+      const config = path.join(tmp(), "config.toml")
+      fs.writeFileSync(config, `current-context = "work"\n\n[context.work]\nserver = "${url}"\ntoken = "${TOKEN}"\nproject = "shop"\n`, { mode: 0o600 })
+      const env = { HELYOS_CONFIG: config }
+      const scaled = yield* helyos(["scale", "api", "3"], env)
+      expect([scaled.code, scaled.stdout]).toEqual([0, "deployment shop/api scaled to 3 replica(s)\n"])
+      const elsewhere = yield* helyos(["scale", "api", "1", "-p", "default"], env)
+      expect([elsewhere.code, elsewhere.stderr]).toEqual([1, "error: deployment 'api' not found in project 'default'\n"])
+    })))
+
   it.scopedLive("logs prints `<pod> <line>`; an unknown deployment is a one-line error", () =>
     withApi(Effect.gen(function*() {
       const env = yield* connected

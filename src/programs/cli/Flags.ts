@@ -1,4 +1,4 @@
-// Flags shared by the workload commands: -p/--project (default `default`), --json, and the -y guard.
+// Flags shared by the workload commands: -p/--project (default: the context's, else `default`), --json, and the -y guard.
 import { Options, Prompt } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { CliError } from "./Connection.js"
@@ -8,7 +8,7 @@ export const DEFAULT_PROJECT = "default"
 
 export const projectOption = Options.text("project").pipe(
   Options.withAlias("p"),
-  Options.withDescription(`the project (default: ${DEFAULT_PROJECT})`),
+  Options.withDescription(`the project (default: the context's project, else ${DEFAULT_PROJECT})`),
   Options.optional
 )
 
@@ -19,7 +19,9 @@ export const projectFilter = Options.text("project").pipe(
   Options.optional
 )
 
-export const projectOrDefault = (project: Option.Option<string>): string => Option.getOrElse(project, () => DEFAULT_PROJECT)
+/** -p, else the active context's project, else `default`. */
+export const projectOrDefault = (project: Option.Option<string>, fromContext: Option.Option<string>): string =>
+  Option.getOrElse(Option.orElse(project, () => fromContext), () => DEFAULT_PROJECT)
 
 export const jsonOption = Options.boolean("json").pipe(Options.withDescription("print the API's JSON"))
 

@@ -93,8 +93,8 @@ export const scale = Command.make(
   },
   ({ json, name, project, replicas, ...flags }) =>
     Effect.gen(function*() {
-      const { request } = yield* connect(flags)
-      const p = projectOrDefault(project)
+      const { request, project: contextProject } = yield* connect(flags)
+      const p = projectOrDefault(project, contextProject)
       const deployment = yield* request((api) =>
         api.workloads.scale({ path: { project: p, name }, payload: { replicas } }))
       if (json) return yield* printJson(yield* Schema.encode(DeploymentView)(deployment).pipe(Effect.orDie))
@@ -107,8 +107,8 @@ export const stop = Command.make(
   { name, project: projectOption, ...connectionOptions },
   ({ name, project, ...flags }) =>
     Effect.gen(function*() {
-      const { request } = yield* connect(flags)
-      const p = projectOrDefault(project)
+      const { request, project: contextProject } = yield* connect(flags)
+      const p = projectOrDefault(project, contextProject)
       yield* request((api) => api.workloads.stop({ path: { project: p, name } }))
       yield* Console.log(`deployment ${p}/${name} stopped (definition kept; scale or deploy to start it again)`)
     })
@@ -119,8 +119,8 @@ export const restart = Command.make(
   { name, project: projectOption, json: jsonOption, ...connectionOptions },
   ({ json, name, project, ...flags }) =>
     Effect.gen(function*() {
-      const { request } = yield* connect(flags)
-      const p = projectOrDefault(project)
+      const { request, project: contextProject } = yield* connect(flags)
+      const p = projectOrDefault(project, contextProject)
       const deployment = yield* request((api) => api.workloads.restart({ path: { project: p, name } }))
       if (json) return yield* printJson(yield* Schema.encode(DeploymentView)(deployment).pipe(Effect.orDie))
       yield* Console.log(
@@ -134,9 +134,9 @@ export const rm = Command.make(
   { name, project: projectOption, yes: yesOption, ...connectionOptions },
   ({ name, project, yes, ...flags }) =>
     Effect.gen(function*() {
-      const p = projectOrDefault(project)
+      const { request, project: contextProject } = yield* connect(flags)
+      const p = projectOrDefault(project, contextProject)
       yield* confirmed(yes, `remove deployment ${p}/${name} and its pods`)
-      const { request } = yield* connect(flags)
       yield* request((api) => api.workloads.remove({ path: { project: p, name } }))
       yield* Console.log(`deployment ${p}/${name} removed`)
     })
@@ -154,8 +154,8 @@ export const logs = Command.make(
   },
   ({ follow, name, pod, project, tail, ...flags }) =>
     Effect.gen(function*() {
-      const { explainError, http } = yield* connect(flags)
-      const p = projectOrDefault(project)
+      const { explainError, http, project: contextProject } = yield* connect(flags)
+      const p = projectOrDefault(project, contextProject)
       const params: Record<string, string> = { follow: String(follow) }
       if (Option.isSome(tail)) params.tail = String(tail.value)
       if (Option.isSome(pod)) params.pod = pod.value
