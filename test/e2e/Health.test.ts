@@ -7,7 +7,8 @@ import { writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBusyboxImage } from "../support/busyboxImage.js"
-import { type Master, startMaster, startWorker } from "../support/Cluster.js"
+import { type Master, startMaster, startWorker, untilNodesReady } from "../support/Cluster.js"
+import { removeProjectLeftovers } from "../support/Docker.js"
 import { eventually, helyosBin, type Proc, runCli, spawnProc, tempDir } from "../support/Processes.js"
 
 interface PodJson {
@@ -71,20 +72,14 @@ beforeAll(async () => {
   image = await ensureBusyboxImage()
   master = await startMaster({ extraArgs: restartFlags })
   worker = startWorker(master, `hw${process.pid}`, master.joinToken, restartFlags)
-  await eventually(async () => {
-    const list = JSON.parse((await runCli(["nodes", "--json"], master.env)).stdout) as Array<{ status: string }>
-    expect(list.filter((n) => n.status === "Ready")).toHaveLength(2)
-  }, 20_000)
+  await untilNodesReady(master, 2)
 }, 90_000)
 
 afterAll(async () => {
   await worker?.kill("SIGKILL")
   await master?.proc.kill("SIGKILL")
   // the worker was killed: remove what it left on the shared engine
-  const left = execFileSync("docker", ["ps", "-aq", "--filter", `label=helyos.project=${project}`]).toString().trim()
-  if (left !== "") execFileSync("docker", ["rm", "-f", ...left.split("\n")])
-  const networks = execFileSync("docker", ["network", "ls", "-q", "--filter", `name=helyos-${project}`]).toString().trim()
-  if (networks !== "") execFileSync("docker", ["network", "rm", ...networks.split("\n")])
+  removeProjectLeftovers(project)
 })
 
 describe("pod health seen from the master (real processes, real containers)", () => {
@@ -164,6 +159,7 @@ describe("pod health seen from the master (real processes, real containers)", ()
   it("`helyos events` shows node joined, pod restarted and unhealthy, deployment changes", async () => {
     const events = await recentEvents()
     const lines = events.map((e) => `${e.kind} ${e.name} ${e.action}`)
+    expect(lines).toContain("node master joined")
     expect(lines).toContain(`node hw${process.pid} joined`)
     expect(lines).toContain("pod crash-0 restarted")
     expect(lines).toContain("pod probed-0 unhealthy")

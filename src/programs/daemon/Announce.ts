@@ -2,12 +2,14 @@
 import { Effect, Either, Logger, LogLevel, Option, Redacted } from "effect"
 import * as os from "node:os"
 import { type ApiScheme, isWildcardHost, urlOf } from "../../domain/ApiTlsPolicy.js"
+import { ClusterEvent } from "../../domain/ClusterEvent.js"
 import { NodeResources } from "../../domain/Node.js"
 import { LOCAL_CONTEXT, loadConfigForUpdate, seedLocalContext } from "../../layers/CliConfigFile.js"
 import { ApiTls } from "../../services/ApiTls.js"
 import { ClusterServer } from "../../services/ClusterServer.js"
 import { ClusterTls } from "../../services/ClusterTls.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
+import { Events } from "../../services/Events.js"
 import { NodeRegistry } from "../../services/NodeRegistry.js"
 import { ApiTokens } from "../../services/ApiTokens.js"
 import { TokenVault } from "../../services/TokenVault.js"
@@ -116,10 +118,12 @@ export const registerSelf = (resources: NodeResources) =>
   Effect.gen(function*() {
     const config = yield* DaemonConfig
     const registry = yield* NodeRegistry
-    yield* registry.join({
+    const { node } = yield* registry.join({
       name: config.nodeName,
       address: `${advertisedHost(config.host, config.advertiseAddr)}:${config.grpcPort}`,
       role: "Master",
       resources
     })
+    // the event stream starts with this host, as it does with every worker that registers
+    yield* (yield* Events).publish(ClusterEvent.NodeJoined({ nodeId: node.id, name: node.name }))
   })
