@@ -71,6 +71,14 @@ const imageKey = (ref: string): string => {
   return digest !== undefined ? `${repository}@${digest}` : `${repository}:${tag ?? "latest"}`
 }
 
+/** A copy of `map` with `key` set to `value`, or without `key` when `value` is undefined. */
+const withEntry = <K, V>(map: ReadonlyMap<K, V>, key: K, value: V | undefined): Map<K, V> => {
+  const next = new Map(map)
+  if (value === undefined) next.delete(key)
+  else next.set(key, value)
+  return next
+}
+
 const tailLines = (lines: ReadonlyArray<LogLine>, tail: number): ReadonlyArray<LogLine> =>
   tail > 0 ? lines.slice(Math.max(0, lines.length - tail)) : lines
 
@@ -279,21 +287,9 @@ export const makeMemoryRuntime = (options: { readonly images?: ReadonlyArray<str
           yield* Ref.update(logs, (all) => new Map(all).set(id, [...(all.get(id) ?? []), line]))
           yield* PubSub.publish(liveLogs, { id, line })
         }),
-      failRun: (name, detail) =>
-        Ref.update(runFailures, (all) => {
-          const next = new Map(all)
-          if (detail === undefined) next.delete(name)
-          else next.set(name, detail)
-          return next
-        }),
+      failRun: (name, detail) => Ref.update(runFailures, (all) => withEntry(all, name, detail)),
       setAvailable: (up) => Ref.set(available, up),
-      onExec: (name, behaviour) =>
-        Ref.update(execBehaviours, (all) => {
-          const next = new Map(all)
-          if (behaviour === undefined) next.delete(name)
-          else next.set(name, behaviour)
-          return next
-        })
+      onExec: (name, behaviour) => Ref.update(execBehaviours, (all) => withEntry(all, name, behaviour))
     })
 
     return { runtime, control }

@@ -3,20 +3,11 @@
 // the state gauges are set from the sample just before each render.
 import { Duration, Effect, Layer } from "effect"
 import { Counter, Gauge, Histogram, Registry } from "prom-client"
-import type { PodStatus } from "../domain/Workload.js"
+import { PodStatus } from "../domain/Workload.js"
 import { type ClusterSample, Metrics, type NodeGaugeStatus } from "../services/Metrics.js"
 
 const NODE_STATUSES: ReadonlyArray<NodeGaugeStatus> = ["ready", "notready", "dead", "draining"]
-const POD_STATUSES: ReadonlyArray<PodStatus> = [
-  "pending",
-  "creating",
-  "running",
-  "stopping",
-  "stopped",
-  "failed",
-  "restarting",
-  "crashloopbackoff"
-]
+const POD_STATUSES: ReadonlyArray<PodStatus> = PodStatus.literals
 
 /** A scheduling decision takes microseconds to milliseconds; a reconcile pass up to seconds. */
 const SCHEDULE_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1]

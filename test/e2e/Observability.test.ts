@@ -1,12 +1,13 @@
 // e2e: what an operator sees of a real master with a real worker — `helyos status`, `helyos top` in a
 // pipe (one plain snapshot), and GET /metrics read by a Prometheus text parser.
-import { execFileSync, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import * as path from "node:path"
 import parsePrometheusText from "parse-prometheus-text-format"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBusyboxImage } from "../support/busyboxImage.js"
-import { type Master, startMaster, startWorker } from "../support/Cluster.js"
+import { type Master, startMaster, startWorker, untilNodesReady } from "../support/Cluster.js"
+import { removeProjectLeftovers } from "../support/Docker.js"
 import { eventually, helyosBin, type Proc, runCli, tempDir } from "../support/Processes.js"
 
 const project = `e2eobs${process.pid}`
@@ -56,10 +57,7 @@ beforeAll(async () => {
   const image = await ensureBusyboxImage()
   master = await startMaster()
   worker = startWorker(master, "w1")
-  await eventually(async () => {
-    const list = JSON.parse((await runCli(["nodes", "--json"], master.env)).stdout) as Array<{ status: string }>
-    expect(list.filter((n) => n.status === "Ready")).toHaveLength(2)
-  }, 20_000)
+  await untilNodesReady(master, 2)
   const spec = path.join(tempDir("helyos-e2e-obs-"), "sleeper.yaml")
   writeFileSync(spec, [
     `project: ${project}`,
@@ -76,10 +74,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.kill("SIGKILL")
   await master?.proc.kill("SIGKILL")
-  const left = execFileSync("docker", ["ps", "-aq", "--filter", `label=helyos.project=${project}`]).toString().trim()
-  if (left !== "") execFileSync("docker", ["rm", "-f", ...left.split("\n")])
-  const networks = execFileSync("docker", ["network", "ls", "-q", "--filter", `name=helyos-${project}`]).toString().trim()
-  if (networks !== "") execFileSync("docker", ["network", "rm", ...networks.split("\n")])
+  removeProjectLeftovers(project)
 })
 
 describe("observability of a running cluster (real processes)", () => {

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBusyboxImage } from "../support/busyboxImage.js"
+import { removeProjectLeftovers } from "../support/Docker.js"
 import {
   apiToken,
   type CliResult,
@@ -88,10 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await daemon?.kill("SIGKILL")
-  const left = execFileSync("docker", ["ps", "-aq", "--filter", `label=helyos.project=${project}`]).toString().trim()
-  if (left !== "") execFileSync("docker", ["rm", "-f", ...left.split("\n")])
-  const networks = execFileSync("docker", ["network", "ls", "-q", "--filter", `name=helyos-${project}`]).toString().trim()
-  if (networks !== "") execFileSync("docker", ["network", "rm", ...networks.split("\n")])
+  removeProjectLeftovers(project)
 })
 
 describe("secrets on a single node (real daemon, real Docker, real CLI)", () => {

@@ -5,7 +5,8 @@ import { writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBusyboxImage } from "../support/busyboxImage.js"
-import { type Master, restartMaster, startMaster, startWorker } from "../support/Cluster.js"
+import { type Master, restartMaster, startMaster, startWorker, untilNodesReady } from "../support/Cluster.js"
+import { removeProjectLeftovers } from "../support/Docker.js"
 import { eventually, type Proc, runCli, tempDir } from "../support/Processes.js"
 
 interface PodJson {
@@ -76,20 +77,14 @@ beforeAll(async () => {
   master = await startMaster()
   worker("w1")
   worker("w2")
-  await eventually(async () => {
-    const list = JSON.parse((await runCli(["nodes", "--json"], master.env)).stdout) as Array<{ status: string }>
-    expect(list.filter((n) => n.status === "Ready")).toHaveLength(3)
-  }, 20_000)
+  await untilNodesReady(master, 3)
 }, 90_000)
 
 afterAll(async () => {
   await Promise.all([...workers.values()].map((p) => p.kill("SIGKILL")))
   await master?.proc.kill("SIGKILL")
   // workers were killed, so remove what they left behind on the shared engine
-  const left = execFileSync("docker", ["ps", "-aq", "--filter", `label=helyos.project=${project}`]).toString().trim()
-  if (left !== "") execFileSync("docker", ["rm", "-f", ...left.split("\n")])
-  const networks = execFileSync("docker", ["network", "ls", "-q", "--filter", `name=helyos-${project}`]).toString().trim()
-  if (networks !== "") execFileSync("docker", ["network", "rm", ...networks.split("\n")])
+  removeProjectLeftovers(project)
 })
 
 describe("workloads across the cluster (real processes, real containers)", () => {

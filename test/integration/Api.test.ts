@@ -10,24 +10,7 @@ import { Events } from "../../src/services/Events.js"
 import { HelyosApi } from "../../src/services/HelyosApi.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
 import { apiOn, evictions, TOKEN, WRONG } from "../support/ApiHarness.js"
-
-/** Raw HTTP: status and parsed JSON body (undefined when empty); `null` sends no Authorization header. */
-const call = (method: string, route: string, token: string | null = TOKEN) =>
-  Effect.gen(function*() {
-    const { url } = yield* ApiServer
-    return yield* Effect.promise(async () => {
-      const response = await fetch(`${url}${route}`, {
-        method,
-        headers: token === null ? {} : { authorization: `Bearer ${token}` }
-      })
-      const text = await response.text()
-      return {
-        status: response.status,
-        contentType: response.headers.get("content-type"),
-        body: text === "" ? undefined : JSON.parse(text) as unknown
-      }
-    })
-  })
+import { call } from "../support/RawHttp.js"
 
 /** The typed client, exactly as the CLI builds it. */
 const client = Effect.gen(function*() {
@@ -44,8 +27,8 @@ const onMaster = <A, E>(test: Effect.Effect<A, E, ApiServer | NodeRegistry | Eve
 describe("REST API", () => {
   it.scopedLive("GET /health and GET /api/v1/version answer without a token", () =>
     onMaster(Effect.gen(function*() {
-      expect(yield* call("GET", "/health", null)).toMatchObject({ status: 200, body: { status: "ok" } })
-      expect(yield* call("GET", "/api/v1/version", null)).toMatchObject({
+      expect(yield* call("GET", "/health", undefined, null)).toMatchObject({ status: 200, body: { status: "ok" } })
+      expect(yield* call("GET", "/api/v1/version", undefined, null)).toMatchObject({
         status: 200,
         body: { version: "0.1.0", mode: "master" }
       })
@@ -55,7 +38,7 @@ describe("REST API", () => {
     onMaster(Effect.gen(function*() {
       for (const token of [null, WRONG, "", "nxa-api_short"]) {
         for (const [method, route] of [["GET", "/api/v1/nodes"], ["POST", "/api/v1/nodes/w1/drain"], ["DELETE", "/api/v1/nodes/w1"], ["POST", "/api/v1/cluster/token/rotate"]] as const) {
-          const response = yield* call(method, route, token)
+          const response = yield* call(method, route, undefined, token)
           expect(response.status).toBe(401)
           expect(response.body).toEqual({ error: "missing or invalid bearer token" })
         }
@@ -160,6 +143,7 @@ describe("REST API", () => {
       expect(yield* call("DELETE", "/api/v1/nodes/w1?force=maybe")).toEqual({
         status: 422,
         contentType: expect.stringMatching(/application\/json/),
+        text: expect.any(String),
         body: { error: 'invalid request: force: must be "true" or "false", got "maybe"' }
       })
       const badName = yield* call("POST", "/api/v1/nodes/-bad_/drain")
@@ -168,7 +152,7 @@ describe("REST API", () => {
       expect((badName.body as { error: string }).error).toMatch(/^invalid request: name: node name must start with a letter or digit/)
       expect((yield* (yield* NodeRegistry).findByName("w1")).name).toBe("w1")
       // the guard runs first: no token, no hint about the input
-      expect((yield* call("DELETE", "/api/v1/nodes/w1?force=maybe", null)).status).toBe(401)
+      expect((yield* call("DELETE", "/api/v1/nodes/w1?force=maybe", undefined, null)).status).toBe(401)
     })))
 
   it.scopedLive("unknown routes and methods are 404 {\"error\":\"not found\"}", () =>
@@ -219,6 +203,7 @@ describe("REST API when a service has a bug", () => {
       expect(yield* call("GET", "/api/v1/nodes")).toEqual({
         status: 500,
         contentType: expect.stringMatching(/application\/json/),
+        text: expect.any(String),
         body: { error: "internal server error" }
       })
       expect(yield* call("GET", "/health")).toMatchObject({ status: 200 })

@@ -14,32 +14,8 @@ import { ApiTokens } from "../../src/services/ApiTokens.js"
 import { EventLog } from "../../src/services/EventLog.js"
 import { Orchestrator } from "../../src/services/Orchestrator.js"
 import { join, MASTER, masterOn } from "../support/OrchestratorHarness.js"
+import { call } from "../support/RawHttp.js"
 import { TOKEN, workloadApi } from "../support/WorkloadApiHarness.js"
-
-interface Answer {
-  readonly status: number
-  readonly contentType: string | null
-  readonly body: unknown
-}
-
-const call = (method: string, route: string, token: string | null = TOKEN) =>
-  Effect.gen(function*() {
-    const { url } = yield* ApiServer
-    return yield* Effect.promise(async (): Promise<Answer> => {
-      const response = await fetch(`${url}${route}`, {
-        method,
-        headers: token === null ? {} : { authorization: `Bearer ${token}` }
-      })
-      const text = await response.text()
-      let body: unknown = undefined
-      try {
-        body = text === "" ? undefined : JSON.parse(text)
-      } catch {
-        body = text
-      }
-      return { status: response.status, contentType: response.headers.get("content-type"), body }
-    })
-  })
 
 /** An open SSE connection: what arrived so far, and a way to wait for more. */
 const openStream = (route: string) =>
@@ -83,8 +59,8 @@ const withApi = <A, E>(test: Effect.Effect<A, E, ApiServer | Orchestrator | Even
 describe("GET /api/v1/events/recent", () => {
   it.scopedLive("needs the token", () =>
     withApi(Effect.gen(function*() {
-      expect((yield* call("GET", "/api/v1/events/recent", null)).status).toBe(401)
-      expect((yield* call("GET", "/api/v1/events", null)).status).toBe(401)
+      expect((yield* call("GET", "/api/v1/events/recent", undefined, null)).status).toBe(401)
+      expect((yield* call("GET", "/api/v1/events", undefined, null)).status).toBe(401)
     })))
 
   it.scopedLive("answers the recent history oldest first, at most ?limit, with deployment and pod events", () =>

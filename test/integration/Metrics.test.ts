@@ -7,19 +7,8 @@ import { randomUUID } from "node:crypto"
 import { MetricsPrometheusLive } from "../../src/layers/MetricsPrometheus.js"
 import { ApiServer } from "../../src/services/ApiServer.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
-import { apiOn, TOKEN } from "../support/ApiHarness.js"
-
-const send = (method: string, route: string, token: string | null = TOKEN) =>
-  Effect.gen(function*() {
-    const { url } = yield* ApiServer
-    return yield* Effect.promise(async () => {
-      const response = await fetch(`${url}${route}`, {
-        method,
-        headers: token === null ? {} : { authorization: `Bearer ${token}` }
-      })
-      return { status: response.status, contentType: response.headers.get("content-type"), text: await response.text() }
-    })
-  })
+import { apiOn } from "../support/ApiHarness.js"
+import { call } from "../support/RawHttp.js"
 
 const onMaster = <A, E>(test: Effect.Effect<A, E, ApiServer | NodeRegistry | Scope.Scope>) =>
   Effect.provide(test, apiOn("master").pipe(Layer.provide(MetricsPrometheusLive)))
@@ -27,7 +16,7 @@ const onMaster = <A, E>(test: Effect.Effect<A, E, ApiServer | NodeRegistry | Sco
 describe("GET /metrics", () => {
   it.scopedLive("is public Prometheus text 0.0.4 that a parser reads, with every family", () =>
     onMaster(Effect.gen(function*() {
-      const page = yield* send("GET", "/metrics", null)
+      const page = yield* call("GET", "/metrics", undefined, null)
       expect(page.status).toBe(200)
       expect(page.contentType).toMatch(/^text\/plain; version=0\.0\.4/)
       const families = new Map(parsePrometheusText(page.text).map((f) => [f.name, f]))
@@ -53,13 +42,13 @@ describe("GET /metrics", () => {
   it.scopedLive("labels requests with the route template, never the raw path; unknown routes are 'unmatched'", () =>
     onMaster(Effect.gen(function*() {
       const stranger = `node-${randomUUID().slice(0, 8)}`
-      expect((yield* send("POST", `/api/v1/nodes/${stranger}/drain`)).status).toBe(404)
-      expect((yield* send("DELETE", `/api/v1/nodes/${stranger}`)).status).toBe(404)
-      expect((yield* send("GET", "/api/v1/nodes")).status).toBe(200)
-      expect((yield* send("GET", "/api/v1/nodes", null)).status).toBe(401)
-      expect((yield* send("GET", `/no/such/${stranger}`)).status).toBe(404)
+      expect((yield* call("POST", `/api/v1/nodes/${stranger}/drain`)).status).toBe(404)
+      expect((yield* call("DELETE", `/api/v1/nodes/${stranger}`)).status).toBe(404)
+      expect((yield* call("GET", "/api/v1/nodes")).status).toBe(200)
+      expect((yield* call("GET", "/api/v1/nodes", undefined, null)).status).toBe(401)
+      expect((yield* call("GET", `/no/such/${stranger}`)).status).toBe(404)
 
-      const page = yield* send("GET", "/metrics", null)
+      const page = yield* call("GET", "/metrics", undefined, null)
       const families = parsePrometheusText(page.text)
       const requests = families.find((f) => f.name === "helyos_http_requests_total")
       expect(requests?.type).toBe("COUNTER")
@@ -85,7 +74,7 @@ describe("GET /metrics", () => {
 describe("GET /api/v1/nodes/stats", () => {
   it.scopedLive("lists every node with lowercase role and status; this host's figures are sampled live", () =>
     onMaster(Effect.gen(function*() {
-      const answer = yield* send("GET", "/api/v1/nodes/stats")
+      const answer = yield* call("GET", "/api/v1/nodes/stats")
       expect(answer.status).toBe(200)
       const stats = JSON.parse(answer.text) as Array<Record<string, unknown>>
       expect(stats.map((s) => s.name)).toEqual(["master", "w1", "w2"])
@@ -111,7 +100,7 @@ describe("GET /api/v1/nodes/stats", () => {
         memory_used_bytes: 2 * 2 ** 30,
         pod_count: 3
       })
-      expect((yield* send("GET", "/api/v1/nodes/stats", null)).status).toBe(401)
+      expect((yield* call("GET", "/api/v1/nodes/stats", undefined, null)).status).toBe(401)
     })))
 })
 
@@ -119,7 +108,7 @@ describe("GET /api/v1/status", () => {
   it.scopedLive("counts nodes by status, projects, deployments and pods", () =>
     onMaster(Effect.gen(function*() {
       yield* (yield* NodeRegistry).setSchedulable("w2", "draining")
-      const answer = yield* send("GET", "/api/v1/status")
+      const answer = yield* call("GET", "/api/v1/status")
       expect(answer.status).toBe(200)
       expect(JSON.parse(answer.text)).toEqual({
         cluster: "cluster",
@@ -139,6 +128,6 @@ describe("GET /api/v1/status", () => {
           failed: 0
         }
       })
-      expect((yield* send("GET", "/api/v1/status", null)).status).toBe(401)
+      expect((yield* call("GET", "/api/v1/status", undefined, null)).status).toBe(401)
     })))
 })

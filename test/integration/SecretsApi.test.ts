@@ -7,37 +7,10 @@ import { ApiServer } from "../../src/services/ApiServer.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
 import { join, lastAssignment, LocalHost, Wire, workerReports } from "../support/OrchestratorHarness.js"
-import { TOKEN, workloadApi } from "../support/WorkloadApiHarness.js"
+import { call } from "../support/RawHttp.js"
+import { eventually, workloadApi } from "../support/WorkloadApiHarness.js"
 
 const VALUE = "pa55-VALUE-never-echoed-9c1e"
-
-interface Answer {
-  readonly status: number
-  readonly text: string
-  readonly body: unknown
-}
-
-const call = (method: string, route: string, body?: unknown, token: string | null = TOKEN) =>
-  Effect.gen(function*() {
-    const { url } = yield* ApiServer
-    return yield* Effect.promise(async (): Promise<Answer> => {
-      const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` }
-      if (body !== undefined) headers["content-type"] = "application/json"
-      const response = await fetch(`${url}${route}`, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) })
-      })
-      const text = await response.text()
-      let parsed: unknown = undefined
-      try {
-        parsed = text === "" ? undefined : JSON.parse(text)
-      } catch {
-        parsed = undefined
-      }
-      return { status: response.status, text, body: parsed }
-    })
-  })
 
 /** Every line the daemon logged during the test (all levels, causes included). */
 const logged: Array<string> = []
@@ -54,16 +27,6 @@ const captureLogs = Layer.mergeAll(
 type Env = ApiServer | LocalHost | SqlClient.SqlClient | NodeRegistry | NodeWorkloads | Wire | Scope.Scope
 const withApi = <A, E>(test: Effect.Effect<A, E, Env>) =>
   Effect.provide(test, workloadApi()).pipe(Effect.provide(captureLogs))
-
-const eventually = <A, E, R>(probe: Effect.Effect<A, E, R>, check: (a: A) => boolean) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 100; i++) {
-      const value = yield* probe
-      if (check(value)) return value
-      yield* Effect.sleep("50 millis")
-    }
-    return yield* Effect.dieMessage("condition never became true")
-  })
 
 type Pod = { readonly id: string; readonly name: string; readonly status: string; readonly message?: string }
 const pods = Effect.map(call("GET", "/api/v1/pods?project=web"), (a) => a.body as Array<Pod>)

@@ -6,37 +6,8 @@ import { Effect, type Scope } from "effect"
 import { ApiServer } from "../../src/services/ApiServer.js"
 import { Orchestrator } from "../../src/services/Orchestrator.js"
 import { LocalHost } from "../support/OrchestratorHarness.js"
-import { TOKEN, WRONG, workloadApi } from "../support/WorkloadApiHarness.js"
-
-interface Answer {
-  readonly status: number
-  readonly contentType: string | null
-  readonly text: string
-  readonly body: unknown
-}
-
-/** Raw HTTP as curl sends it: JSON body when given; `null` token sends no Authorization header. */
-const call = (method: string, route: string, body?: unknown, token: string | null = TOKEN) =>
-  Effect.gen(function*() {
-    const { url } = yield* ApiServer
-    return yield* Effect.promise(async (): Promise<Answer> => {
-      const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` }
-      if (body !== undefined) headers["content-type"] = "application/json"
-      const response = await fetch(`${url}${route}`, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) })
-      })
-      const text = await response.text()
-      let parsed: unknown = undefined
-      try {
-        parsed = text === "" ? undefined : JSON.parse(text)
-      } catch {
-        parsed = undefined
-      }
-      return { status: response.status, contentType: response.headers.get("content-type"), text, body: parsed }
-    })
-  })
+import { call } from "../support/RawHttp.js"
+import { eventually, WRONG, workloadApi } from "../support/WorkloadApiHarness.js"
 
 /** One request from a chosen loopback source address, with no token (null) or a given one. */
 const unauthenticated = (base: string, method: string, route: string, token: string | null, from: string) =>
@@ -63,17 +34,6 @@ const unauthenticated = (base: string, method: string, route: string, token: str
   })
 
 const apiSpec = { project: "shop", deployment: { name: "api" }, image: "nginx:1", replicas: 2 }
-
-/** Poll (real clock) until `check` holds, at most ~5 s. */
-const eventually = <A, E, R>(probe: Effect.Effect<A, E, R>, check: (a: A) => boolean) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 100; i++) {
-      const value = yield* probe
-      if (check(value)) return value
-      yield* Effect.sleep("50 millis")
-    }
-    return yield* Effect.dieMessage("condition never became true")
-  })
 
 type Pod = Record<string, unknown>
 const pods = (project = "shop") => Effect.map(call("GET", `/api/v1/pods?project=${project}`), (a) => a.body as Array<Pod>)

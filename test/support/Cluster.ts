@@ -1,6 +1,7 @@
 // e2e cluster harness: a real master and real workers on 127.0.0.1 with compressed timers.
 import * as path from "node:path"
-import { apiToken, fastTimers, freePort, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "./Processes.js"
+import { expect } from "vitest"
+import { apiToken, eventually, fastTimers, freePort, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "./Processes.js"
 
 export interface Master {
   readonly proc: Proc
@@ -89,3 +90,10 @@ export const nodes = async (master: Master): Promise<ReadonlyArray<NodeJson>> =>
 
 export const statusOf = async (master: Master, name: string) =>
   (await nodes(master)).find((n) => n.name === name)?.status
+
+/** Wait (20 s at most) until `helyos nodes --json` shows `count` nodes Ready. */
+export const untilNodesReady = (master: Master, count: number) =>
+  eventually(async () => {
+    const list = JSON.parse((await runCli(["nodes", "--json"], master.env)).stdout) as Array<{ status: string }>
+    expect(list.filter((n) => n.status === "Ready")).toHaveLength(count)
+  }, 20_000)

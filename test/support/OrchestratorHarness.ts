@@ -2,11 +2,13 @@
 // sent, a LocalWorkload that "runs" whatever it is given, the in-memory engine, and workers played by hand.
 import { SqlClient } from "@effect/sql"
 import { randomBytes } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Context, type Duration, Effect, Layer, Option, Redacted, Ref, Stream } from "effect"
 import { decodeSpec, type DeploymentSpec } from "../../src/domain/DeploymentSpec.js"
 import { type NodeId, NodeResources } from "../../src/domain/Node.js"
+import type { PodView } from "../../src/domain/Workload.js"
 import { type Assignment, type MasterMessage, PodStatus } from "../../src/generated/cluster.js"
 import { ContainerRuntimeMemoryLayer } from "../../src/layers/ContainerRuntimeMemory.js"
 import { DatabaseLive } from "../../src/layers/Database.js"
@@ -179,3 +181,22 @@ export const countRows = (table: "node_failures" | "pods" | "deployments") =>
 /** Rows written since the connection opened: proves a report that changes nothing writes nothing. */
 export const totalChanges = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   Effect.map(sql.unsafe<{ readonly n: number }>("SELECT total_changes() AS n"), (rows) => rows[0]?.n ?? 0)).pipe(Effect.orDie)
+
+/** A database file in a fresh temp directory, removed when the scope closes (for master restarts). */
+export const tempDb = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(path.join(tmpdir(), "helyos-orchestrator-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+).pipe(Effect.map((dir) => path.join(dir, "helyos.db")))
+
+/** Let forked fibers (the event handlers) run until `check` holds; no clock involved. */
+export const eventually = <E, R>(check: Effect.Effect<boolean, E, R>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 200; i++) {
+      if (yield* check) return
+      yield* Effect.yieldNow()
+    }
+    throw new Error("condition never became true")
+  })
+
+/** The pods that serve or are about to: all but those being stopped. */
+export const running = (pods: ReadonlyArray<PodView>) => pods.filter((p) => p.status !== "stopping")

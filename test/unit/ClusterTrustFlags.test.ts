@@ -1,24 +1,11 @@
 // A worker's cluster-trust flags as toDaemonConfig sees them: bad pins are refused before anything starts.
-import { Command } from "@effect/cli"
-import { NodeContext } from "@effect/platform-node"
-import { Effect, Either, Option } from "effect"
+import { Either, Option } from "effect"
 import { describe, expect, it } from "vitest"
-import { daemonFlags, type DaemonFlags, toDaemonConfig } from "../../src/programs/daemon/Flags.js"
-
-/** Parse a helyosd command line exactly as the binary does (defaults included). */
-const parse = (args: ReadonlyArray<string>): Promise<DaemonFlags> => {
-  let parsed: DaemonFlags | undefined
-  const command = Command.make("helyosd", daemonFlags, (flags) => Effect.sync(() => void (parsed = flags)))
-  return Effect.runPromise(
-    Command.run(command, { name: "helyosd", version: "test" })(["node", "helyosd", ...args]).pipe(Effect.provide(NodeContext.layer))
-  ).then(() => parsed!)
-}
+import { toDaemonConfig } from "../../src/programs/daemon/Flags.js"
+import { parse, problem } from "../support/DaemonFlags.js"
 
 const worker = ["--mode", "worker", "--join", "10.0.1.1:6444", "--token", `nxa_${"a".repeat(64)}`]
 const fingerprint = `sha256:${"9f".repeat(32)}`
-
-const problem = async (...args: ReadonlyArray<string>) =>
-  Either.match(toDaemonConfig(await parse(args)), { onLeft: (p) => p, onRight: () => undefined })
 
 describe("toDaemonConfig: cluster trust", () => {
   it("passes the pinned fingerprint through (any spelling the docs allow)", async () => {

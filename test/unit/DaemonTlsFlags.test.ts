@@ -1,21 +1,8 @@
 // helyosd's TLS flags as toDaemonConfig sees them: refusals happen there, before anything starts.
-import { Command } from "@effect/cli"
-import { NodeContext } from "@effect/platform-node"
-import { Effect, Either, Option } from "effect"
+import { Either, Option } from "effect"
 import { describe, expect, it } from "vitest"
-import { daemonFlags, type DaemonFlags, toDaemonConfig } from "../../src/programs/daemon/Flags.js"
-
-/** Parse a helyosd command line exactly as the binary does (defaults included). */
-const parse = (args: ReadonlyArray<string>): Promise<DaemonFlags> => {
-  let parsed: DaemonFlags | undefined
-  const command = Command.make("helyosd", daemonFlags, (flags) => Effect.sync(() => void (parsed = flags)))
-  return Effect.runPromise(
-    Command.run(command, { name: "helyosd", version: "test" })(["node", "helyosd", ...args]).pipe(Effect.provide(NodeContext.layer))
-  ).then(() => parsed!)
-}
-
-const problem = async (...args: ReadonlyArray<string>) =>
-  Either.match(toDaemonConfig(await parse(args)), { onLeft: (p) => p, onRight: () => undefined })
+import { toDaemonConfig } from "../../src/programs/daemon/Flags.js"
+import { parse, problem } from "../support/DaemonFlags.js"
 
 const API_TOKEN = `nxa-api_${"ab".repeat(32)}`
 

@@ -1,9 +1,6 @@
 // The master's orchestrator as a specification: placement over workers, the master as fallback, dead
 // nodes and fencing, drains and rollouts (new before old), scale/stop/rm, projects, restarts, logs.
 import { describe, expect, it } from "@effect/vitest"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join as joinPath } from "node:path"
 import { Chunk, Effect, Either, Fiber, Stream, TestClock } from "effect"
 import { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import type { NodeId } from "../../src/domain/Node.js"
@@ -15,39 +12,26 @@ import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
 import { Orchestrator } from "../../src/services/Orchestrator.js"
 import {
   countRows,
+  eventually,
   join,
   lastAssignment,
   LocalHost,
   MASTER,
   masterOn,
   reconcile,
+  running,
   spec,
+  tempDb,
   totalChanges,
   Wire,
   workerReports
 } from "../support/OrchestratorHarness.js"
 
-const running = (pods: ReadonlyArray<PodView>) => pods.filter((p) => p.status !== "stopping")
 const onNode = (pods: ReadonlyArray<PodView>, node: string) => pods.filter((p) => p.node === node)
 const byNode = (pods: ReadonlyArray<PodView>) => [...pods].sort((a, b) => (a.node ?? "").localeCompare(b.node ?? ""))
 const ids = (pods: ReadonlyArray<{ readonly id: string }>) => pods.map((p) => p.id).sort()
 const assignedIds = (a: { readonly pods: ReadonlyArray<{ readonly podId: string }> } | undefined) =>
   (a?.pods ?? []).map((p) => p.podId).sort()
-
-/** Let forked fibers (the event handler) run until `check` holds. */
-const eventually = <E, R>(check: Effect.Effect<boolean, E, R>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 200; i++) {
-      if (yield* check) return
-      yield* Effect.yieldNow()
-    }
-    throw new Error("condition never became true")
-  })
-
-const tempDb = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(joinPath(tmpdir(), "helyos-orchestrator-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-).pipe(Effect.map((dir) => joinPath(dir, "helyos.db")))
 
 describe("Orchestrator: placement", () => {
   it.scoped("4 replicas over two Ready workers land 2 + 2, and each worker is sent exactly its pods", () =>

@@ -1,32 +1,16 @@
 // What the master learns and tells about pods: exit code, reason, health and restart count from the
 // workers' reports; the cluster's event stream (node, pod, deployment events); `helyos restart`.
 import { describe, expect, it } from "@effect/vitest"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join as joinPath } from "node:path"
 import { Effect, Either } from "effect"
 import { ClusterEvent } from "../../src/domain/ClusterEvent.js"
-import type { PodView } from "../../src/domain/Workload.js"
 import { PodEvent, PodStatus } from "../../src/generated/cluster.js"
 import { EventLog } from "../../src/services/EventLog.js"
 import { Events } from "../../src/services/Events.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
 import { Orchestrator } from "../../src/services/Orchestrator.js"
-import { join, masterOn, reconcile, spec, workerReports } from "../support/OrchestratorHarness.js"
+import { eventually, join, masterOn, reconcile, running, spec, tempDb, workerReports } from "../support/OrchestratorHarness.js"
 import type { NodeId } from "../../src/domain/Node.js"
-
-const running = (pods: ReadonlyArray<PodView>) => pods.filter((p) => p.status !== "stopping")
-
-/** Let forked fibers (the node event handler) run until `check` holds. */
-const eventually = <E, R>(check: Effect.Effect<boolean, E, R>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 200; i++) {
-      if (yield* check) return
-      yield* Effect.yieldNow()
-    }
-    throw new Error("condition never became true")
-  })
 
 const recentLines = Effect.map(
   Effect.flatMap(EventLog, (log) => log.recent(100)),
@@ -99,11 +83,7 @@ describe("pod details on the master", () => {
 
   it.scoped("the details survive a master restart (they are in SQLite)", () =>
     Effect.gen(function*() {
-      const dir = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(joinPath(tmpdir(), "helyos-health-"))),
-        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-      )
-      const db = joinPath(dir, "helyos.db")
+      const db = yield* tempDb
       yield* Effect.scoped(Effect.gen(function*() {
         const w1 = yield* join("w1")
         yield* (yield* Orchestrator).deploy(spec({}))

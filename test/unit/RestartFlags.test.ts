@@ -1,23 +1,10 @@
 // helyosd's restart-ladder flags as toDaemonConfig sees them: documented defaults, compressed values
 // for tests, and combinations that cannot work refused before anything starts.
-import { Command } from "@effect/cli"
-import { NodeContext } from "@effect/platform-node"
-import { Duration, Effect, Either } from "effect"
+import { Duration, Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { defaultRestartRules } from "../../src/domain/RestartRules.js"
-import { daemonFlags, type DaemonFlags, toDaemonConfig } from "../../src/programs/daemon/Flags.js"
-
-/** Parse a helyosd command line exactly as the binary does (defaults included). */
-const parse = (args: ReadonlyArray<string>): Promise<DaemonFlags> => {
-  let parsed: DaemonFlags | undefined
-  const command = Command.make("helyosd", daemonFlags, (flags) => Effect.sync(() => void (parsed = flags)))
-  return Effect.runPromise(
-    Command.run(command, { name: "helyosd", version: "test" })(["node", "helyosd", ...args]).pipe(Effect.provide(NodeContext.layer))
-  ).then(() => parsed!)
-}
-
-const problem = async (...args: ReadonlyArray<string>) =>
-  Either.match(toDaemonConfig(await parse(args)), { onLeft: (p) => p, onRight: () => undefined })
+import { toDaemonConfig } from "../../src/programs/daemon/Flags.js"
+import { parse, problem } from "../support/DaemonFlags.js"
 
 const rulesOf = async (...args: ReadonlyArray<string>) => {
   const { restartRules } = Either.getOrThrow(toDaemonConfig(await parse(args)))

@@ -2,7 +2,7 @@
 // client that trusts only what the context says (its pinned CA, the system roots, or — when told —
 // nothing), the typed client derived from HelyosApi, and turning every failure into one line.
 import { Command, Options } from "@effect/cli"
-import { HttpApiClient, HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
+import { HttpApiClient, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Console, Data, Duration, Effect, Either, Option, ParseResult, Redacted } from "effect"
 import { X509Certificate } from "node:crypto"
@@ -131,6 +131,19 @@ export const transportProblem = (
   return `cannot reach helyosd at ${server} — is it running? Start it with: helyosd`
 }
 
+/** The message of an `{"error": "..."}` body, if the body is one. */
+const errorField = (body: unknown): string | undefined =>
+  typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"
+    ? (body as { error: string }).error
+    : undefined
+
+/** What to tell the user of a streamed request answered with another status than 200: its `{"error"}`, if any. */
+export const unexpectedAnswer = (response: HttpClientResponse.HttpClientResponse) =>
+  Effect.map(
+    Effect.orElseSucceed(response.json, () => undefined),
+    (body) => errorField(body) ?? `unexpected answer from helyosd (HTTP ${response.status})`
+  )
+
 /** Turn any failure of a request into the line a user reads. */
 export const explainFailure = (
   server: string,
@@ -153,11 +166,7 @@ export const explainFailure = (
     // a status the API does not declare: show its {"error"} if it has one
     const status = error.response.status
     return error.response.json.pipe(
-      Effect.map((body) =>
-        typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"
-          ? (body as { error: string }).error
-          : `unexpected answer from helyosd at ${server} (HTTP ${status})`
-      ),
+      Effect.map((body) => errorField(body) ?? `unexpected answer from helyosd at ${server} (HTTP ${status})`),
       Effect.orElseSucceed(() => `unexpected answer from helyosd at ${server} (HTTP ${status})`),
       Effect.flatMap((message) => Effect.fail(new CliError({ message })))
     )

@@ -3,7 +3,7 @@ import { Command, Options } from "@effect/cli"
 import { HttpClientRequest } from "@effect/platform"
 import { Console, Effect, Either, Option, Schema, Stream } from "effect"
 import { HelyosEvent } from "../../domain/HelyosEvent.js"
-import { connect, connectionOptions } from "./Connection.js"
+import { connect, connectionOptions, unexpectedAnswer } from "./Connection.js"
 import { jsonOption } from "./Flags.js"
 
 /** How many past events are shown when --limit is absent. */
@@ -73,13 +73,7 @@ export const events = Command.make(
           headers: { accept: "text/event-stream" }
         })
       ).pipe(Effect.catchAll(explainError))
-      if (response.status !== 200) {
-        const body = yield* Effect.orElseSucceed(response.json, () => undefined)
-        const message = typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"
-          ? (body as { error: string }).error
-          : `unexpected answer from helyosd (HTTP ${response.status})`
-        return yield* explainError({ message })
-      }
+      if (response.status !== 200) return yield* explainError({ message: yield* unexpectedAnswer(response) })
       // one line per event as it comes (JSON lines with --json); lag warnings go to stderr
       yield* sseItems(response.stream.pipe(Stream.decodeText())).pipe(
         Stream.runForEach((item) =>

@@ -126,19 +126,18 @@ export const renderTop = (state: TopState, screen: Screen): ReadonlyArray<string
     bold(count === undefined ? title : `${title} (${count})`, colour),
     ...body
   ]
+  const page = (shownNodes: ReadonlyArray<string>, shownPods: ReadonlyArray<string>, shownEvents: ReadonlyArray<string>) => [
+    ...header,
+    "",
+    ...titled("NODES", state.nodes.length, shownNodes),
+    "",
+    ...titled("PODS", state.pods.length, shownPods),
+    "",
+    ...titled(`EVENTS (${sourceNote})`, undefined, shownEvents),
+    ...footer
+  ]
   // unbounded (a snapshot): everything, the newest events last
-  if (screen.rows === undefined) {
-    return [
-      ...header,
-      "",
-      ...titled("NODES", state.nodes.length, nodes),
-      "",
-      ...titled("PODS", state.pods.length, pods),
-      "",
-      ...titled(`EVENTS (${sourceNote})`, undefined, allEvents),
-      ...footer
-    ].map((line) => clip(line, screen.columns))
-  }
+  if (screen.rows === undefined) return page(nodes, pods, allEvents).map((line) => clip(line, screen.columns))
   // a live screen: nodes first (few), then the newest events, and pods get the rest
   const fixed = header.length + 3 /* blank lines */ + 3 /* titles */ + footer.length
   let room = Math.max(0, screen.rows - fixed)
@@ -148,14 +147,5 @@ export const renderTop = (state: TopState, screen: Screen): ReadonlyArray<string
   const shownEvents = allEvents.slice(-eventRoom)
   room -= shownEvents.length
   const shownPods = fit(pods, Math.max(1, room))
-  return [
-    ...header,
-    "",
-    ...titled("NODES", state.nodes.length, shownNodes),
-    "",
-    ...titled("PODS", state.pods.length, shownPods),
-    "",
-    ...titled(`EVENTS (${sourceNote})`, undefined, shownEvents),
-    ...footer
-  ].slice(0, screen.rows).map((line) => clip(line, screen.columns))
+  return page(shownNodes, shownPods, shownEvents).slice(0, screen.rows).map((line) => clip(line, screen.columns))
 }

@@ -3,7 +3,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { HttpClientRequest } from "@effect/platform"
 import { Clock, Console, Effect, Option, Schema, Stream } from "effect"
 import { DeploymentView, podStatusLabel, type PodView } from "../../domain/Workload.js"
-import { connect, connectionOptions } from "./Connection.js"
+import { connect, connectionOptions, unexpectedAnswer } from "./Connection.js"
 import { confirmed, jsonOption, projectFilter, projectOption, projectOrDefault, yesOption } from "./Flags.js"
 import { age, renderTable } from "./Render.js"
 
@@ -163,13 +163,7 @@ export const logs = Command.make(
       const response = yield* http.execute(HttpClientRequest.get(route, { urlParams: params })).pipe(
         Effect.catchAll(explainError)
       )
-      if (response.status !== 200) {
-        const body = yield* Effect.orElseSucceed(response.json, () => undefined)
-        const message = typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"
-          ? (body as { error: string }).error
-          : `unexpected answer from helyosd (HTTP ${response.status})`
-        return yield* explainError({ message })
-      }
+      if (response.status !== 200) return yield* explainError({ message: yield* unexpectedAnswer(response) })
       yield* response.stream.pipe(
         Stream.decodeText(),
         Stream.runForEach((text) => Effect.sync(() => void process.stdout.write(text))),
