@@ -8,14 +8,9 @@ import { type DeploymentSpec, encodeSpec, specHash } from "../domain/DeploymentS
 import { applySetting, FAILURE_MEMORY_MS, placeMany, requestFor } from "../domain/Scheduler.js"
 import {
   DeploymentId,
-  DeploymentRecord,
-  deploymentStatus,
   effectiveReplicas,
-  PodRecord,
   podName,
   type ProjectStatus,
-  toDeploymentView,
-  toPodView,
   toProjectView
 } from "../domain/Workload.js"
 import {
@@ -29,7 +24,6 @@ import {
 } from "../domain/WorkloadErrors.js"
 import type { NodeId } from "../domain/Node.js"
 import { MissingSecret } from "../domain/Secrets.js"
-import { ClusterEvent } from "../domain/ClusterEvent.js"
 import type { LogRequest, PodEvent, PodStatus as ReportedPod } from "../generated/cluster.js"
 import { ContainerRuntime, RuntimeUnavailable } from "../services/ContainerRuntime.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
@@ -44,32 +38,16 @@ import { SecretStore } from "../services/SecretStore.js"
 import { WorkerChannels } from "../services/WorkerChannels.js"
 import { makeGenerations } from "./orchestrator/Assignments.js"
 import { makeLogRouter } from "./orchestrator/LogRouter.js"
+import { makeNodeEvents } from "./orchestrator/NodeEvents.js"
+import { makeViews } from "./orchestrator/Views.js"
 import { snapshotsOf } from "./orchestrator/Plan.js"
-import { gaveUp, makeReconciler, parseSpec } from "./orchestrator/Reconciler.js"
+import { gaveUp, makeReconciler } from "./orchestrator/Reconciler.js"
 import { makeSecretEnv } from "./orchestrator/SecretEnv.js"
-import { makeStore, type PodRow } from "./orchestrator/Store.js"
+import { makeStore } from "./orchestrator/Store.js"
 
 export interface OrchestratorOptions {
   /** How often the reconciler runs when nothing wakes it earlier (changes and node events do); default 1 s. */
   readonly reconcileInterval?: Duration.DurationInput
-}
-
-/** A node event's action and message in the cluster's event stream. */
-const nodeEventText = (event: ClusterEvent): readonly [string, string] => {
-  switch (event._tag) {
-    case "NodeJoined":
-      return ["joined", "node joined the cluster"]
-    case "NodeReady":
-      return ["ready", "node is Ready"]
-    case "NodeNotReady":
-      return ["notready", "node missed its heartbeats: NotReady"]
-    case "NodeDead":
-      return ["dead", "node silent past the dead-after limit: its pods are rescheduled"]
-    case "NodeRemoved":
-      return ["removed", "node removed from the cluster"]
-    case "NodeDrainChanged":
-      return event.draining ? ["drained", "node drained: no new pods"] : ["undrained", "node schedulable again"]
-  }
 }
 
 /** How long a deploy waits for this host's engine to answer before refusing. */
@@ -162,32 +140,11 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
       }
     })
 
-    /**
-     * Nodes announced NotReady or dead: the registry makes one Ready again on its next heartbeat without
-     * an event, so the loop looks for it and announces it once.
-     */
-    const unready = new Set<NodeId>()
-    const announceRecoveries = Effect.gen(function*() {
-      if (unready.size === 0) return
-      const nodes = new Map((yield* registry.list).map((n) => [n.id, n]))
-      for (const id of unready) {
-        const node = nodes.get(id)
-        if (node !== undefined && node.liveness !== "Ready") continue
-        unready.delete(id)
-        if (node !== undefined) yield* recordNodeEvent(ClusterEvent.NodeReady({ nodeId: id, name: node.name }))
-      }
-    })
+    const nodeEvents = makeNodeEvents(registry, eventLog)
+    const { announceRecoveries } = nodeEvents
 
     const deploymentEvent = (project: string, name: string, action: string, message: string) =>
       eventLog.record({ kind: "deployment", name: `${project}/${name}`, action, message })
-
-    /** A node's change of state, into the cluster's event stream. */
-    const recordNodeEvent = (event: ClusterEvent) => {
-      if (event._tag === "NodeNotReady" || event._tag === "NodeDead") unready.add(event.nodeId)
-      if (event._tag === "NodeRemoved") unready.delete(event.nodeId)
-      const [action, message] = nodeEventText(event)
-      return eventLog.record({ kind: "node", name: event.name, action, message })
-    }
 
     // subscribed before anything can happen; the loop starts with a pass (a restarted master converges at once)
     const subscription = yield* events.subscribe
@@ -201,7 +158,7 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
     )
 
     yield* Queue.take(subscription).pipe(
-      Effect.tap(recordNodeEvent),
+      Effect.tap(nodeEvents.record),
       Effect.flatMap((event) =>
         event._tag === "NodeDead" ? serialized(reconciler.nodeDied(event.nodeId, event.name)) : wakeUp
       ),
@@ -213,39 +170,7 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
     // -------------------------------------------------------------------------------------------
     // Views.
 
-    const deploymentViews = (filter: { readonly project?: string; readonly name?: string }) =>
-      Effect.gen(function*() {
-        const projects = yield* projectStatuses
-        const rows = (yield* store.deployments).filter((d) =>
-          (filter.project === undefined || d.project === filter.project) && (filter.name === undefined || d.name === filter.name)
-        )
-        const runByDeployment = new Map<string, Array<PodRow>>()
-        for (const pod of yield* store.pods) {
-          if (pod.desired !== "run") continue
-          const list = runByDeployment.get(pod.deploymentId)
-          if (list === undefined) runByDeployment.set(pod.deploymentId, [pod])
-          else list.push(pod)
-        }
-        return rows.map((row) => {
-          const record = new DeploymentRecord({
-            id: row.id,
-            project: row.project,
-            name: row.name,
-            spec: parseSpec(row.specJson),
-            replicas: row.replicas,
-            stopped: row.stopped === 1,
-            createdAtMs: row.createdAtMs,
-            updatedAtMs: row.updatedAtMs
-          })
-          const mine = runByDeployment.get(row.id) ?? []
-          const desired = effectiveReplicas(record, projects.get(row.project) ?? "active")
-          return toDeploymentView(record, mine, deploymentStatus(desired, mine))
-        })
-      })
-
-    const deploymentView = (project: string, name: string) =>
-      Effect.flatMap(deploymentViews({ project, name }), (views) =>
-        views[0] === undefined ? Effect.fail(new DeploymentNotFound({ project, name })) : Effect.succeed(views[0]))
+    const { deploymentViews, deploymentView, pods } = makeViews(store, registry, projectStatuses)
 
     const requireDeployment = (project: string, name: string) =>
       Effect.flatMap(store.deployment(project, name), Option.match({
@@ -258,39 +183,6 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
         onNone: () => Effect.fail(new ProjectNotFound({ name })),
         onSome: Effect.succeed
       }))
-
-    const pods = (project?: string) =>
-      Effect.gen(function*() {
-        const names = new Map((yield* registry.list).map((n) => [n.id, n.name]))
-        return (yield* store.pods)
-          .filter((p) => project === undefined || p.project === project)
-          .map((p) =>
-            toPodView(
-              new PodRecord({
-                id: p.id,
-                deploymentId: p.deploymentId,
-                project: p.project,
-                deploymentName: p.deploymentName,
-                replicaIndex: p.replicaIndex,
-                nodeId: p.nodeId,
-                containerId: p.containerId,
-                containerIp: p.containerIp,
-                status: p.status,
-                image: p.image,
-                specHash: p.specHash,
-                restartCount: p.restartCount,
-                createdAtMs: p.createdAtMs,
-                ...(p.message === null ? {} : { message: p.message }),
-                ...(p.exitCode === null ? {} : { exitCode: p.exitCode }),
-                ...(p.reason === null ? {} : { reason: p.reason }),
-                ...(p.lastExitAtMs === null ? {} : { lastExitAtMs: p.lastExitAtMs }),
-                ...(p.health === null ? {} : { health: p.health }),
-                ...(p.startedAtMs === null ? {} : { startedAtMs: p.startedAtMs })
-              }),
-              p.nodeId === null ? null : (names.get(p.nodeId) ?? null)
-            )
-          )
-      })
 
     // -------------------------------------------------------------------------------------------
     // Operations.
