@@ -25,7 +25,7 @@ import { NodeWorkloads } from "../services/NodeWorkloads.js"
 import { TokenVault } from "../services/TokenVault.js"
 import { WorkerChannels } from "../services/WorkerChannels.js"
 import { type GrpcError, grpcError } from "./grpc/GrpcError.js"
-import { INVALID_JOIN_TOKEN, JOIN_TOKEN_EXPIRED, tooManyJoinAttempts } from "./grpc/JoinRefusals.js"
+import { INVALID_JOIN_TOKEN, JOIN_TOKEN_EXPIRED, throttledJoin } from "./grpc/JoinRefusals.js"
 import {
   fromReadable,
   metadataText,
@@ -108,7 +108,7 @@ export const ClusterServerGrpcLive = Layer.scoped(
         const limit = throttle.check(from, now)
         if (limit.limited) {
           yield* Effect.logWarning(`refused to register node ${claimed} from ${from}: too many failed join attempts`)
-          return yield* Effect.fail(grpcError(grpc.status.RESOURCE_EXHAUSTED, tooManyJoinAttempts(limit.retryAfterMs)))
+          return yield* Effect.fail(throttledJoin(limit.retryAfterMs))
         }
         // checked first (nothing acts without a valid token) and against the current hash: a
         // rotated-out token is refused from the moment of rotation

@@ -7,6 +7,8 @@ export class GrpcError extends Data.TaggedError("GrpcError")<{
   readonly code: grpc.status
   readonly details: string
   readonly cause?: unknown
+  /** trailing metadata sent with the status (e.g. retry-after-ms), string values only */
+  readonly trailers?: Readonly<Record<string, string>>
 }> {
   override get message() {
     return `${statusName(this.code)}: ${this.details}`
@@ -26,6 +28,20 @@ export const toGrpcError = (cause: unknown): GrpcError => {
   return new GrpcError({
     code: typeof e?.code === "number" ? e.code : grpc.status.UNKNOWN,
     details: e?.details ?? e?.message ?? String(cause),
-    cause
+    cause,
+    trailers: e?.metadata instanceof grpc.Metadata ? stringTrailers(e.metadata) : {}
   })
+}
+
+const stringTrailers = (metadata: grpc.Metadata): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(metadata.getMap())) if (typeof value === "string") out[key] = value
+  return out
+}
+
+/** Trailers as grpc-js sends them with a status. */
+export const toMetadata = (trailers: Readonly<Record<string, string>>): grpc.Metadata => {
+  const metadata = new grpc.Metadata()
+  for (const [key, value] of Object.entries(trailers)) metadata.set(key, value)
+  return metadata
 }

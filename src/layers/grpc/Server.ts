@@ -4,7 +4,7 @@ import { NodeStream } from "@effect/platform-node"
 import * as grpc from "@grpc/grpc-js"
 import { Cause, Effect, Exit, Fiber, FiberId, FiberSet, Option, Runtime, type Scope, type Stream } from "effect"
 import type { Readable } from "node:stream"
-import { type GrpcError, grpcError, toGrpcError } from "./GrpcError.js"
+import { type GrpcError, grpcError, toGrpcError, toMetadata } from "./GrpcError.js"
 
 /** Forks a handler effect into the server's FiberSet (so closing the server interrupts it). */
 export type HandlerRuntime = <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
@@ -16,7 +16,10 @@ interface Cancellable {
 /** The status a failed handler answers with. Interruption means the server is stopping: clients retry. */
 const toServiceError = (cause: Cause.Cause<GrpcError>): Partial<grpc.ServiceError> => {
   const failure = Cause.failureOption(cause)
-  if (Option.isSome(failure)) return { code: failure.value.code, details: failure.value.details }
+  if (Option.isSome(failure)) {
+    const { code, details, trailers } = failure.value
+    return trailers === undefined ? { code, details } : { code, details, metadata: toMetadata(trailers) }
+  }
   if (Cause.isInterruptedOnly(cause)) return { code: grpc.status.UNAVAILABLE, details: "server shutting down" }
   // a defect: the client learns nothing about our internals; the log gets the full cause
   return { code: grpc.status.INTERNAL, details: "internal error" }

@@ -41,6 +41,8 @@ export interface Plan {
   readonly create: ReadonlyArray<PodRow>
   /** pending pods placed now, or with a new reason for still pending */
   readonly place: ReadonlyArray<{ readonly pod: PodRow; readonly changes: PodChanges }>
+  /** every pod left without a node after this pass, with why no node can run it */
+  readonly unplaced: ReadonlyArray<{ readonly pod: PodRow; readonly reason: string }>
 }
 
 /** Replacements of changed or drained pods in flight per deployment (new before old, one index at a time). */
@@ -206,20 +208,23 @@ export const plan = (input: PlanInput): Plan => {
     : placeMany(snapshotsOf(input.nodes, [...running, ...lingering], input.failures, input.maxPods), requests, input.config, input.nowMs)
 
   const place: Array<{ readonly pod: PodRow; readonly changes: PodChanges }> = []
+  const unplaced: Array<{ readonly pod: PodRow; readonly reason: string }> = []
   pending.forEach((pod, i) => {
     const result = placements[i]!
     if (Either.isRight(result)) {
       place.push({ pod, changes: { nodeId: result.right.nodeId, status: "creating", message: null } })
-    } else if (pod.message !== result.left.message) {
-      place.push({ pod, changes: { message: result.left.message } })
+      return
     }
+    unplaced.push({ pod, reason: result.left.message })
+    if (pod.message !== result.left.message) place.push({ pod, changes: { message: result.left.message } })
   })
   const create = fresh.map((pod, i): PodRow => {
     const result = placements[pending.length + i]!
-    return Either.isRight(result)
-      ? { ...pod, nodeId: result.right.nodeId, status: "creating" }
-      : { ...pod, message: result.left.message }
+    if (Either.isRight(result)) return { ...pod, nodeId: result.right.nodeId, status: "creating" }
+    const created = { ...pod, message: result.left.message }
+    unplaced.push({ pod: created, reason: result.left.message })
+    return created
   })
 
-  return { lost, forget, retire, create, place }
+  return { lost, forget, retire, create, place, unplaced }
 }

@@ -170,12 +170,9 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
         yield* podEvent(pod, "stopped", reason)
       }
       for (const pod of p.create) {
-        if (pod.nodeId === null) {
-          yield* Effect.logWarning(`${label(pod)} pending: ${pod.message}`)
-        } else {
-          yield* Effect.logInfo(`${label(pod)} placed on node '${nodeName(nodes, pod.nodeId)}'`)
-          yield* podEvent(pod, "scheduled", `placed on node '${nodeName(nodes, pod.nodeId)}'`)
-        }
+        if (pod.nodeId === null) continue // told by `announcePending`
+        yield* Effect.logInfo(`${label(pod)} placed on node '${nodeName(nodes, pod.nodeId)}'`)
+        yield* podEvent(pod, "scheduled", `placed on node '${nodeName(nodes, pod.nodeId)}'`)
       }
       for (const { changes, pod } of p.place) {
         if (changes.nodeId !== undefined && changes.nodeId !== null) {
@@ -183,6 +180,23 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
           yield* podEvent(pod, "scheduled", `placed on node '${nodeName(nodes, changes.nodeId)}'`)
         }
       }
+    })
+
+  // why each unplaced pod last was: a `pending` event per pod and reason, not one per pass
+  const pendingReasons = new Map<PodId, string>()
+
+  /** Tell each pod no node can run, once per reason; forget the pods placed or gone meanwhile. */
+  const announcePending = (unplaced: Plan["unplaced"]) =>
+    Effect.gen(function*() {
+      const still = new Set<PodId>()
+      for (const { pod, reason } of unplaced) {
+        still.add(pod.id)
+        if (pendingReasons.get(pod.id) === reason) continue
+        pendingReasons.set(pod.id, reason)
+        yield* Effect.logWarning(`${label(pod)} pending: ${reason}`)
+        yield* podEvent(pod, "pending", reason)
+      }
+      for (const id of pendingReasons.keys()) if (!still.has(id)) pendingReasons.delete(id)
     })
 
   /** One pass: plan from what the store and the registry say now, write the changes, push the sets. */
@@ -209,6 +223,7 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
     }
     const changes = p.lost.length + p.forget.length + p.retire.length + p.create.length + p.place.length
     if (changes > 0) yield* applyPlan(p, nodes, nowMs)
+    if (p.unplaced.length > 0 || pendingReasons.size > 0) yield* announcePending(p.unplaced)
     yield* pushAssignments(nodes)
     yield* metrics.observeReconcile(Duration.nanos((yield* Clock.currentTimeNanos) - startNs))
   })
