@@ -14,9 +14,10 @@ import type { Assignment, LogRequest, PodAssignment } from "../generated/cluster
 import { ContainerRuntime, Labels, projectNetwork, type ContainerInfo } from "../services/ContainerRuntime.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
 import { LocalWorkload } from "../services/LocalWorkload.js"
+import { WorkerMetrics } from "../services/WorkerMetrics.js"
 import { describeCheck, probePlanOf } from "./probes/Probe.js"
 import { containerNameOf, pickCurrent, specOf } from "./workload/PodContainer.js"
-import { makePodEventBuffer } from "./workload/PodEventBuffer.js"
+import { makePodEventBuffer, POD_EVENT_CAPACITY } from "./workload/PodEventBuffer.js"
 import { type ContainerEnd, containerEnded, initialPodState, type PodState, toPodStatus } from "./workload/PodState.js"
 import { makeProber, type ProbeVerdict } from "./workload/Prober.js"
 
@@ -45,7 +46,9 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
     const desired = yield* Ref.make<Desired>({ generation: 0, pods: [] })
     const pods = yield* Ref.make(new Map<string, PodState>())
     const applied = yield* Ref.make(0)
-    const events = yield* makePodEventBuffer()
+    // a worker counts its pod events as they happen (no-op elsewhere: a master counts from its event log)
+    const workerMetrics = yield* WorkerMetrics
+    const events = yield* makePodEventBuffer(POD_EVENT_CAPACITY, workerMetrics.countPodEvent)
     // Until the first assignment arrives we know nothing: converging to "no pods" would wipe
     // the containers a restarted daemon is about to be told to keep.
     const firstAssignment = yield* Deferred.make<void>()

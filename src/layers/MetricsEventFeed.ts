@@ -6,7 +6,7 @@ import { EventLog } from "../services/EventLog.js"
 import { type ContainerEvent, Metrics } from "../services/Metrics.js"
 
 /** The pod actions that are container lifecycle events (137 is reported as OOMKilled). */
-const containerEvents: Partial<Record<string, ContainerEvent>> = {
+export const containerEvents: Partial<Record<string, ContainerEvent>> = {
   started: "started",
   died: "died",
   OOMKilled: "oom"

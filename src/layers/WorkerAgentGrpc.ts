@@ -2,9 +2,11 @@
 // then over TLS pinned to it register with the join token, keep one Connect stream open (pings out;
 // assignments, log requests, Removed in), reconnect with backoff.
 import * as grpc from "@grpc/grpc-js"
+import * as path from "node:path"
 import { Duration, Effect, Either, Layer, Option, Redacted, Ref, Schedule, Stream } from "effect"
 import { makeReconnectBackoff, type ReconnectBackoff } from "../domain/Backoff.js"
 import { formatDuration } from "../domain/Duration.js"
+import { sameFingerprint } from "../domain/Fingerprint.js"
 import type { NodeResources } from "../domain/Node.js"
 import {
   ClusterClient,
@@ -19,13 +21,17 @@ import { DaemonConfig, defaultTimers } from "../services/DaemonConfig.js"
 import { HostInfo } from "../services/HostInfo.js"
 import { LocalWorkload } from "../services/LocalWorkload.js"
 import { WorkerAgent, WorkerStopped } from "../services/WorkerAgent.js"
+import { WorkerMetrics } from "../services/WorkerMetrics.js"
 import { bidi, clientStreaming, unary } from "./grpc/Client.js"
 import { type GrpcError, grpcError } from "./grpc/GrpcError.js"
-import { INVALID_JOIN_TOKEN, JOIN_TOKEN_EXPIRED } from "./grpc/JoinRefusals.js"
-import { CLUSTER_SERVER_NAME, pinnedCaCredentials } from "./grpc/PeerCa.js"
+import { INVALID_JOIN_TOKEN, JOIN_TOKEN_EXPIRED, registerRetryDelay } from "./grpc/JoinRefusals.js"
+import { CLUSTER_SERVER_NAME, fetchPeerCa, pinnedCaCredentials } from "./grpc/PeerCa.js"
 import { sessionMetadata } from "./grpc/SessionMetadata.js"
+import { CLUSTER_CA_FILE, caFingerprint } from "./ClusterTlsFiles.js"
 import { resolveClusterCa } from "./WorkerTrust.js"
 
+/** How long the check of the master's CA after a failed connection waits for a TLS handshake. */
+const CA_CHECK_TIMEOUT = Duration.seconds(5)
 /** A Register that gets no answer in this long counts as a transient failure. */
 const REGISTER_TIMEOUT = Duration.seconds(10)
 /** Silence on the stream for this many heartbeat intervals means the path to the master is dead. */
@@ -64,6 +70,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
     const config = yield* DaemonConfig
     const host = yield* HostInfo
     const workload = yield* LocalWorkload
+    const metrics = yield* WorkerMetrics
     if (Option.isNone(config.join)) return yield* Effect.dieMessage("worker mode needs the master's address (--join HOST:PORT)")
     const target = config.join.value
     const nodeName = config.nodeName
@@ -110,8 +117,28 @@ export const WorkerAgentGrpcLive = Layer.scoped(
         return yield* Effect.fail(new WorkerStopped({ reason: "Removed", detail }))
       })
 
+    /**
+     * After a connection failure: does the master now present another cluster CA than the pinned one
+     * (reinstalled, data dir wiped)? Then no retry can succeed: stop with one clear line. A bare
+     * handshake decides (no error text parsed): a master that is down or unreachable fails it and
+     * the caller keeps retrying.
+     */
+    const ensureSameCa = (caPem: string, e: GrpcError): Effect.Effect<void, WorkerStopped> =>
+      e.code !== grpc.status.UNAVAILABLE ? Effect.void : Effect.gen(function*() {
+        const presented = yield* fetchPeerCa(target, CA_CHECK_TIMEOUT).pipe(Effect.option)
+        if (Option.isNone(presented)) return
+        const pinned = caFingerprint(caPem)
+        const got = caFingerprint(presented.value)
+        if (sameFingerprint(got, pinned)) return
+        const file = path.join(config.dataDir, CLUSTER_CA_FILE)
+        const detail = `the master at ${target} presents a different cluster CA (${got}) than the one pinned in ${file} ` +
+          `(${pinned}); if the master was reinstalled, delete that file and rejoin with --ca-fingerprint`
+        yield* Effect.logError(detail)
+        return yield* Effect.fail(new WorkerStopped({ reason: "UntrustedMaster", detail }))
+      })
+
     /** Register until the master answers: transient failures are retried with the backoff. */
-    const register = (client: ClusterClient, backoff: ReconnectBackoff): Effect.Effect<Session, WorkerStopped> => {
+    const register = (client: ClusterClient, caPem: string, backoff: ReconnectBackoff): Effect.Effect<Session, WorkerStopped> => {
       const attempt = Effect.gen(function*() {
         if (Option.isNone(config.joinToken)) {
           // the flags refuse this already; kept so a hand-built config fails readably
@@ -149,7 +176,9 @@ export const WorkerAgentGrpcLive = Layer.scoped(
             : REFUSALS.has(e.code)
             ? refused(e)
             : Effect.gen(function*() {
-              const delay = yield* backoff.nextDelay
+              yield* ensureSameCa(caPem, e)
+              // a throttled join says how long the master will not listen: retrying sooner only extends it
+              const delay = registerRetryDelay(e, yield* backoff.nextDelay)
               yield* Effect.logWarning(
                 `cannot register node '${nodeName}' with the master at ${target}: ${e.message}; retrying in ${formatDuration(delay)}`
               )
@@ -181,6 +210,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
     /** One Connect stream, from open to its end. Fails only when the worker must stop. */
     const connectOnce = (
       client: ClusterClient,
+      caPem: string,
       session: Session,
       backoff: ReconnectBackoff
     ): Effect.Effect<Ending, WorkerStopped> =>
@@ -196,6 +226,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
             workload.appliedGeneration
           ])
           const events = yield* workload.takeEvents
+          yield* metrics.countHeartbeat
           return {
             kind: { $case: "ping", value: { seq: n, resources: toWire(resources), pods: [...pods], appliedGeneration, events: [...events] } }
           } satisfies WorkerMessage
@@ -213,7 +244,10 @@ export const WorkerAgentGrpcLive = Layer.scoped(
               return Effect.flatMap(Ref.getAndSet(acked, true), (before) =>
                 before
                   ? Effect.void
-                  : backoff.reset.pipe(Effect.zipRight(Effect.logInfo(`node '${nodeName}' connected to the master at ${target}`))))
+                  : backoff.reset.pipe(
+                    Effect.zipRight(metrics.setConnected(true)),
+                    Effect.zipRight(Effect.logInfo(`node '${nodeName}' connected to the master at ${target}`))
+                  ))
             case "assignment":
               return workload.apply(kind.value)
             case "logRequest":
@@ -231,7 +265,8 @@ export const WorkerAgentGrpcLive = Layer.scoped(
           ),
           Stream.runForEach(receive),
           Effect.scoped, // log pushes of this connection end with it
-          Effect.either
+          Effect.either,
+          Effect.ensuring(metrics.setConnected(false))
         )
         if (Either.isRight(outcome)) return { _tag: "Dropped", detail: "the master ended the stream" } satisfies Ending
         const error: GrpcError | WorkerStopped = outcome.left
@@ -243,6 +278,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
           case grpc.status.UNAUTHENTICATED:
             return { _tag: "StaleSession", detail: error.details } satisfies Ending
           default:
+            yield* ensureSameCa(caPem, error)
             return { _tag: "Dropped", detail: error.message } satisfies Ending
         }
       })
@@ -253,9 +289,10 @@ export const WorkerAgentGrpcLive = Layer.scoped(
       const caPem = yield* resolveClusterCa({ target, dataDir: config.dataDir, trust: config.clusterTrust, backoff })
       yield* backoff.reset
       const client = yield* openClient(caPem)
-      let session = yield* register(client, backoff)
+      let session = yield* register(client, caPem, backoff)
       while (true) {
-        const ending = yield* connectOnce(client, session, backoff)
+        const ending = yield* connectOnce(client, caPem, session, backoff)
+        yield* metrics.countReconnect
         const delay = yield* backoff.nextDelay
         if (ending._tag === "StaleSession") {
           // e.g. the master lost its state, or this name re-registered elsewhere: join again
@@ -263,7 +300,7 @@ export const WorkerAgentGrpcLive = Layer.scoped(
             `master refused the session of node '${nodeName}' (${ending.detail}); registering again in ${formatDuration(delay)}`
           )
           yield* Effect.sleep(delay)
-          session = yield* register(client, backoff)
+          session = yield* register(client, caPem, backoff)
         } else {
           yield* Effect.logWarning(
             `node '${nodeName}' lost its connection to the master at ${target}: ${ending.detail}; reconnecting in ${formatDuration(delay)}`

@@ -32,6 +32,8 @@ const helyosd = Command.make("helyosd", daemonFlags, (flags) =>
     }
     return yield* runWorker(config).pipe(
       Logger.withMinimumLogLevel(level),
+      // --metrics-port taken: one line, exit 1
+      Effect.catchTag("WorkerHttpListenError", (e) => Effect.fail(new Refused(e.message))),
       Effect.catchTag("WorkerStopped", (e) =>
         e.reason === "Removed"
           // removed by an operator: a clean stop, so a supervisor does not bring it back

@@ -70,7 +70,12 @@ export interface DaemonConfigShape {
   readonly clusterTrust: ClusterTrust
   /** backoff, crash loop and reset numbers of this node's pods (tests spread `defaultRestartRules`) */
   readonly restartRules: RestartRules
+  /** worker: port of its GET /health and /metrics on `host` (0 = any free one); absent = `defaultWorkerMetricsPort` */
+  readonly metricsPort?: number
 }
+
+/** Where a worker serves /health and /metrics unless --metrics-port says otherwise. */
+export const defaultWorkerMetricsPort = 6445
 
 export class DaemonConfig extends Context.Tag("helyos/DaemonConfig")<DaemonConfig, DaemonConfigShape>() {}
 

@@ -71,7 +71,9 @@ export const startWorker = (
   spawnProc(helyosdBin, [
     "--mode", "worker", "--join", `127.0.0.1:${master.grpcPort}`, "--token", joinToken, "--node-name", name,
     ...(options.pin === false ? [] : ["--ca-fingerprint", master.caFingerprint]),
-    "--data-dir", options.dataDir ?? tempDir(`helyos-${name}-`), "--reconnect-max", "1s", ...extraArgs
+    "--data-dir", options.dataDir ?? tempDir(`helyos-${name}-`), "--reconnect-max", "1s",
+    // any free port for /metrics, so several workers (and parallel test files) never collide on 6445
+    ...(extraArgs.includes("--metrics-port") ? [] : ["--metrics-port", "0"]), ...extraArgs
   ], { HELYOS_CONFIG: master.env.HELYOS_CONFIG! })
 
 export interface NodeJson {

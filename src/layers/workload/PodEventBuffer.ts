@@ -16,12 +16,17 @@ export interface PodEventBuffer {
   readonly take: Effect.Effect<ReadonlyArray<PodEvent>>
 }
 
-export const makePodEventBuffer = (capacity: number = POD_EVENT_CAPACITY): Effect.Effect<PodEventBuffer> =>
+/** `observe` sees every event as it is pushed (a worker's metrics), so nothing is taken from the ping. */
+export const makePodEventBuffer = (
+  capacity: number = POD_EVENT_CAPACITY,
+  observe: (action: PodEventAction) => Effect.Effect<void> = () => Effect.void
+): Effect.Effect<PodEventBuffer> =>
   Effect.map(Ref.make<ReadonlyArray<PodEvent>>([]), (events) => ({
     push: (podId, action, message, exitCode = 0) =>
       Effect.gen(function*() {
         const atMs = yield* Clock.currentTimeMillis
         yield* Ref.update(events, (all) => [...all, { podId, action, message, atMs, exitCode }].slice(-capacity))
+        yield* observe(action)
         yield* Effect.logInfo(`pod ${podId} ${action}: ${message}`)
       }),
     take: Ref.getAndSet(events, [])

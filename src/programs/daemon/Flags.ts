@@ -7,7 +7,7 @@ import { apiTlsProblem } from "../../domain/ApiTlsPolicy.js"
 import { parseDuration } from "../../domain/Duration.js"
 import { normalizeFingerprint } from "../../domain/Fingerprint.js"
 import { joinTokenProblem, apiTokenProblem } from "../../domain/Tokens.js"
-import { type DaemonConfigShape, defaultTimers, timerProblem } from "../../services/DaemonConfig.js"
+import { type DaemonConfigShape, defaultTimers, defaultWorkerMetricsPort, timerProblem } from "../../services/DaemonConfig.js"
 
 const duration = (name: string, fallback: string, description: string) =>
   Options.text(name).pipe(
@@ -32,9 +32,18 @@ export const daemonFlags = {
     Options.withDescription("single: one host; master: also serves the cluster (gRPC); worker: joins a master"),
     defaultTo("single" as const)
   ),
-  host: Options.text("host").pipe(Options.withDescription("REST API (and master gRPC) bind address"), defaultTo("127.0.0.1")),
+  host: Options.text("host").pipe(
+    Options.withDescription("REST API (and master gRPC; worker: /health and /metrics) bind address"),
+    defaultTo("127.0.0.1")
+  ),
   port: Options.integer("port").pipe(Options.withDescription("REST API port"), defaultTo(6443)),
   grpcPort: Options.integer("grpc-port").pipe(Options.withDescription("cluster gRPC port (master)"), defaultTo(6444)),
+  metricsPort: Options.integer("metrics-port").pipe(
+    Options.withDescription(
+      "worker: port of GET /health and /metrics (plain HTTP on --host; public routes only, so a non-loopback bind is fine; 0 = any free port, logged)"
+    ),
+    defaultTo(defaultWorkerMetricsPort)
+  ),
   advertiseAddr: Options.text("advertise-addr").pipe(
     Options.withDescription("address workers and clients should dial (printed in the join command)"),
     Options.optional
@@ -139,7 +148,7 @@ export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigSh
     const apiProblem = apiTokenProblem(Redacted.value(flags.apiToken.value))
     if (apiProblem !== undefined) return Either.left(`--api-token: ${apiProblem}`)
   }
-  for (const [name, port] of [["--port", flags.port], ["--grpc-port", flags.grpcPort]] as const) {
+  for (const [name, port] of [["--port", flags.port], ["--grpc-port", flags.grpcPort], ["--metrics-port", flags.metricsPort]] as const) {
     if (port < 0 || port > 65535) return Either.left(`${name} must be between 0 and 65535, got ${port}`)
   }
   if (flags.maxPods < 1) return Either.left(`--max-pods must be at least 1, got ${flags.maxPods}`)
@@ -167,6 +176,7 @@ export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigSh
     host: flags.host,
     port: flags.port,
     grpcPort: flags.grpcPort,
+    metricsPort: flags.metricsPort,
     advertiseAddr: flags.advertiseAddr,
     dataDir: path.resolve(flags.dataDir),
     nodeName: flags.nodeName,

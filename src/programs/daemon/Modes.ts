@@ -16,6 +16,8 @@ import { SecretStoreSqlLive } from "../../layers/SecretStoreSql.js"
 import { TokenVaultSqlLive } from "../../layers/TokenVaultSql.js"
 import { ApiTokensSqlLive } from "../../layers/ApiTokensSql.js"
 import { WorkerAgentGrpcLive } from "../../layers/WorkerAgentGrpc.js"
+import { serveWorkerHttp } from "../../layers/WorkerHttp.js"
+import { WorkerMetricsPrometheusLive } from "../../layers/WorkerMetricsPrometheus.js"
 import { WorkerChannelsLive } from "../../layers/WorkerChannelsLive.js"
 import { ContainerRuntimeDocker } from "../../layers/ContainerRuntimeDocker.js"
 import { LocalWorkloadRuntime } from "../../layers/LocalWorkloadRuntime.js"
@@ -74,11 +76,18 @@ export const runServer = (config: DaemonConfigShape) => {
   return program.pipe(Effect.scoped, Effect.provide(Layer.provideMerge(cluster, core)))
 }
 
-/** worker: join the master and keep heartbeating until removed or refused. */
+/** worker: serve /health and /metrics, join the master and keep heartbeating until removed or refused. */
 export const runWorker = (config: DaemonConfigShape) =>
-  Effect.flatMap(WorkerAgent, (agent) => agent.run).pipe(
+  Effect.gen(function*() {
+    // the endpoint first: a --metrics-port in use stops the start before the worker joins
+    yield* serveWorkerHttp
+    return yield* (yield* WorkerAgent).run
+  }).pipe(
+    Effect.scoped,
     Effect.provide(WorkerAgentGrpcLive.pipe(
-      Layer.provide(Layer.mergeAll(HostInfoOsLive, LocalWorkloadRuntime({ restartRules: config.restartRules }).pipe(Layer.provide(ContainerRuntimeDocker)))),
-      Layer.provide(Layer.succeed(DaemonConfig, config))
+      Layer.provideMerge(Layer.mergeAll(HostInfoOsLive, LocalWorkloadRuntime({ restartRules: config.restartRules }).pipe(Layer.provide(ContainerRuntimeDocker)))),
+      // one registry, seen by the pod runtime (pod events), the agent (connection) and the endpoint
+      Layer.provideMerge(WorkerMetricsPrometheusLive),
+      Layer.provideMerge(Layer.succeed(DaemonConfig, config))
     ))
   )

@@ -1,0 +1,75 @@
+// A worker's own metrics on prom-client, in a Registry of their own (never the process-global one).
+// Same names as the master's where they mean the same thing, so one dashboard sums over every node.
+import { Effect, Layer } from "effect"
+import { Counter, Gauge, Registry } from "prom-client"
+import { PodStatus } from "../domain/Workload.js"
+import { WorkerMetrics } from "../services/WorkerMetrics.js"
+import { containerEvents as containerEventOf } from "./MetricsEventFeed.js"
+
+const POD_STATUSES: ReadonlyArray<string> = PodStatus.literals
+
+export const makeWorkerMetricsPrometheus = Effect.gen(function*() {
+  const registry = new Registry()
+  const registers = [registry]
+
+  const containerEvents = new Counter({
+    name: "helyos_container_events_total",
+    help: "Container lifecycle events (started, died, oom)",
+    labelNames: ["event"] as const,
+    registers
+  })
+  const podRestarts = new Counter({ name: "helyos_pod_restarts_total", help: "Pod containers restarted in place", registers })
+  const podsByStatus = new Gauge({
+    name: "helyos_pods",
+    help: "Current number of this node's pods by status",
+    labelNames: ["status"] as const,
+    registers
+  })
+  const connected = new Gauge({
+    name: "helyos_worker_connected",
+    help: "1 while the worker's stream to the master is up, else 0",
+    registers
+  })
+  const heartbeats = new Counter({ name: "helyos_worker_heartbeats_total", help: "Heartbeats sent to the master", registers })
+  const reconnects = new Counter({
+    name: "helyos_worker_reconnects_total",
+    help: "Reconnects to the master after the stream ended",
+    registers
+  })
+  // present from the first scrape, not only after the first event
+  for (const event of ["started", "died", "oom"] as const) containerEvents.inc({ event }, 0)
+  connected.set(0)
+
+  const renderLock = yield* Effect.makeSemaphore(1)
+
+  return WorkerMetrics.of({
+    countPodEvent: (action) =>
+      Effect.sync(() => {
+        // a restart in place starts a new container too
+        if (action === "restarted") {
+          podRestarts.inc()
+          containerEvents.inc({ event: "started" })
+          return
+        }
+        const event = containerEventOf[action]
+        if (event !== undefined) containerEvents.inc({ event })
+      }),
+    setConnected: (up) => Effect.sync(() => connected.set(up ? 1 : 0)),
+    countHeartbeat: Effect.sync(() => heartbeats.inc()),
+    countReconnect: Effect.sync(() => reconnects.inc()),
+    render: (pods) =>
+      // one render at a time: a scrape's gauges must not be overwritten by another's before they are read
+      renderLock.withPermits(1)(
+        Effect.zipRight(
+          Effect.sync(() => {
+            for (const status of POD_STATUSES) podsByStatus.set({ status }, 0)
+            for (const pod of pods) podsByStatus.inc({ status: pod.status })
+          }),
+          Effect.promise(() => registry.metrics())
+        )
+      )
+  })
+})
+
+/** A worker's metrics in a fresh prom-client Registry. */
+export const WorkerMetricsPrometheusLive = Layer.effect(WorkerMetrics, makeWorkerMetricsPrometheus)
