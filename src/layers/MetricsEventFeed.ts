@@ -12,12 +12,18 @@ export const containerEvents: Partial<Record<string, ContainerEvent>> = {
   OOMKilled: "oom"
 }
 
+/** What one pod action adds to the counters (master and workers count alike). */
+export const countsOf = (action: string): { readonly restart: boolean; readonly container: ContainerEvent | undefined } =>
+  // a restart in place starts a new container too
+  action === "restarted" ? { restart: true, container: "started" } : { restart: false, container: containerEvents[action] }
+
 const count = (metrics: Metrics["Type"], event: HelyosEvent) => {
   if (event.kind !== "pod") return Effect.void
-  // a restart in place starts a new container too
-  if (event.action === "restarted") return Effect.zipRight(metrics.countPodRestart, metrics.countContainerEvent("started"))
-  const container = containerEvents[event.action]
-  return container === undefined ? Effect.void : metrics.countContainerEvent(container)
+  const { container, restart } = countsOf(event.action)
+  return Effect.zipRight(
+    restart ? metrics.countPodRestart : Effect.void,
+    container === undefined ? Effect.void : metrics.countContainerEvent(container)
+  )
 }
 
 /** Counts for as long as the daemon runs. Needs Metrics and EventLog. */

@@ -15,9 +15,21 @@ const RECONCILE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 
 const seconds = (duration: Duration.Duration) => Duration.toMillis(duration) / 1000
 
+/** The pod lifecycle counters, the same on the master and on workers so one dashboard sums them. */
+export const podEventCounters = (registers: Array<Registry>) => ({
+  containerEvents: new Counter({
+    name: "helyos_container_events_total",
+    help: "Container lifecycle events (started, died, oom)",
+    labelNames: ["event"] as const,
+    registers
+  }),
+  podRestarts: new Counter({ name: "helyos_pod_restarts_total", help: "Pod containers restarted in place", registers })
+})
+
 export const makeMetricsPrometheus = Effect.gen(function*() {
   const registry = new Registry()
   const registers = [registry]
+  const { containerEvents, podRestarts } = podEventCounters(registers)
 
   const httpRequests = new Counter({
     name: "helyos_http_requests_total",
@@ -31,12 +43,6 @@ export const makeMetricsPrometheus = Effect.gen(function*() {
     labelNames: ["method", "path"] as const,
     registers
   })
-  const containerEvents = new Counter({
-    name: "helyos_container_events_total",
-    help: "Container lifecycle events (started, died, oom)",
-    labelNames: ["event"] as const,
-    registers
-  })
   const scheduleDuration = new Histogram({
     name: "helyos_schedule_duration_seconds",
     help: "Time to take one scheduling decision, in seconds",
@@ -48,11 +54,6 @@ export const makeMetricsPrometheus = Effect.gen(function*() {
     name: "helyos_deployment_ops_total",
     help: "Deployment operations (deploy, scale, stop, remove)",
     labelNames: ["op"] as const,
-    registers
-  })
-  const podRestarts = new Counter({
-    name: "helyos_pod_restarts_total",
-    help: "Pod containers restarted in place",
     registers
   })
   const reconcileDuration = new Histogram({

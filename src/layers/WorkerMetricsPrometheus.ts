@@ -4,7 +4,8 @@ import { Effect, Layer } from "effect"
 import { Counter, Gauge, Registry } from "prom-client"
 import { PodStatus } from "../domain/Workload.js"
 import { WorkerMetrics } from "../services/WorkerMetrics.js"
-import { containerEvents as containerEventOf } from "./MetricsEventFeed.js"
+import { countsOf } from "./MetricsEventFeed.js"
+import { podEventCounters } from "./MetricsPrometheus.js"
 
 const POD_STATUSES: ReadonlyArray<string> = PodStatus.literals
 
@@ -12,13 +13,7 @@ export const makeWorkerMetricsPrometheus = Effect.gen(function*() {
   const registry = new Registry()
   const registers = [registry]
 
-  const containerEvents = new Counter({
-    name: "helyos_container_events_total",
-    help: "Container lifecycle events (started, died, oom)",
-    labelNames: ["event"] as const,
-    registers
-  })
-  const podRestarts = new Counter({ name: "helyos_pod_restarts_total", help: "Pod containers restarted in place", registers })
+  const { containerEvents, podRestarts } = podEventCounters(registers)
   const podsByStatus = new Gauge({
     name: "helyos_pods",
     help: "Current number of this node's pods by status",
@@ -45,14 +40,9 @@ export const makeWorkerMetricsPrometheus = Effect.gen(function*() {
   return WorkerMetrics.of({
     countPodEvent: (action) =>
       Effect.sync(() => {
-        // a restart in place starts a new container too
-        if (action === "restarted") {
-          podRestarts.inc()
-          containerEvents.inc({ event: "started" })
-          return
-        }
-        const event = containerEventOf[action]
-        if (event !== undefined) containerEvents.inc({ event })
+        const { container, restart } = countsOf(action)
+        if (restart) podRestarts.inc()
+        if (container !== undefined) containerEvents.inc({ event: container })
       }),
     setConnected: (up) => Effect.sync(() => connected.set(up ? 1 : 0)),
     countHeartbeat: Effect.sync(() => heartbeats.inc()),
