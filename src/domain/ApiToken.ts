@@ -98,6 +98,16 @@ export const toApiTokenView = (token: ApiTokenInfo, nowMs: number): ApiTokenView
   revoked_at: time(token.revokedAtMs)
 })
 
+/** The answer to POST /api/v1/tokens for a token just created with this secret. */
+export const toCreatedApiToken = (token: ApiTokenInfo, secret: string): CreatedApiToken => ({
+  id: token.id,
+  name: token.name,
+  token: secret,
+  scope: token.scope,
+  created_at: rfc3339(token.createdAtMs),
+  expires_at: time(token.expiresAtMs)
+})
+
 // ---- expected failures ------------------------------------------------------------------------
 
 export class ApiTokenNameTaken extends Schema.TaggedError<ApiTokenNameTaken>()("ApiTokenNameTaken", {

@@ -1,5 +1,7 @@
 // Token formats. Join tokens (nxa_) admit workers; API tokens (nxa-api_) authorise REST calls.
 // Both are 32 random bytes as 64 lowercase hex; only their hashes are ever stored.
+import { createHash, randomBytes } from "node:crypto"
+import { Redacted } from "effect"
 
 export const JOIN_TOKEN_PREFIX = "nxa_"
 export const API_TOKEN_PREFIX = "nxa-api_"
@@ -30,3 +32,12 @@ export const apiTokenProblem = (token: string): string | undefined => {
   if (!hex64.test(rest)) return "API token must be 'nxa-api_' followed by 64 lowercase hex characters"
   return undefined
 }
+
+/** A new token: `prefix` + 32 random bytes as 64 lowercase hex, handed out once as Redacted. */
+export const mintToken = (prefix: string): Redacted.Redacted<string> =>
+  Redacted.make(prefix + randomBytes(32).toString("hex"))
+
+// A plain SHA-256 is enough: the tokens carry 256 random bits, so there is no dictionary for a slow KDF
+// (Argon2, bcrypt, scrypt) to protect against; brute force is infeasible either way, and every check stays cheap.
+/** The 32-byte digest a token is stored and compared as. */
+export const tokenDigest = (token: string): Buffer => createHash("sha256").update(token, "utf8").digest()

@@ -3,17 +3,22 @@
 // http-server-key.pem). The CA is made once and reused, so the fingerprint clients pinned stays valid;
 // the server certificate is re-issued from it whenever the wanted SANs (or its validity) change.
 import { Clock, Effect, Layer, Option, Redacted } from "effect"
-import { randomBytes, createPrivateKey, X509Certificate } from "node:crypto"
+import { createPrivateKey, X509Certificate } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { apiScheme, wantedSans } from "../domain/ApiTlsPolicy.js"
 import { ApiTls, ApiTlsMaterialError, plainHttp } from "../services/ApiTls.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
-import { type CertifiedKey, classifySans, coversSans, generateCa, issueServerCertificate, pemFingerprint, sansOf } from "./tls/X509.js"
-
-/** A server certificate this close to expiry is re-issued at start-up. */
-const RENEW_BEFORE_MS = 30 * 24 * 60 * 60 * 1000
+import { keepPrivate, readIfPresent, writeFileAtomic } from "./tls/PemFiles.js"
+import {
+  type CertifiedKey,
+  classifySans,
+  generateCa,
+  issueServerCertificate,
+  pemFingerprint,
+  serverCertificateProblem
+} from "./tls/X509.js"
 
 /** Where the self-signed material lives in the data dir. */
 export const apiTlsPaths = (dataDir: string) => ({
@@ -31,14 +36,9 @@ const reason = (error: unknown) =>
 /** The file's text, or none when it does not exist. */
 const readOptional = (file: string) =>
   Effect.try({
-    try: () => Option.some(fs.readFileSync(file, "utf8")),
-    catch: (error) => error
-  }).pipe(
-    Effect.catchAll((error) =>
-      error instanceof Error && "code" in error && error.code === "ENOENT"
-        ? Effect.succeed(Option.none<string>())
-        : Effect.fail(fail(`cannot read ${file}: ${reason(error)}`)))
-  )
+    try: () => Option.fromNullable(readIfPresent(file)),
+    catch: (error) => fail(`cannot read ${file}: ${reason(error)}`)
+  })
 
 const readRequired = (flag: string, file: string) =>
   Effect.try({ try: () => fs.readFileSync(file, "utf8"), catch: (error) => fail(`${flag} ${file}: cannot read it (${reason(error)})`) })
@@ -46,32 +46,14 @@ const readRequired = (flag: string, file: string) =>
 /** Write through a temp file and a rename, so a crash never leaves half a key behind. */
 const writeAtomically = (file: string, content: string, mode: number) =>
   Effect.try({
-    try: () => {
-      const temp = `${file}.${randomBytes(6).toString("hex")}.tmp`
-      try {
-        const fd = fs.openSync(temp, "wx", mode)
-        try {
-          fs.writeSync(fd, content)
-          fs.fsyncSync(fd)
-        } finally {
-          fs.closeSync(fd)
-        }
-        fs.chmodSync(temp, mode)
-        fs.renameSync(temp, file)
-      } catch (error) {
-        fs.rmSync(temp, { force: true })
-        throw error
-      }
-    },
+    try: () => writeFileAtomic(file, content, mode),
     catch: (error) => fail(`cannot write ${file}: ${reason(error)}`)
   })
 
 /** Key files are private; an older or hand-copied one with looser permissions is tightened. */
-const keepPrivate = (file: string) =>
+const keepKeyPrivate = (file: string) =>
   Effect.try({
-    try: () => {
-      if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600)
-    },
+    try: () => keepPrivate(file),
     catch: (error) => fail(`cannot restrict the permissions of ${file}: ${reason(error)}`)
   })
 
@@ -93,27 +75,8 @@ const loadCa = (files: ReturnType<typeof apiTlsPaths>) =>
       Effect.mapError((e) => fail(`${files.caKey} is not a valid PEM private key (${reason(e)})`)))
     if (!cert.ca) return yield* fail(`${files.ca} is not a CA certificate; ${replace}`)
     if (!cert.checkPrivateKey(key)) return yield* fail(`${files.caKey} does not belong to the CA in ${files.ca}; ${replace}`)
-    yield* keepPrivate(files.caKey)
+    yield* keepKeyPrivate(files.caKey)
     return Option.some<CertifiedKey>({ certPem: certPem.value, keyPem: keyPem.value })
-  })
-
-/** Why the server certificate on disk cannot be served as is, or undefined when it can. */
-const serverProblem = (ca: CertifiedKey, server: Option.Option<CertifiedKey>, sans: ReturnType<typeof classifySans>, now: number) =>
-  Effect.gen(function*() {
-    if (Option.isNone(server)) return "none yet"
-    const cert = yield* Effect.option(parseCertificate(server.value.certPem))
-    const key = yield* Effect.option(parseKey(server.value.keyPem))
-    if (Option.isNone(cert) || Option.isNone(key)) return "unreadable"
-    const caCert = new X509Certificate(ca.certPem)
-    if (!cert.value.checkIssued(caCert) || !cert.value.verify(caCert.publicKey)) return "not issued by this CA"
-    if (!cert.value.checkPrivateKey(key.value)) return "key does not match"
-    if (Date.parse(cert.value.validTo) - now < RENEW_BEFORE_MS) return `expires ${cert.value.validTo}`
-    if (!coversSans(server.value.certPem, sans)) {
-      const have = sansOf(server.value.certPem)
-      const added = [...sans.dns.filter((d) => !have.dns.includes(d)), ...sans.ips.filter((i) => !have.ips.includes(i))]
-      return `added SANs: ${added.join(", ")}`
-    }
-    return undefined
   })
 
 /**
@@ -144,7 +107,7 @@ export const selfSignedMaterial = (dataDir: string, names: ReadonlyArray<string>
     const serverCert = yield* readOptional(files.server)
     const serverKey = yield* readOptional(files.serverKey)
     const onDisk = Option.all({ certPem: serverCert, keyPem: serverKey })
-    const problem = yield* serverProblem(ca, onDisk, sans, yield* Clock.currentTimeMillis)
+    const problem = serverCertificateProblem(ca, Option.getOrUndefined(onDisk), sans, yield* Clock.currentTimeMillis)
     const server = problem === undefined && Option.isSome(onDisk)
       ? onDisk.value
       : yield* Effect.gen(function*() {
@@ -157,7 +120,7 @@ export const selfSignedMaterial = (dataDir: string, names: ReadonlyArray<string>
           : Effect.logInfo(`issued the API server certificate ${files.server}; SANs: ${listed}`)
         return issued
       })
-    yield* keepPrivate(files.serverKey)
+    yield* keepKeyPrivate(files.serverKey)
     return ApiTls.of({
       scheme: "https",
       certificate: Option.some({ chainPem: server.certPem + ca.certPem, keyPem: Redacted.make(server.keyPem) }),

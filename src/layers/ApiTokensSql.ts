@@ -2,7 +2,7 @@
 // prefix: a request costs one SHA-256 and a constant-time compare, no SQL (last use is written at most
 // once a minute per token). This process is the only writer, so memory and table never disagree.
 import { SqlClient, SqlSchema } from "@effect/sql"
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto"
+import { randomUUID, timingSafeEqual } from "node:crypto"
 import { Clock, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import {
   type ApiTokenInfo,
@@ -13,17 +13,11 @@ import {
   LEGACY_DEFAULT,
   lookupPrefix
 } from "../domain/ApiToken.js"
-import { API_TOKEN_PREFIX, apiTokenProblem, isApiTokenFormat } from "../domain/Tokens.js"
+import { API_TOKEN_PREFIX, apiTokenProblem, isApiTokenFormat, mintToken, tokenDigest } from "../domain/Tokens.js"
 import { ApiTokens, type RejectReason } from "../services/ApiTokens.js"
 
 /** Last use is persisted at most this often per token: a busy client must not mean a write per request. */
 export const LAST_USED_WRITE_INTERVAL = Duration.minutes(1)
-
-// No slow KDF (Argon2, bcrypt): a token carries 256 random bits, so there is no dictionary to slow
-// down and brute force is infeasible anyway; a plain SHA-256 keeps every request cheap.
-const digest = (token: string): Buffer => createHash("sha256").update(token, "utf8").digest()
-
-const mint = (): Redacted.Redacted<string> => Redacted.make(API_TOKEN_PREFIX + randomBytes(32).toString("hex"))
 
 const TokenRow = Schema.Struct({
   id: Schema.String,
@@ -125,7 +119,7 @@ const make = Effect.gen(function*() {
   const newEntry = (token: Redacted.Redacted<string>, name: string, scope: ApiTokenScope, nowMs: number, expiresAtMs: number | null): Entry => ({
     info: { id: randomUUID(), name, scope, createdAtMs: nowMs, expiresAtMs, lastUsedAtMs: null, revokedAtMs: null },
     prefix: lookupPrefix(Redacted.value(token)),
-    hash: digest(Redacted.value(token))
+    hash: tokenDigest(Redacted.value(token))
   })
 
   const ensureDefault = (configured: Option.Option<Redacted.Redacted<string>>) =>
@@ -135,7 +129,7 @@ const make = Effect.gen(function*() {
       if (Option.isNone(configured)) {
         // a revoked legacy-default stays revoked: minting again would undo the operator's revocation
         if (entries.some((e) => e.info.name === LEGACY_DEFAULT)) return Option.none()
-        const token = mint()
+        const token = mintToken(API_TOKEN_PREFIX)
         yield* insert(newEntry(token, LEGACY_DEFAULT, "admin", now, null))
         return Option.some({ token, minted: true })
       }
@@ -143,7 +137,7 @@ const make = Effect.gen(function*() {
       // validated at the edge (flags); a malformed one here would never verify, so it is a bug
       const problem = apiTokenProblem(Redacted.value(token))
       if (problem !== undefined) return yield* Effect.dieMessage(`configured API token rejected: ${problem}`)
-      const hash = digest(Redacted.value(token))
+      const hash = tokenDigest(Redacted.value(token))
       const prefix = lookupPrefix(Redacted.value(token))
       if (current !== undefined && timingSafeEqual(current.hash, hash)) {
         if (current.prefix === null) yield* learnPrefix(current, prefix)
@@ -174,7 +168,7 @@ const make = Effect.gen(function*() {
         // an expired token no longer holds its name: retire it so the name can be used again
         yield* markRevoked(current, now)
       }
-      const token = mint()
+      const token = mintToken(API_TOKEN_PREFIX)
       const expiresAtMs = Option.match(request.ttlSecs, { onNone: () => null, onSome: (secs) => now + secs * 1000 })
       const entry = newEntry(token, request.name, request.scope, now, expiresAtMs)
       yield* insert(entry)
@@ -202,7 +196,7 @@ const make = Effect.gen(function*() {
   const authenticate = (token: string): Effect.Effect<ApiTokenInfo, RejectReason> =>
     Effect.gen(function*() {
       // the presented token is hashed whatever its shape, so timing says nothing about why it failed
-      const presented = digest(token)
+      const presented = tokenDigest(token)
       if (!isApiTokenFormat(token)) return yield* Effect.fail("malformed" as const)
       const prefix = lookupPrefix(token)
       // the candidate count depends only on the (public) prefix; each compare is constant time

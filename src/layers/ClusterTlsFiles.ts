@@ -6,17 +6,19 @@ import { X509Certificate } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { isWildcardHost } from "../domain/ApiTlsPolicy.js"
 import { displayFingerprint } from "../domain/Fingerprint.js"
 import { ClusterTls } from "../services/ClusterTls.js"
 import { DaemonConfig } from "../services/DaemonConfig.js"
+import { keepPrivate, readIfPresent, writeFileAtomic } from "./tls/PemFiles.js"
 import {
   type CertifiedKey,
   classifySans,
-  coversSans,
   derToPem,
   generateCa,
   issueServerCertificate,
   pemFingerprint,
+  serverCertificateProblem,
   type SubjectAltNames
 } from "./tls/X509.js"
 
@@ -25,34 +27,11 @@ export const CLUSTER_CA_KEY_FILE = "grpc-ca-key.pem"
 export const CLUSTER_SERVER_FILE = "grpc-server.pem"
 export const CLUSTER_SERVER_KEY_FILE = "grpc-server-key.pem"
 
-/** A server certificate this close to its end is re-issued at start (it is valid two years). */
-const RENEW_BEFORE_MS = 30 * 24 * 60 * 60 * 1000
-
-/** Write a file so that readers see the old or the new content, never half of it. */
-export const writeFileAtomic = (file: string, content: string, mode: number): void => {
-  const tmp = `${file}.${process.pid}.tmp`
-  fs.writeFileSync(tmp, content, { mode })
-  // writeFileSync's mode only applies to a new file; make sure a leftover tmp gets it too
-  fs.chmodSync(tmp, mode)
-  fs.renameSync(tmp, file)
-}
-
-const readIfPresent = (file: string): string | undefined => {
-  try {
-    return fs.readFileSync(file, "utf8")
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined
-    throw e
-  }
-}
-
 /** The PEM as X509.ts writes it, so the fingerprint does not depend on line endings or headers. */
 export const canonicalCertPem = (pem: string): string => derToPem(new X509Certificate(pem).raw)
 
 /** `sha256:<hex>` of a CA certificate, as printed in the join command and compared by workers. */
 export const caFingerprint = (caPem: string): string => displayFingerprint(pemFingerprint(canonicalCertPem(caPem)))
-
-const isWildcard = (host: string) => host === "0.0.0.0" || host === "::" || host === "[::]" || host === ""
 
 /** An --advertise-addr may carry a port ("10.0.1.1:6444"); a SAN is only the host. */
 const hostOnly = (address: string) => {
@@ -66,7 +45,7 @@ export const clusterSans = (host: string, advertiseAddr: ReadonlyArray<string>, 
   classifySans([
     "localhost",
     "127.0.0.1",
-    ...(isWildcard(host) ? [] : [host]),
+    ...(isWildcardHost(host) ? [] : [host]),
     ...advertiseAddr.map(hostOnly),
     hostname
   ])
@@ -82,7 +61,7 @@ const loadOrCreateCa = (dir: string) =>
       const usable = yield* Effect.try(() => new X509Certificate(certPem).ca).pipe(Effect.orElseSucceed(() => false))
       if (usable) {
         // tighten a key file someone loosened
-        if ((fs.statSync(keyFile).mode & 0o077) !== 0) fs.chmodSync(keyFile, 0o600)
+        keepPrivate(keyFile)
         return { ca: { certPem: canonicalCertPem(certPem), keyPem }, created: false }
       }
     }
@@ -98,18 +77,6 @@ const loadOrCreateCa = (dir: string) =>
     return { ca, created: true }
   })
 
-/** Is `certPem` a server certificate `ca` signed, valid past `minValidUntilMs`, naming every wanted SAN? */
-const stillGood = (certPem: string, ca: CertifiedKey, sans: SubjectAltNames, minValidUntilMs: number): boolean => {
-  try {
-    const cert = new X509Certificate(certPem)
-    const issuer = new X509Certificate(ca.certPem)
-    return cert.checkIssued(issuer) && cert.verify(issuer.publicKey) &&
-      Date.parse(cert.validTo) > minValidUntilMs && coversSans(certPem, sans)
-  } catch {
-    return false
-  }
-}
-
 /** Load (or make) the CA and a server certificate for `sans` in `dir`. */
 export const loadOrCreateClusterTls = (dir: string, sans: SubjectAltNames) =>
   Effect.gen(function*() {
@@ -121,7 +88,10 @@ export const loadOrCreateClusterTls = (dir: string, sans: SubjectAltNames) =>
     const existing = readIfPresent(serverFile)
     const existingKey = readIfPresent(serverKeyFile)
     let server: CertifiedKey
-    if (!created && existing !== undefined && existingKey !== undefined && stillGood(existing, ca, sans, now + RENEW_BEFORE_MS)) {
+    if (
+      !created && existing !== undefined && existingKey !== undefined &&
+      serverCertificateProblem(ca, { certPem: existing, keyPem: existingKey }, sans, now) === undefined
+    ) {
       server = { certPem: existing, keyPem: existingKey }
     } else {
       server = yield* issueServerCertificate(ca, "helyos-master", sans)
@@ -131,13 +101,12 @@ export const loadOrCreateClusterTls = (dir: string, sans: SubjectAltNames) =>
         yield* Effect.logInfo(`cluster server certificate re-issued from the same CA (SANs: ${[...sans.dns, ...sans.ips].join(", ")})`)
       }
     }
-    const tls = ClusterTls.of({
+    return ClusterTls.of({
       caPem: ca.certPem,
       fingerprint: caFingerprint(ca.certPem),
       serverChainPem: server.certPem.trimEnd() + "\n" + ca.certPem,
       serverKeyPem: Redacted.make(server.keyPem)
     })
-    return tls
   })
 
 /** ClusterTls from the master's --data-dir, for its bind host and --advertise-addr. */

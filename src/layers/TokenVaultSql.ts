@@ -1,21 +1,14 @@
 // TokenVault on SQLite: the join token exists at rest only as a SHA-256 digest in cluster_config.
 // The current digests are also held in memory, so a rotation is seen by the very next verification.
 import { SqlClient, SqlSchema } from "@effect/sql"
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import { timingSafeEqual } from "node:crypto"
 import { Clock, Duration, Effect, Layer, Option, Redacted, Schema, SynchronizedRef } from "effect"
-import { isJoinTokenFormat, JOIN_TOKEN_PREFIX } from "../domain/Tokens.js"
+import { isJoinTokenFormat, JOIN_TOKEN_PREFIX, mintToken, tokenDigest } from "../domain/Tokens.js"
 import { TokenVault } from "../services/TokenVault.js"
 
 const JOIN_KEY = "join_token_hash"
 /** epoch ms after which the join token is refused as expired; absent = it never expires */
 const JOIN_EXPIRY_KEY = "join_token_expires_ms"
-
-// A plain SHA-256 is enough: the tokens carry 256 random bits, so there is nothing for a slow KDF
-// (bcrypt/scrypt) to protect against; brute force is infeasible either way, and verification stays cheap.
-const digest = (token: string): Buffer => createHash("sha256").update(token, "utf8").digest()
-
-const mint = (prefix: string): Redacted.Redacted<string> =>
-  Redacted.make(prefix + randomBytes(32).toString("hex"))
 
 interface Digests {
   readonly join: Option.Option<Buffer>
@@ -27,7 +20,7 @@ interface Digests {
  * fixed 32-byte digest, whatever its shape. The format check only looks at the candidate.
  */
 const matches = (stored: Option.Option<Buffer>, candidate: string, wellFormed: (t: string) => boolean): boolean => {
-  const presented = digest(candidate)
+  const presented = tokenDigest(candidate)
   if (Option.isNone(stored)) return false
   const equal = timingSafeEqual(presented, stored.value)
   return equal && wellFormed(candidate)
@@ -72,7 +65,7 @@ const make = Effect.gen(function*() {
   /** The new hash and its expiry (or none) in one transaction, then in memory. */
   const replaceJoin = (token: Redacted.Redacted<string>, expiresAtMs: Option.Option<number>) =>
     SynchronizedRef.updateEffect(digests, (current) => {
-      const hash = digest(Redacted.value(token))
+      const hash = tokenDigest(Redacted.value(token))
       const expiry = Option.match(expiresAtMs, {
         onNone: () => sql`DELETE FROM cluster_config WHERE key = ${JOIN_EXPIRY_KEY}`,
         onSome: (ms) =>
@@ -91,14 +84,14 @@ const make = Effect.gen(function*() {
 
   const ensureJoinToken = SynchronizedRef.modifyEffect(digests, (current) => {
     if (Option.isSome(current.join)) return Effect.succeed([Option.none(), current] as const)
-    const token = mint(JOIN_TOKEN_PREFIX)
-    const hash = digest(Redacted.value(token))
+    const token = mintToken(JOIN_TOKEN_PREFIX)
+    const hash = tokenDigest(Redacted.value(token))
     return Effect.as(store(JOIN_KEY, hash), [Option.some(token), { ...current, join: Option.some(hash) }] as const)
   })
 
   const rotateJoinToken = (ttl: Option.Option<Duration.Duration>) =>
     Effect.gen(function*() {
-      const token = mint(JOIN_TOKEN_PREFIX)
+      const token = mintToken(JOIN_TOKEN_PREFIX)
       const now = yield* Clock.currentTimeMillis
       const expiresAtMs = Option.map(ttl, (d) => now + Math.round(Duration.toMillis(d)))
       yield* replaceJoin(token, expiresAtMs)

@@ -2,9 +2,8 @@
 // `legacy-default` is reserved for the daemon's own first-run / configured token.
 import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect, Either, Option, Redacted } from "effect"
-import { LEGACY_DEFAULT, toApiTokenView, toWhoAmI } from "../../domain/ApiToken.js"
+import { LEGACY_DEFAULT, toApiTokenView, toCreatedApiToken, toWhoAmI } from "../../domain/ApiToken.js"
 import { validateName } from "../../domain/DeploymentSpec.js"
-import { rfc3339 } from "../../domain/Workload.js"
 import { InvalidName } from "../../domain/WorkloadErrors.js"
 import { ApiTokens } from "../../services/ApiTokens.js"
 import { CurrentToken } from "../../services/api/Authorization.js"
@@ -26,14 +25,7 @@ export const TokensHandlersLive = HttpApiBuilder.group(HelyosApi, "tokens", (han
           const ttl = payload.ttl_secs
           const ttlSecs = ttl === undefined || ttl === null || ttl <= 0 ? Option.none() : Option.some(ttl)
           const { info, token } = yield* tokens.create({ name, scope: payload.scope, ttlSecs })
-          return {
-            id: info.id,
-            name: info.name,
-            token: Redacted.value(token),
-            scope: info.scope,
-            created_at: rfc3339(info.createdAtMs),
-            expires_at: info.expiresAtMs === null ? null : rfc3339(info.expiresAtMs)
-          }
+          return toCreatedApiToken(info, Redacted.value(token))
         }))
       .handle("list", () =>
         Effect.gen(function*() {

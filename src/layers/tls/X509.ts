@@ -4,7 +4,7 @@
 import "reflect-metadata"
 import * as x509 from "@peculiar/x509"
 import { Effect } from "effect"
-import { createHash, webcrypto, X509Certificate as NodeX509 } from "node:crypto"
+import { createHash, createPrivateKey, type KeyObject, webcrypto, X509Certificate as NodeX509 } from "node:crypto"
 import { isIP } from "node:net"
 
 type CryptoKey = webcrypto.CryptoKey
@@ -122,12 +122,6 @@ export const sansOf = (certPem: string): SubjectAltNames => {
   return classifySans([...dns, ...ips])
 }
 
-/** Does `certPem` name every one of `wanted`? */
-export const coversSans = (certPem: string, wanted: SubjectAltNames): boolean => {
-  const have = sansOf(certPem)
-  return wanted.dns.every((d) => have.dns.includes(d)) && wanted.ips.every((i) => have.ips.includes(i))
-}
-
 /** DER bytes to the canonical PEM this module writes (64-column base64, trailing newline). */
 export const derToPem = (der: Uint8Array): string => x509.PemConverter.encode(der, "CERTIFICATE") + "\n"
 
@@ -137,3 +131,34 @@ export const derToPem = (der: Uint8Array): string => x509.PemConverter.encode(de
  */
 export const pemFingerprint = (pem: string): string =>
   createHash("sha256").update(pem, "utf8").digest("hex").match(/../g)!.join(":")
+
+/** A server certificate this close to its end is re-issued at start-up (it is valid two years). */
+const RENEW_BEFORE_MS = 30 * 24 * 60 * 60 * 1000
+
+/**
+ * Why `server` cannot be served as is for `sans` at `now` (missing, unreadable, not issued by `ca`,
+ * key not matching, near expiry, wanted SANs missing), or undefined when it can.
+ */
+export const serverCertificateProblem = (
+  ca: CertifiedKey,
+  server: CertifiedKey | undefined,
+  sans: SubjectAltNames,
+  now: number
+): string | undefined => {
+  if (server === undefined) return "none yet"
+  let cert: NodeX509
+  let key: KeyObject
+  try {
+    cert = new NodeX509(server.certPem)
+    key = createPrivateKey(server.keyPem)
+  } catch {
+    return "unreadable"
+  }
+  const caCert = new NodeX509(ca.certPem)
+  if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) return "not issued by this CA"
+  if (!cert.checkPrivateKey(key)) return "key does not match"
+  if (Date.parse(cert.validTo) - now < RENEW_BEFORE_MS) return `expires ${cert.validTo}`
+  const have = sansOf(server.certPem)
+  const added = [...sans.dns.filter((d) => !have.dns.includes(d)), ...sans.ips.filter((i) => !have.ips.includes(i))]
+  return added.length > 0 ? `added SANs: ${added.join(", ")}` : undefined
+}
