@@ -46,6 +46,10 @@ export type ClusterStatus = typeof ClusterStatus.Type
 
 const nodeKey = { Ready: "ready", NotReady: "notready", Draining: "draining" } as const
 
+/** Every count of a struct at 0, in the struct's field order (the order the JSON shows). */
+const zeros = <Fields extends Schema.Struct.Fields>(struct: Schema.Struct<Fields>) =>
+  Object.fromEntries(Object.keys(struct.fields).map((key) => [key, 0])) as { -readonly [K in keyof Fields]: number }
+
 /** Count the state. A master daemon is a "cluster" even before any worker joins. */
 export const summarizeCluster = (input: {
   readonly mode: "single" | "master" | "worker"
@@ -54,21 +58,11 @@ export const summarizeCluster = (input: {
   readonly deployments: ReadonlyArray<{ readonly status: DeploymentStatus }>
   readonly pods: ReadonlyArray<{ readonly status: PodStatus }>
 }): ClusterStatus => {
-  const nodes = { ready: 0, notready: 0, draining: 0 }
+  const nodes = zeros(NodesByStatus)
   for (const node of input.nodes) nodes[nodeKey[node.status]]++
-  const deployments = { total: input.deployments.length, running: 0, stopped: 0, pending: 0, degraded: 0, failed: 0 }
+  const deployments = { ...zeros(DeploymentCounts), total: input.deployments.length }
   for (const deployment of input.deployments) deployments[deployment.status]++
-  const pods = {
-    total: input.pods.length,
-    running: 0,
-    restarting: 0,
-    crashloopbackoff: 0,
-    pending: 0,
-    creating: 0,
-    stopping: 0,
-    stopped: 0,
-    failed: 0
-  }
+  const pods = { ...zeros(PodCounts), total: input.pods.length }
   for (const pod of input.pods) pods[pod.status]++
   return {
     cluster: input.mode === "single" ? "single-node" : "cluster",

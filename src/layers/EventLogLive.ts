@@ -86,6 +86,3 @@ export const makeEventLog = (options: EventLogOptions = {}) =>
 
 /** The event log with its documented bounds. */
 export const EventLogLive = Layer.effect(EventLog, makeEventLog())
-
-/** With other bounds (tests use small ones). */
-export const EventLogLayer = (options: EventLogOptions) => Layer.effect(EventLog, makeEventLog(options))

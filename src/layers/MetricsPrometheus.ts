@@ -26,6 +26,24 @@ export const podEventCounters = (registers: Array<Registry>) => ({
   podRestarts: new Counter({ name: "helyos_pod_restarts_total", help: "Pod containers restarted in place", registers })
 })
 
+/** Set a by-status gauge afresh: every known status present (0 when nothing has it), then count. */
+export const setByStatus = (
+  gauge: Gauge<"status">,
+  statuses: ReadonlyArray<string>,
+  items: Iterable<{ readonly status: string }>
+) => {
+  for (const status of statuses) gauge.set({ status }, 0)
+  for (const item of items) gauge.inc({ status: item.status })
+}
+
+/**
+ * The page of a registry, its gauges set just before by `setGauges`. One render at a time: a
+ * scrape's gauges must not be overwritten by another's before they are read.
+ */
+export const makeRender = (registry: Registry) =>
+  Effect.map(Effect.makeSemaphore(1), (lock) => (setGauges: () => void) =>
+    lock.withPermits(1)(Effect.zipRight(Effect.sync(setGauges), Effect.promise(() => registry.metrics()))))
+
 export const makeMetricsPrometheus = Effect.gen(function*() {
   const registry = new Registry()
   const registers = [registry]
@@ -92,19 +110,16 @@ export const makeMetricsPrometheus = Effect.gen(function*() {
     nodesTotal.set(sample.nodes.length)
     podsTotal.set(sample.pods.length)
     deploymentsTotal.set(sample.deployments)
-    for (const status of NODE_STATUSES) nodesByStatus.set({ status }, 0)
-    for (const node of sample.nodes) nodesByStatus.inc({ status: node.status })
+    setByStatus(nodesByStatus, NODE_STATUSES, sample.nodes)
     // reset first: a removed node's series disappears instead of freezing at its last age
     heartbeatAge.reset()
     for (const node of sample.nodes) {
       if (node.heartbeatAgeSeconds !== undefined) heartbeatAge.set({ node: node.name }, Math.max(0, node.heartbeatAgeSeconds))
     }
-    for (const status of POD_STATUSES) podsByStatus.set({ status }, 0)
-    for (const pod of sample.pods) podsByStatus.inc({ status: pod.status })
+    setByStatus(podsByStatus, POD_STATUSES, sample.pods)
   }
 
-  // one render at a time: a scrape's gauges must not be overwritten by another's before they are read
-  const renderLock = yield* Effect.makeSemaphore(1)
+  const renderPage = yield* makeRender(registry)
 
   return Metrics.of({
     observeHttp: ({ duration, method, path, status }) =>
@@ -117,10 +132,7 @@ export const makeMetricsPrometheus = Effect.gen(function*() {
     countContainerEvent: (event) => Effect.sync(() => containerEvents.inc({ event })),
     countPodRestart: Effect.sync(() => podRestarts.inc()),
     countDeploymentOp: (op) => Effect.sync(() => deploymentOps.inc({ op })),
-    render: (sample) =>
-      renderLock.withPermits(1)(
-        Effect.zipRight(Effect.sync(() => setGauges(sample)), Effect.promise(() => registry.metrics()))
-      )
+    render: (sample) => renderPage(() => setGauges(sample))
   })
 })
 

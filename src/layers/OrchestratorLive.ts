@@ -128,8 +128,7 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
       const own = yield* reconciler.localReport
       if (Option.isSome(own)) {
         const { applied, events: podEvents, nodeId, statuses } = own.value
-        yield* reconciler.podEvents(nodeId, podEvents)
-        yield* serialized(reconciler.report(nodeId, statuses, applied))
+        yield* report(nodeId, statuses, applied, podEvents)
       }
       yield* serialized(reconciler.pass)
       yield* announceRecoveries

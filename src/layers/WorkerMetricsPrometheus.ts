@@ -5,7 +5,7 @@ import { Counter, Gauge, Registry } from "prom-client"
 import { PodStatus } from "../domain/Workload.js"
 import { WorkerMetrics } from "../services/WorkerMetrics.js"
 import { countsOf } from "./MetricsEventFeed.js"
-import { podEventCounters } from "./MetricsPrometheus.js"
+import { makeRender, podEventCounters, setByStatus } from "./MetricsPrometheus.js"
 
 const POD_STATUSES: ReadonlyArray<string> = PodStatus.literals
 
@@ -35,7 +35,7 @@ export const makeWorkerMetricsPrometheus = Effect.gen(function*() {
   for (const event of ["started", "died", "oom"] as const) containerEvents.inc({ event }, 0)
   connected.set(0)
 
-  const renderLock = yield* Effect.makeSemaphore(1)
+  const renderPage = yield* makeRender(registry)
 
   return WorkerMetrics.of({
     countPodEvent: (action) =>
@@ -47,17 +47,7 @@ export const makeWorkerMetricsPrometheus = Effect.gen(function*() {
     setConnected: (up) => Effect.sync(() => connected.set(up ? 1 : 0)),
     countHeartbeat: Effect.sync(() => heartbeats.inc()),
     countReconnect: Effect.sync(() => reconnects.inc()),
-    render: (pods) =>
-      // one render at a time: a scrape's gauges must not be overwritten by another's before they are read
-      renderLock.withPermits(1)(
-        Effect.zipRight(
-          Effect.sync(() => {
-            for (const status of POD_STATUSES) podsByStatus.set({ status }, 0)
-            for (const pod of pods) podsByStatus.inc({ status: pod.status })
-          }),
-          Effect.promise(() => registry.metrics())
-        )
-      )
+    render: (pods) => renderPage(() => setByStatus(podsByStatus, POD_STATUSES, pods))
   })
 })
 
