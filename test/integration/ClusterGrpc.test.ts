@@ -33,25 +33,21 @@ import { TokenVaultSqlLive } from "../../src/layers/TokenVaultSql.js"
 import { WorkerAgentGrpcLive } from "../../src/layers/WorkerAgentGrpc.js"
 import { WorkerChannelsLive } from "../../src/layers/WorkerChannelsLive.js"
 import { ClusterServer } from "../../src/services/ClusterServer.js"
-import { ClusterTls } from "../../src/services/ClusterTls.js"
 import { DaemonConfig, type DaemonConfigShape } from "../../src/services/DaemonConfig.js"
-import { Events } from "../../src/services/Events.js"
 import { HostInfo } from "../../src/services/HostInfo.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
 import { TokenVault } from "../../src/services/TokenVault.js"
 import { WorkerAgent, type WorkerStopped } from "../../src/services/WorkerAgent.js"
-import { WorkerChannels } from "../../src/services/WorkerChannels.js"
 import {
   fixedHostInfo,
   freshDataDir,
-  makeEvents,
   makeLocalWorkload,
-  makeNodeRegistry,
-  makeNodeWorkloads,
-  makeTokenVault,
+  makeMasterState,
+  type MasterState,
   newJoinToken,
+  startClusterMaster as startMaster,
   testConfig,
   testDataDir,
   waitUntil,
@@ -60,41 +56,13 @@ import {
 
 // ---- harness ----------------------------------------------------------------------------------
 
-/** The master's state (outlives any one server, like the SQLite file would). */
-const makeMasterState = (token: string) =>
-  Effect.gen(function*() {
-    return {
-      vault: yield* makeTokenVault(token),
-      registry: yield* makeNodeRegistry,
-      events: yield* makeEvents,
-      workloads: yield* makeNodeWorkloads
-    }
-  })
-type MasterState = Effect.Effect.Success<ReturnType<typeof makeMasterState>>
-
-/** A ClusterServer (+ its WorkerChannels) over the state, bound in `scope` (default: the test's). */
-const startMaster = (state: MasterState, options: { readonly port?: number; readonly scope?: Scope.Scope } = {}) =>
-  Effect.gen(function*() {
-    const layer = ClusterServerGrpcLive.pipe(
-      Layer.provideMerge(WorkerChannelsLive),
-      // the cluster CA lands in testDataDir, where workers on the default config find it
-      Layer.provideMerge(ClusterTlsFilesLive),
-      Layer.provide(Layer.mergeAll(
-        Layer.succeed(DaemonConfig, testConfig({ grpcPort: options.port ?? 0 })),
-        Layer.succeed(TokenVault, state.vault.service),
-        Layer.succeed(NodeRegistry, state.registry.service),
-        Layer.succeed(Events, state.events.service),
-        Layer.succeed(NodeWorkloads, state.workloads.service)
-      ))
-    )
-    const scope = options.scope ?? (yield* Effect.scope)
-    const ctx = yield* Layer.buildWithScope(layer, scope)
-    return {
-      port: Context.get(ctx, ClusterServer).port,
-      channels: Context.get(ctx, WorkerChannels),
-      tls: Context.get(ctx, ClusterTls)
-    }
-  })
+/** A master with a fresh join token, serving in the test's scope. */
+const freshMaster = Effect.gen(function*() {
+  const token = newJoinToken()
+  const state = yield* makeMasterState(token)
+  const master = yield* startMaster(state)
+  return { token, state, master }
+})
 
 const encoder = new TextEncoder()
 const defaultLogs = (request: { readonly podId: string }) =>
@@ -234,9 +202,7 @@ describe("cluster protocol over gRPC", () => {
 
   it.scopedLive("Register validates the node name and says what is wrong", () =>
     Effect.gen(function*() {
-      const token = newJoinToken()
-      const state = yield* makeMasterState(token)
-      const master = yield* startMaster(state)
+      const { master, state, token } = yield* freshMaster
       const client = yield* rawClient(master.port)
       expect(yield* failureCode(rawRegister(client, token, ""))).toEqual({
         code: grpc.status.INVALID_ARGUMENT,
@@ -291,9 +257,7 @@ describe("cluster protocol over gRPC", () => {
 
   it.scopedLive("Connect without a valid session for that node id is refused and records nothing", () =>
     Effect.gen(function*() {
-      const token = newJoinToken()
-      const state = yield* makeMasterState(token)
-      const master = yield* startMaster(state)
+      const { master, state, token } = yield* freshMaster
       const client = yield* rawClient(master.port)
       const a = yield* rawRegister(client, token, "a")
       const b = yield* rawRegister(client, token, "b")
@@ -364,9 +328,7 @@ describe("cluster protocol over gRPC", () => {
 
   it.scopedLive("evicting a worker sends Removed and its run stops with reason Removed", () =>
     Effect.gen(function*() {
-      const token = newJoinToken()
-      const state = yield* makeMasterState(token)
-      const master = yield* startMaster(state)
+      const { master, state, token } = yield* freshMaster
       const worker = yield* startWorker("w1", master.port, token)
       yield* heartbeatsGrow(state, "w1", 1)
       const node = yield* state.registry.service.findByName("w1")
@@ -380,9 +342,7 @@ describe("cluster protocol over gRPC", () => {
 
   it.scopedLive("a node deleted from the registry cannot keep heartbeating: its worker stops", () =>
     Effect.gen(function*() {
-      const token = newJoinToken()
-      const state = yield* makeMasterState(token)
-      const master = yield* startMaster(state)
+      const { master, state, token } = yield* freshMaster
       const worker = yield* startWorker("w1", master.port, token)
       yield* heartbeatsGrow(state, "w1", 1)
 
@@ -414,9 +374,7 @@ describe("cluster protocol over gRPC", () => {
 
   it.scopedLive("a LogRequest makes the worker push the pod's logs, ending with eof (and the error if any)", () =>
     Effect.gen(function*() {
-      const token = newJoinToken()
-      const state = yield* makeMasterState(token)
-      const master = yield* startMaster(state)
+      const { master, state, token } = yield* freshMaster
       yield* startWorker("w1", master.port, token)
       yield* heartbeatsGrow(state, "w1", 1)
       const node = yield* state.registry.service.findByName("w1")
@@ -487,9 +445,7 @@ describe("cluster protocol over gRPC", () => {
 
   it.scopedLive("a second Connect of the same node replaces the first, which ends", () =>
     Effect.gen(function*() {
-      const token = newJoinToken()
-      const state = yield* makeMasterState(token)
-      const master = yield* startMaster(state)
+      const { master, token } = yield* freshMaster
       const client = yield* rawClient(master.port)
       const reg = yield* rawRegister(client, token, "w1")
       const metadata = metadataOf({ [NODE_ID_HEADER]: reg.nodeId, [SESSION_HEADER]: reg.sessionSecret })
@@ -598,9 +554,7 @@ const wrongFingerprint = `sha256:${"ab".repeat(32)}`
 describe("cluster channel security", () => {
   it.scopedLive("the cluster port speaks only TLS: a plaintext client cannot even register", () =>
     Effect.gen(function*() {
-      const token = newJoinToken()
-      const state = yield* makeMasterState(token)
-      const master = yield* startMaster(state)
+      const { master, state, token } = yield* freshMaster
       const plain = yield* Effect.acquireRelease(
         Effect.sync(() =>
           new ClusterClient(`127.0.0.1:${master.port}`, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 })
@@ -625,9 +579,7 @@ describe("cluster channel security", () => {
 
   it.scopedLive("a worker given the fingerprint verifies it, saves the CA in its data dir and joins; later starts need no flag", () =>
     Effect.gen(function*() {
-      const token = newJoinToken()
-      const state = yield* makeMasterState(token)
-      const master = yield* startMaster(state)
+      const { master, state, token } = yield* freshMaster
       const dir = freshDataDir()
       yield* startWorker("w1", master.port, token, {
         dataDir: dir,
@@ -642,9 +594,7 @@ describe("cluster channel security", () => {
 
   it.scopedLive("a wrong fingerprint stops the worker before it sends the join token (the master sees no Register)", () =>
     Effect.gen(function*() {
-      const token = newJoinToken()
-      const state = yield* makeMasterState(token)
-      const master = yield* startMaster(state)
+      const { master, state, token } = yield* freshMaster
       const dir = freshDataDir()
       const worker = yield* startWorker("w1", master.port, token, {
         dataDir: dir,
@@ -664,9 +614,7 @@ describe("cluster channel security", () => {
 
   it.scopedLive("without a fingerprint, a CA file or --insecure-skip-ca-verify the worker refuses to join", () =>
     Effect.gen(function*() {
-      const token = newJoinToken()
-      const state = yield* makeMasterState(token)
-      const master = yield* startMaster(state)
+      const { master, state, token } = yield* freshMaster
       const worker = yield* startWorker("w1", master.port, token, { dataDir: freshDataDir() })
       const stop = yield* stopped(worker.fiber)
       expect(stop.reason).toBe("UntrustedMaster")
@@ -677,9 +625,7 @@ describe("cluster channel security", () => {
 
   it.scopedLive("--insecure-skip-ca-verify joins without verifying, and pins nothing", () =>
     Effect.gen(function*() {
-      const token = newJoinToken()
-      const state = yield* makeMasterState(token)
-      const master = yield* startMaster(state)
+      const { master, state, token } = yield* freshMaster
       const dir = freshDataDir()
       yield* startWorker("w1", master.port, token, {
         dataDir: dir,
@@ -712,9 +658,7 @@ describe("cluster channel security", () => {
 
   it.scopedLive("a burst of failed joins from one address gets RESOURCE_EXHAUSTED; other addresses still join; the worker retries", () =>
     Effect.gen(function*() {
-      const token = newJoinToken()
-      const state = yield* makeMasterState(token)
-      const master = yield* startMaster(state)
+      const { master, state, token } = yield* freshMaster
       const client = yield* rawClient(master.port) // from 127.0.0.1
       for (let i = 0; i < defaultThrottleRules.burst; i++) {
         expect((yield* failureCode(rawRegister(client, newJoinToken(), "guess"))).code).toBe(grpc.status.UNAUTHENTICATED)

@@ -1,11 +1,9 @@
 // DatabaseLive on a real file: WAL journal, migrations applied exactly once across restarts, name mapping.
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Effect } from "effect"
 import { DatabaseLive } from "../../src/layers/Database.js"
+import { tempDbFile } from "../support/TempDb.js"
 
 const ALL_MIGRATIONS = [
   { migrationId: 1, name: "cluster" },
@@ -15,10 +13,7 @@ const ALL_MIGRATIONS = [
   { migrationId: 5, name: "secrets" }
 ]
 
-const tempDbFile = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "helyos-db-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-).pipe(Effect.map((dir) => join(dir, "helyos.db")))
+const tempDb = tempDbFile("helyos-db-")
 
 const inLifetime = <A, E>(file: string, body: Effect.Effect<A, E, SqlClient.SqlClient>) =>
   Effect.scoped(Effect.provide(body, DatabaseLive(file)))
@@ -26,7 +21,7 @@ const inLifetime = <A, E>(file: string, body: Effect.Effect<A, E, SqlClient.SqlC
 describe("DatabaseLive", () => {
   it.scoped("a file database runs in WAL mode and records migration 0001 once across restarts", () =>
     Effect.gen(function*() {
-      const file = yield* tempDbFile
+      const file = yield* tempDb
       const migrations = Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         return yield* sql<{ migrationId: number; name: string }>`SELECT migration_id, name FROM effect_sql_migrations`

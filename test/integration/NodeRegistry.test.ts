@@ -2,23 +2,22 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { createHash } from "node:crypto"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Effect, Exit, Layer, Redacted, TestClock } from "effect"
 import { NodeResources, nodeStatus } from "../../src/domain/Node.js"
 import { DatabaseLive } from "../../src/layers/Database.js"
 import { NodeRegistrySql } from "../../src/layers/NodeRegistrySql.js"
 import { type JoinRequest, NodeRegistry } from "../../src/services/NodeRegistry.js"
+import { tempDbFile } from "../support/TempDb.js"
 
-const tempDbFile = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "helyos-registry-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-).pipe(Effect.map((dir) => join(dir, "helyos.db")))
+const tempRegistryDb = tempDbFile("helyos-registry-")
 
 /** One master lifetime on the file; closing the scope closes the database ("the master stops"). */
 const inLifetime = <A, E>(file: string, body: Effect.Effect<A, E, NodeRegistry | SqlClient.SqlClient>) =>
   Effect.scoped(Effect.provide(body, NodeRegistrySql.layer.pipe(Layer.provideMerge(DatabaseLive(file)))))
+
+/** One master lifetime on a fresh file, for the tests that never restart. */
+const inFreshLifetime = <A, E>(body: Effect.Effect<A, E, NodeRegistry | SqlClient.SqlClient>) =>
+  Effect.flatMap(tempRegistryDb, (file) => inLifetime(file, body))
 
 const resources = (cpuAvailable: number) =>
   new NodeResources({ cpuCores: 4, memoryBytes: 8 * 2 ** 30, cpuAvailable, memoryAvailable: 6 * 2 ** 30 })
@@ -41,9 +40,7 @@ const storedRow = (id: string) =>
 describe("NodeRegistrySql", () => {
   it.scoped("joined nodes are listed by name and found by name, Ready and active", () =>
     Effect.gen(function*() {
-      const file = yield* tempDbFile
-      yield* inLifetime(
-        file,
+      yield* inFreshLifetime(
         Effect.gen(function*() {
           const registry = yield* NodeRegistry
           const b = yield* registry.join(worker("worker-b"))
@@ -61,9 +58,7 @@ describe("NodeRegistrySql", () => {
 
   it.scoped("the session secret is 64 hex and only its SHA-256 is stored", () =>
     Effect.gen(function*() {
-      const file = yield* tempDbFile
-      yield* inLifetime(
-        file,
+      yield* inFreshLifetime(
         Effect.gen(function*() {
           const registry = yield* NodeRegistry
           const { node, session } = yield* registry.join(worker("w1"))
@@ -79,9 +74,7 @@ describe("NodeRegistrySql", () => {
 
   it.scoped("re-joining under the same name keeps the id and makes the old session stale", () =>
     Effect.gen(function*() {
-      const file = yield* tempDbFile
-      yield* inLifetime(
-        file,
+      yield* inFreshLifetime(
         Effect.gen(function*() {
           const registry = yield* NodeRegistry
           const first = yield* registry.join(worker("w1", "127.0.0.1:7001"))
@@ -100,9 +93,7 @@ describe("NodeRegistrySql", () => {
 
   it.scoped("authenticate refuses a garbage secret, and an unknown id with NodeNotFound", () =>
     Effect.gen(function*() {
-      const file = yield* tempDbFile
-      yield* inLifetime(
-        file,
+      yield* inFreshLifetime(
         Effect.gen(function*() {
           const registry = yield* NodeRegistry
           const { node } = yield* registry.join(worker("w1"))
@@ -117,7 +108,7 @@ describe("NodeRegistrySql", () => {
 
   it.scoped("a drain persists across a master restart and heartbeats never undo it", () =>
     Effect.gen(function*() {
-      const file = yield* tempDbFile
+      const file = yield* tempRegistryDb
       const id = yield* inLifetime(
         file,
         Effect.gen(function*() {
@@ -151,9 +142,7 @@ describe("NodeRegistrySql", () => {
 
   it.scoped("a removed node fails authentication with NodeNotFound and is gone from the list", () =>
     Effect.gen(function*() {
-      const file = yield* tempDbFile
-      yield* inLifetime(
-        file,
+      yield* inFreshLifetime(
         Effect.gen(function*() {
           const registry = yield* NodeRegistry
           const { node, session } = yield* registry.join(worker("w1"))
@@ -172,9 +161,7 @@ describe("NodeRegistrySql", () => {
 
   it.scoped("a heartbeat of a Ready node changes memory only; coming back from NotReady is persisted", () =>
     Effect.gen(function*() {
-      const file = yield* tempDbFile
-      yield* inLifetime(
-        file,
+      yield* inFreshLifetime(
         Effect.gen(function*() {
           const registry = yield* NodeRegistry
           const { node } = yield* registry.join(worker("w1")) // t = 0
@@ -197,9 +184,7 @@ describe("NodeRegistrySql", () => {
 
   it.scoped("grantGrace sets every node's last heartbeat to now", () =>
     Effect.gen(function*() {
-      const file = yield* tempDbFile
-      yield* inLifetime(
-        file,
+      yield* inFreshLifetime(
         Effect.gen(function*() {
           const registry = yield* NodeRegistry
           yield* registry.join(worker("w1"))

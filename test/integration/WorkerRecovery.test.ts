@@ -9,33 +9,22 @@ import * as path from "node:path"
 import { Context, Effect, Exit, Fiber, Layer, Logger, Scope, Stream } from "effect"
 import { defaultThrottleRules } from "../../src/domain/AuthThrottle.js"
 import { ClusterClient, type RegisterReply } from "../../src/generated/cluster.js"
-import { ClusterServerGrpcLive } from "../../src/layers/ClusterServerGrpc.js"
-import { caFingerprint, CLUSTER_CA_FILE, ClusterTlsFilesLive } from "../../src/layers/ClusterTlsFiles.js"
+import { caFingerprint, CLUSTER_CA_FILE } from "../../src/layers/ClusterTlsFiles.js"
 import { unary } from "../../src/layers/grpc/Client.js"
 import { RETRY_AFTER_MS } from "../../src/layers/grpc/JoinRefusals.js"
 import { CLUSTER_SERVER_NAME, pinnedCaCredentials } from "../../src/layers/grpc/PeerCa.js"
 import { WorkerAgentGrpcLive } from "../../src/layers/WorkerAgentGrpc.js"
-import { WorkerChannelsLive } from "../../src/layers/WorkerChannelsLive.js"
-import { ClusterServer } from "../../src/services/ClusterServer.js"
-import { ClusterTls } from "../../src/services/ClusterTls.js"
 import { DaemonConfig } from "../../src/services/DaemonConfig.js"
-import { Events } from "../../src/services/Events.js"
 import { HostInfo } from "../../src/services/HostInfo.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
-import { NodeRegistry } from "../../src/services/NodeRegistry.js"
-import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
-import { TokenVault } from "../../src/services/TokenVault.js"
 import { WorkerAgent } from "../../src/services/WorkerAgent.js"
 import {
   fixedHostInfo,
   freshDataDir,
-  makeEvents,
   makeLocalWorkload,
-  makeNodeRegistry,
-  makeNodeWorkloads,
-  makeTokenVault,
+  makeMasterState,
   newJoinToken,
-  testConfig,
+  startClusterMaster,
   waitUntil,
   workerConfig
 } from "../support/ClusterDoubles.js"
@@ -50,21 +39,7 @@ const captureInto = (lines: Array<string>) =>
 
 /** A master with its own data dir (so its own cluster CA) on `port`, living as long as `scope`. */
 const startMaster = (token: string, dataDir: string, scope: Scope.Scope, port = 0) =>
-  Effect.gen(function*() {
-    const layer = ClusterServerGrpcLive.pipe(
-      Layer.provideMerge(WorkerChannelsLive),
-      Layer.provideMerge(ClusterTlsFilesLive),
-      Layer.provide(Layer.mergeAll(
-        Layer.succeed(DaemonConfig, testConfig({ grpcPort: port, dataDir })),
-        Layer.succeed(TokenVault, (yield* makeTokenVault(token)).service),
-        Layer.succeed(NodeRegistry, (yield* makeNodeRegistry).service),
-        Layer.succeed(Events, (yield* makeEvents).service),
-        Layer.succeed(NodeWorkloads, (yield* makeNodeWorkloads).service)
-      ))
-    )
-    const ctx = yield* Layer.buildWithScope(layer, scope)
-    return { port: Context.get(ctx, ClusterServer).port, tls: Context.get(ctx, ClusterTls) }
-  })
+  Effect.flatMap(makeMasterState(token), (state) => startClusterMaster(state, { port, scope, dataDir }))
 
 /** A worker whose data dir holds the CA of `masterDir` (the "CA file copied over" way of trusting). */
 const startWorker = (name: string, port: number, token: string, masterDir: string, lines: Array<string>) =>

@@ -1,7 +1,7 @@
 // In-memory doubles for the cluster protocol tests: a token vault whose join token can be swapped,
 // a node registry that counts heartbeats, events, the master's NodeWorkloads and a worker's
 // LocalWorkload, plus a DaemonConfig with compressed timers.
-import { Clock, Duration, Effect, Option, PubSub, Queue, Redacted, Ref, Schedule, type Stream } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Redacted, Ref, Schedule, type Scope, type Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -10,13 +10,19 @@ import type { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import { NodeNotFound, SessionInvalid } from "../../src/domain/Errors.js"
 import { NodeId, NodeRecord, NodeResources } from "../../src/domain/Node.js"
 import { type Assignment, type LogChunk, type LogRequest, PodStatus } from "../../src/generated/cluster.js"
-import { type DaemonConfigShape, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
+import { ClusterServerGrpcLive } from "../../src/layers/ClusterServerGrpc.js"
+import { ClusterTlsFilesLive } from "../../src/layers/ClusterTlsFiles.js"
+import { WorkerChannelsLive } from "../../src/layers/WorkerChannelsLive.js"
+import { ClusterServer } from "../../src/services/ClusterServer.js"
+import { ClusterTls } from "../../src/services/ClusterTls.js"
+import { DaemonConfig, type DaemonConfigShape, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
 import { Events } from "../../src/services/Events.js"
 import { HostInfo } from "../../src/services/HostInfo.js"
 import { LocalWorkload } from "../../src/services/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
 import { TokenVault } from "../../src/services/TokenVault.js"
+import { WorkerChannels } from "../../src/services/WorkerChannels.js"
 
 export const newJoinToken = () => `nxa_${randomBytes(32).toString("hex")}`
 
@@ -265,3 +271,51 @@ export const waitUntil = <E, R>(
     Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (ok) => ok }),
     Effect.timeoutFail({ duration: within, onTimeout: () => new Error(`timed out waiting until ${what}`) })
   )
+
+/**
+ * A master's in-memory state: the vault holding `token`, the registry, events and NodeWorkloads
+ * (outlives any one server, like the SQLite file would).
+ */
+export const makeMasterState = (token: string) =>
+  Effect.gen(function*() {
+    return {
+      vault: yield* makeTokenVault(token),
+      registry: yield* makeNodeRegistry,
+      events: yield* makeEvents,
+      workloads: yield* makeNodeWorkloads
+    }
+  })
+export type MasterState = Effect.Effect.Success<ReturnType<typeof makeMasterState>>
+
+/**
+ * A real ClusterServer (+ its WorkerChannels and cluster CA files) over the state, bound in `scope`
+ * (default: the caller's). Without `dataDir` the CA lands in testDataDir, where workers on the
+ * default config find it.
+ */
+export const startClusterMaster = (
+  state: MasterState,
+  options: { readonly port?: number; readonly scope?: Scope.Scope; readonly dataDir?: string } = {}
+) =>
+  Effect.gen(function*() {
+    const layer = ClusterServerGrpcLive.pipe(
+      Layer.provideMerge(WorkerChannelsLive),
+      Layer.provideMerge(ClusterTlsFilesLive),
+      Layer.provide(Layer.mergeAll(
+        Layer.succeed(
+          DaemonConfig,
+          testConfig({ grpcPort: options.port ?? 0, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) })
+        ),
+        Layer.succeed(TokenVault, state.vault.service),
+        Layer.succeed(NodeRegistry, state.registry.service),
+        Layer.succeed(Events, state.events.service),
+        Layer.succeed(NodeWorkloads, state.workloads.service)
+      ))
+    )
+    const scope = options.scope ?? (yield* Effect.scope)
+    const ctx = yield* Layer.buildWithScope(layer, scope)
+    return {
+      port: Context.get(ctx, ClusterServer).port,
+      channels: Context.get(ctx, WorkerChannels),
+      tls: Context.get(ctx, ClusterTls)
+    }
+  })

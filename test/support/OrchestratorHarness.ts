@@ -2,7 +2,6 @@
 // sent, a LocalWorkload that "runs" whatever it is given, the in-memory engine, and workers played by hand.
 import { SqlClient } from "@effect/sql"
 import { randomBytes } from "node:crypto"
-import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Context, type Duration, Effect, Layer, Option, Redacted, Ref, Stream } from "effect"
@@ -23,6 +22,7 @@ import { LocalWorkload } from "../../src/services/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
 import { WorkerChannels } from "../../src/services/WorkerChannels.js"
+import { tempDbFile } from "./TempDb.js"
 
 export const MASTER = "master"
 
@@ -183,10 +183,7 @@ export const totalChanges = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   Effect.map(sql.unsafe<{ readonly n: number }>("SELECT total_changes() AS n"), (rows) => rows[0]?.n ?? 0)).pipe(Effect.orDie)
 
 /** A database file in a fresh temp directory, removed when the scope closes (for master restarts). */
-export const tempDb = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(path.join(tmpdir(), "helyos-orchestrator-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-).pipe(Effect.map((dir) => path.join(dir, "helyos.db")))
+export const tempDb = tempDbFile("helyos-orchestrator-")
 
 /** Let forked fibers (the event handlers) run until `check` holds; no clock involved. */
 export const eventually = <E, R>(check: Effect.Effect<boolean, E, R>) =>

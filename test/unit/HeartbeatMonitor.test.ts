@@ -1,7 +1,6 @@
 // The heartbeat monitor in virtual time: NotReady after 30 s, dead after 60 s (one NodeDead per death),
 // drains and masters left alone, a fresh grace period after a master restart, millisecond timers.
 import { describe, expect, it } from "@effect/vitest"
-import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Context, Duration, Effect, Fiber, Layer, Logger, Option, Queue, Schedule, TestClock } from "effect"
@@ -14,6 +13,7 @@ import { NodeRegistrySql } from "../../src/layers/NodeRegistrySql.js"
 import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
 import { Events } from "../../src/services/Events.js"
 import { type JoinRequest, NodeRegistry } from "../../src/services/NodeRegistry.js"
+import { tempDbFile } from "../support/TempDb.js"
 
 interface Timers {
   readonly heartbeatInterval: Duration.Duration
@@ -179,11 +179,7 @@ describe("HeartbeatMonitorLive", () => {
 
   it.scoped("a master restart grants a grace period (not-ready-after + the workers' reconnect window): last seen at 0, restart at 50 s, Ready at 115 s, NotReady by 121 s", () =>
     Effect.gen(function*() {
-      const dir = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "helyos-monitor-"))),
-        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-      )
-      const file = join(dir, "helyos.db")
+      const file = yield* tempDbFile("helyos-monitor-")
       // first lifetime: the worker joins at t = 0, then the master stops
       const id = yield* Effect.scoped(
         Effect.provide(Effect.flatMap(NodeRegistry, (r) => Effect.map(r.join(worker("w1")), ({ node }) => node.id)), masterOn(file))

@@ -6,8 +6,7 @@ import { MAX_TTL_SECS } from "../../domain/ApiToken.js"
 import { parseDuration } from "../../domain/Duration.js"
 import { connect, connectionOptions } from "./Connection.js"
 import { jsonOption } from "./Flags.js"
-import { renderTable } from "./Render.js"
-import { printJson } from "./WorkloadsCommands.js"
+import { printJson, renderTable } from "./Render.js"
 
 /** "3600" (seconds), "90m", "12h", "30d": a token lifetime in whole seconds, at least 1 s. */
 export const parseTtlSecs = (text: string): Either.Either<number, string> =>

@@ -7,7 +7,7 @@ import { encodeSpec, parseSpecText } from "../../domain/DeploymentSpec.js"
 import { DeploymentView, type PodView } from "../../domain/Workload.js"
 import { CliError, connect, connectionOptions } from "./Connection.js"
 import { jsonOption } from "./Flags.js"
-import { printJson } from "./WorkloadsCommands.js"
+import { printJson } from "./Render.js"
 
 const POLL_EVERY = Duration.millis(500)
 

@@ -5,6 +5,7 @@ import { Console, Effect, Either, Option, Schema, Stream } from "effect"
 import { HelyosEvent } from "../../domain/HelyosEvent.js"
 import { connect, connectionOptions, unexpectedAnswer } from "./Connection.js"
 import { jsonOption } from "./Flags.js"
+import { printJson } from "./Render.js"
 
 /** How many past events are shown when --limit is absent. */
 const DEFAULT_LIMIT = 100
@@ -62,7 +63,7 @@ export const events = Command.make(
       const { explainError, http, request } = yield* connect(flags)
       if (!follow) {
         const { events } = yield* request((api) => api.events.recent({ urlParams: { limit: count } }))
-        if (json) return yield* Console.log(JSON.stringify(events, null, 2))
+        if (json) return yield* printJson(events)
         if (events.length === 0) return yield* Console.log("No events.")
         for (const event of events) yield* Console.log(eventLine(event))
         return

@@ -1,7 +1,7 @@
 // Flags shared by the workload commands: -p/--project (default: the context's, else `default`), --json, and the -y guard.
 import { Options, Prompt } from "@effect/cli"
 import { Effect, Option } from "effect"
-import { CliError } from "./Connection.js"
+import { CliError, connect, type ConnectionFlags } from "./Connection.js"
 
 /** The project when -p is absent. */
 export const DEFAULT_PROJECT = "default"
@@ -20,8 +20,12 @@ export const projectFilter = Options.text("project").pipe(
 )
 
 /** -p, else the active context's project, else `default`. */
-export const projectOrDefault = (project: Option.Option<string>, fromContext: Option.Option<string>): string =>
+const projectOrDefault = (project: Option.Option<string>, fromContext: Option.Option<string>): string =>
   Option.getOrElse(Option.orElse(project, () => fromContext), () => DEFAULT_PROJECT)
+
+/** `connect`, with `project` resolved: -p, else the active context's project, else `default`. */
+export const connectInProject = (flags: ConnectionFlags, project: Option.Option<string>) =>
+  Effect.map(connect(flags), (connection) => ({ ...connection, project: projectOrDefault(project, connection.project) }))
 
 export const jsonOption = Options.boolean("json").pipe(Options.withDescription("print the API's JSON"))
 

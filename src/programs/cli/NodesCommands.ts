@@ -3,7 +3,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Clock, Console, DateTime, Effect, Schema } from "effect"
 import { NodeView } from "../../services/api/NodesApi.js"
 import { connect, connectionOptions } from "./Connection.js"
-import { age, colourEnabled, gauge, renderTable } from "./Render.js"
+import { age, colourEnabled, gauge, printEncoded, renderTable } from "./Render.js"
 
 const NodeList = Schema.Array(NodeView)
 
@@ -31,10 +31,7 @@ export const nodes = Command.make(
     Effect.gen(function*() {
       const { request } = yield* connect(flags)
       const list = yield* request((api) => api.nodes.list())
-      if (json) {
-        const encoded = yield* Schema.encode(NodeList)(list).pipe(Effect.orDie)
-        return yield* Console.log(JSON.stringify(encoded, null, 2))
-      }
+      if (json) return yield* printEncoded(NodeList, list)
       const now = yield* Clock.currentTimeMillis
       yield* Console.log(nodesTable(list, now, colourEnabled(process.stdout, process.env)))
     })

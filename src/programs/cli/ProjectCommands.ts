@@ -4,8 +4,7 @@ import { Clock, Console, Effect } from "effect"
 import type { ProjectView } from "../../domain/Workload.js"
 import { connect, connectionOptions } from "./Connection.js"
 import { confirmed, jsonOption, yesOption } from "./Flags.js"
-import { age, renderTable } from "./Render.js"
-import { printJson } from "./WorkloadsCommands.js"
+import { age, printJson, renderTable } from "./Render.js"
 
 export const projectsTable = (projects: ReadonlyArray<ProjectView>, nowMs: number): string =>
   projects.length === 0

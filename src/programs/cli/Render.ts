@@ -1,5 +1,7 @@
-// Terminal output of the CLI: borderless tables, usage gauges and ages. Pure functions; a tiny
-// helper instead of a table library, since all we need is padded columns that ignore colour codes.
+// Terminal output of the CLI: borderless tables, usage gauges and ages (pure functions; a tiny
+// helper instead of a table library, since all we need is padded columns that ignore colour codes),
+// and the --json printers.
+import { Console, Effect, Schema } from "effect"
 
 const ANSI = /\u001b\[[0-9;]*m/g
 
@@ -50,3 +52,10 @@ export const age = (thenMs: number, nowMs: number): string => {
   if (hours < 24) return `${hours}h ago`
   return `${Math.floor(hours / 24)}d ago`
 }
+
+/** `--json` output: the value, pretty-printed. */
+export const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+
+/** `--json` output of a value with a Schema: its encoded (wire) form, pretty-printed. */
+export const printEncoded = <A, I>(schema: Schema.Schema<A, I>, value: A) =>
+  Effect.flatMap(Schema.encode(schema)(value).pipe(Effect.orDie), printJson)

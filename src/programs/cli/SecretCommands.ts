@@ -3,10 +3,9 @@
 import { Args, Command, Options, Prompt } from "@effect/cli"
 import { Console, Effect, Either, Option, Redacted } from "effect"
 import { decodeSecretText } from "../../domain/Secrets.js"
-import { CliError, connect, connectionOptions } from "./Connection.js"
+import { CliError, connect, connectionOptions, isLoopback } from "./Connection.js"
 import { jsonOption } from "./Flags.js"
-import { renderTable } from "./Render.js"
-import { printJson } from "./WorkloadsCommands.js"
+import { printJson, renderTable } from "./Render.js"
 
 /** `-p` is required here: a secret always belongs to one named project. */
 const projectRequired = Options.text("project").pipe(
@@ -17,8 +16,6 @@ const projectRequired = Options.text("project").pipe(
 const name = Args.text({ name: "NAME" }).pipe(
   Args.withDescription("the secret's name; it becomes an environment variable ([A-Za-z_][A-Za-z0-9_]*)")
 )
-
-const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/
 
 export const secretsTable = (project: string, names: ReadonlyArray<string>): string =>
   names.length === 0
@@ -85,7 +82,7 @@ const set = Command.make(
       const { request, server } = yield* connect(flags)
       const secret = yield* acquireValue(name, value)
       const url = new URL(server)
-      if (url.protocol === "http:" && !LOOPBACK.test(url.hostname)) {
+      if (url.protocol === "http:" && !isLoopback(url)) {
         yield* Console.error(`warning: ${server} is plain HTTP: the secret value travels unencrypted`)
       }
       yield* request((api) => api.secrets.set({ path: { project, name }, payload: { value: secret } }))

@@ -1,10 +1,10 @@
 // `helyos status [--json]`: the cluster at a glance in one box (GET /api/v1/status).
 import { Command } from "@effect/cli"
-import { Console, Effect, Schema } from "effect"
+import { Console, Effect } from "effect"
 import { ClusterStatus } from "../../domain/ClusterStatus.js"
 import { connect, connectionOptions } from "./Connection.js"
 import { jsonOption } from "./Flags.js"
-import { colourEnabled } from "./Render.js"
+import { colourEnabled, printEncoded } from "./Render.js"
 
 const ANSI = /\u001b\[[0-9;]*m/g
 const visible = (text: string) => text.replace(ANSI, "").length
@@ -62,7 +62,7 @@ export const status = Command.make(
     Effect.gen(function*() {
       const { request } = yield* connect(flags)
       const summary = yield* request((api) => api.status.summary())
-      if (json) return yield* Console.log(JSON.stringify(yield* Schema.encode(ClusterStatus)(summary).pipe(Effect.orDie), null, 2))
+      if (json) return yield* printEncoded(ClusterStatus, summary)
       yield* Console.log(statusBox(summary, colourEnabled(process.stdout, process.env)))
     })
 ).pipe(Command.withDescription("Show the cluster at a glance: mode, nodes, projects, deployments and pods by status"))

@@ -4,8 +4,8 @@ import { HttpClientRequest } from "@effect/platform"
 import { Clock, Console, Effect, Option, Schema, Stream } from "effect"
 import { DeploymentView, podStatusLabel, type PodView } from "../../domain/Workload.js"
 import { connect, connectionOptions, unexpectedAnswer } from "./Connection.js"
-import { confirmed, jsonOption, projectFilter, projectOption, projectOrDefault, yesOption } from "./Flags.js"
-import { age, renderTable } from "./Render.js"
+import { confirmed, connectInProject, jsonOption, projectFilter, projectOption, yesOption } from "./Flags.js"
+import { age, printEncoded, printJson, renderTable } from "./Render.js"
 
 /** "5m" rather than "5m ago" in tables. */
 const since = (iso: string, nowMs: number) => age(Date.parse(iso), nowMs).replace(/ ago$/, "")
@@ -51,8 +51,6 @@ export const deploymentsTable = (deployments: ReadonlyArray<DeploymentView>, now
       ])
     )
 
-export const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
-
 export const pods = Command.make(
   "pods",
   { project: projectFilter, json: jsonOption, ...connectionOptions },
@@ -74,7 +72,7 @@ export const deployments = Command.make(
       const list = yield* request((api) =>
         api.workloads.deployments({ urlParams: Option.match(project, { onNone: () => ({}), onSome: (p) => ({ project: p }) }) }))
       if (json) {
-        return yield* printJson(yield* Schema.encode(Schema.Array(DeploymentView))(list).pipe(Effect.orDie))
+        return yield* printEncoded(Schema.Array(DeploymentView), list)
       }
       yield* Console.log(deploymentsTable(list, yield* Clock.currentTimeMillis))
     })
@@ -93,11 +91,10 @@ export const scale = Command.make(
   },
   ({ json, name, project, replicas, ...flags }) =>
     Effect.gen(function*() {
-      const { request, project: contextProject } = yield* connect(flags)
-      const p = projectOrDefault(project, contextProject)
+      const { project: p, request } = yield* connectInProject(flags, project)
       const deployment = yield* request((api) =>
         api.workloads.scale({ path: { project: p, name }, payload: { replicas } }))
-      if (json) return yield* printJson(yield* Schema.encode(DeploymentView)(deployment).pipe(Effect.orDie))
+      if (json) return yield* printEncoded(DeploymentView, deployment)
       yield* Console.log(`deployment ${p}/${name} scaled to ${deployment.replicas} replica(s)`)
     })
 ).pipe(Command.withDescription("Set a deployment's replica count"))
@@ -107,8 +104,7 @@ export const stop = Command.make(
   { name, project: projectOption, ...connectionOptions },
   ({ name, project, ...flags }) =>
     Effect.gen(function*() {
-      const { request, project: contextProject } = yield* connect(flags)
-      const p = projectOrDefault(project, contextProject)
+      const { project: p, request } = yield* connectInProject(flags, project)
       yield* request((api) => api.workloads.stop({ path: { project: p, name } }))
       yield* Console.log(`deployment ${p}/${name} stopped (definition kept; scale or deploy to start it again)`)
     })
@@ -119,10 +115,9 @@ export const restart = Command.make(
   { name, project: projectOption, json: jsonOption, ...connectionOptions },
   ({ json, name, project, ...flags }) =>
     Effect.gen(function*() {
-      const { request, project: contextProject } = yield* connect(flags)
-      const p = projectOrDefault(project, contextProject)
+      const { project: p, request } = yield* connectInProject(flags, project)
       const deployment = yield* request((api) => api.workloads.restart({ path: { project: p, name } }))
-      if (json) return yield* printJson(yield* Schema.encode(DeploymentView)(deployment).pipe(Effect.orDie))
+      if (json) return yield* printEncoded(DeploymentView, deployment)
       yield* Console.log(
         `deployment ${p}/${name} restarting: each of its ${deployment.replicas} pod(s) is replaced by a fresh one, one at a time`
       )
@@ -134,8 +129,7 @@ export const rm = Command.make(
   { name, project: projectOption, yes: yesOption, ...connectionOptions },
   ({ name, project, yes, ...flags }) =>
     Effect.gen(function*() {
-      const { request, project: contextProject } = yield* connect(flags)
-      const p = projectOrDefault(project, contextProject)
+      const { project: p, request } = yield* connectInProject(flags, project)
       yield* confirmed(yes, `remove deployment ${p}/${name} and its pods`)
       yield* request((api) => api.workloads.remove({ path: { project: p, name } }))
       yield* Console.log(`deployment ${p}/${name} removed`)
@@ -154,8 +148,7 @@ export const logs = Command.make(
   },
   ({ follow, name, pod, project, tail, ...flags }) =>
     Effect.gen(function*() {
-      const { explainError, http, project: contextProject } = yield* connect(flags)
-      const p = projectOrDefault(project, contextProject)
+      const { explainError, http, project: p } = yield* connectInProject(flags, project)
       const params: Record<string, string> = { follow: String(follow) }
       if (Option.isSome(tail)) params.tail = String(tail.value)
       if (Option.isSome(pod)) params.pod = pod.value

@@ -7,7 +7,7 @@ import { apiTlsProblem } from "../../domain/ApiTlsPolicy.js"
 import { parseDuration } from "../../domain/Duration.js"
 import { normalizeFingerprint } from "../../domain/Fingerprint.js"
 import { joinTokenProblem, apiTokenProblem } from "../../domain/Tokens.js"
-import { type DaemonConfigShape, defaultTimers, defaultWorkerMetricsPort, timerProblem } from "../../services/DaemonConfig.js"
+import { type DaemonConfigShape, defaultWorkerMetricsPort, timerProblem } from "../../services/DaemonConfig.js"
 
 const duration = (name: string, fallback: string, description: string) =>
   Options.text(name).pipe(
@@ -204,6 +204,3 @@ export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigSh
     }
   })
 }
-
-/** The documented defaults, for tests and for `--help`. */
-export const documentedTimers = defaultTimers
