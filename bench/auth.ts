@@ -15,9 +15,9 @@ import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { lookupPrefix } from "../src/domain/ApiToken.js"
-import { ApiTokensSql } from "../src/layers/ApiTokensSql.js"
-import { DatabaseLive } from "../src/layers/Database.js"
-import { ApiTokens } from "../src/services/ApiTokens.js"
+import { ApiTokensSql } from "../src/layers/security/ApiTokensSql.js"
+import { DatabaseLive } from "../src/layers/state/Database.js"
+import { ApiTokens } from "../src/services/security/ApiTokens.js"
 
 // the daemon built alongside this file (dist/src/programs/helyosd.js for dist/bench/auth.js)
 const daemon = path.resolve(import.meta.dirname, "../src/programs/helyosd.js")

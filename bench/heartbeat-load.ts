@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { ClusterClient, type MasterMessage, type WorkerMessage } from "../src/generated/cluster.js"
-import { CLUSTER_SERVER_NAME, pinnedCaCredentials } from "../src/layers/grpc/PeerCa.js"
+import { CLUSTER_SERVER_NAME, pinnedCaCredentials } from "../src/layers/cluster/grpc/PeerCa.js"
 
 // the daemon built alongside this file (dist/src/programs/helyosd.js for dist/bench/heartbeat-load.js)
 const daemon = path.resolve(import.meta.dirname, "../src/programs/helyosd.js")

@@ -7,7 +7,7 @@ import * as https from "node:https"
 import * as path from "node:path"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { classifySans, generateCa, issueServerCertificate } from "../../src/layers/tls/X509.js"
+import { classifySans, generateCa, issueServerCertificate } from "../../src/layers/security/X509.js"
 import { apiToken, freePort, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "../support/Processes.js"
 
 interface Answer {

@@ -9,10 +9,10 @@ import { join } from "node:path"
 import { Effect, Either, Exit, Layer, Option, Redacted, TestClock } from "effect"
 import { LEGACY_DEFAULT } from "../../src/domain/ApiToken.js"
 import { isApiTokenFormat } from "../../src/domain/Tokens.js"
-import { ApiTokensSql } from "../../src/layers/ApiTokensSql.js"
-import { DatabaseLive, SqliteLive } from "../../src/layers/Database.js"
-import { migrations } from "../../src/layers/migrations/index.js"
-import { ApiTokens } from "../../src/services/ApiTokens.js"
+import { ApiTokensSql } from "../../src/layers/security/ApiTokensSql.js"
+import { DatabaseLive, SqliteLive } from "../../src/layers/state/Database.js"
+import { migrations } from "../../src/layers/state/migrations/index.js"
+import { ApiTokens } from "../../src/services/security/ApiTokens.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "helyos-apitokens-"))),

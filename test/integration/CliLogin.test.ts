@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as TOML from "smol-toml"
-import { type CertifiedKey, classifySans, generateCa, issueServerCertificate, pemFingerprint } from "../../src/layers/tls/X509.js"
+import { type CertifiedKey, classifySans, generateCa, issueServerCertificate, pemFingerprint } from "../../src/layers/security/X509.js"
 import { runHelyos } from "../support/CliInput.js"
 
 const TOKEN = `nxa-api_${"a".repeat(64)}`

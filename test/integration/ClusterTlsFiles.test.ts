@@ -14,8 +14,8 @@ import {
   CLUSTER_SERVER_KEY_FILE,
   clusterSans,
   loadOrCreateClusterTls
-} from "../../src/layers/ClusterTlsFiles.js"
-import { pemFingerprint, sansOf } from "../../src/layers/tls/X509.js"
+} from "../../src/layers/security/ClusterTlsFiles.js"
+import { pemFingerprint, sansOf } from "../../src/layers/security/X509.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(path.join(os.tmpdir(), "helyos-cluster-tls-"))),

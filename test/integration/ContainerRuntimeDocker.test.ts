@@ -6,13 +6,13 @@ import { Chunk, Duration, Effect, Exit, Fiber, Layer, Schedule, Stream } from "e
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { ContainerRuntimeDockerAt } from "../../src/layers/ContainerRuntimeDocker.js"
+import { ContainerRuntimeDockerAt } from "../../src/layers/workload/ContainerRuntimeDocker.js"
 import {
   ContainerRuntime,
   type ContainerSpec,
   Labels,
   MANAGED_BY
-} from "../../src/services/ContainerRuntime.js"
+} from "../../src/services/workload/ContainerRuntime.js"
 import { BUSYBOX_IMAGE, DOCKER_SOCKET, ensureBusyboxImage, testEngine } from "../support/busyboxImage.js"
 
 const run = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`

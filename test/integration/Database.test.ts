@@ -2,7 +2,7 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { DatabaseLive } from "../../src/layers/Database.js"
+import { DatabaseLive } from "../../src/layers/state/Database.js"
 import { tempDbFile } from "../support/TempDb.js"
 
 const ALL_MIGRATIONS = [

@@ -4,10 +4,10 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import Docker from "dockerode"
 import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
 import type { PodAssignment, PodEvent, PodStatus } from "../../src/generated/cluster.js"
-import { ContainerRuntimeDockerAt, makeDockerRuntime } from "../../src/layers/ContainerRuntimeDocker.js"
-import { LocalWorkloadRuntime, type LocalWorkloadOptions } from "../../src/layers/LocalWorkloadRuntime.js"
+import { ContainerRuntimeDockerAt, makeDockerRuntime } from "../../src/layers/workload/ContainerRuntimeDocker.js"
+import { LocalWorkloadRuntime, type LocalWorkloadOptions } from "../../src/layers/workload/LocalWorkloadRuntime.js"
 import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
-import { LocalWorkload } from "../../src/services/LocalWorkload.js"
+import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import { BUSYBOX_IMAGE, DOCKER_SOCKET, testEngine } from "../support/busyboxImage.js"
 
 const run = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`

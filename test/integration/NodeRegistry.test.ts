@@ -4,9 +4,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { createHash } from "node:crypto"
 import { Effect, Exit, Layer, Redacted, TestClock } from "effect"
 import { NodeResources, nodeStatus } from "../../src/domain/Node.js"
-import { DatabaseLive } from "../../src/layers/Database.js"
-import { NodeRegistrySql } from "../../src/layers/NodeRegistrySql.js"
-import { type JoinRequest, NodeRegistry } from "../../src/services/NodeRegistry.js"
+import { DatabaseLive } from "../../src/layers/state/Database.js"
+import { NodeRegistrySql } from "../../src/layers/cluster/NodeRegistrySql.js"
+import { type JoinRequest, NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { tempDbFile } from "../support/TempDb.js"
 
 const tempRegistryDb = tempDbFile("helyos-registry-")

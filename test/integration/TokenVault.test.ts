@@ -7,9 +7,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Duration, Effect, Layer, Option, Redacted, TestClock } from "effect"
 import { isJoinTokenFormat } from "../../src/domain/Tokens.js"
-import { DatabaseLive } from "../../src/layers/Database.js"
-import { TokenVaultSql } from "../../src/layers/TokenVaultSql.js"
-import { TokenVault } from "../../src/services/TokenVault.js"
+import { DatabaseLive } from "../../src/layers/state/Database.js"
+import { TokenVaultSql } from "../../src/layers/cluster/TokenVaultSql.js"
+import { TokenVault } from "../../src/services/cluster/TokenVault.js"
 
 /** A temp directory that disappears with the test's scope. */
 const tempDir = Effect.acquireRelease(

@@ -7,7 +7,7 @@ import * as http from "node:http"
 import * as path from "node:path"
 import { Effect, type Scope } from "effect"
 import { MAX_BODY_BYTES } from "../../src/layers/api/RequestGuards.js"
-import { ApiServer } from "../../src/services/ApiServer.js"
+import { ApiServer } from "../../src/services/api/ApiServer.js"
 import { apiOn, TOKEN, WRONG } from "../support/ApiHarness.js"
 import { eventually } from "../support/Processes.js"
 

@@ -1,12 +1,12 @@
 // A real ApiServer over the real orchestrator (SQLite in memory, reconcile loop every 100 ms) on a
 // master that runs its pods itself through the LocalHost double: what the workload API and CLI tests use.
 import { Effect, Layer, Option, Redacted } from "effect"
-import { ApiServerLive } from "../../src/layers/ApiServer.js"
-import { ApiTlsPlainHttp } from "../../src/layers/ApiTlsFiles.js"
-import { ApiTokensSqlLive } from "../../src/layers/ApiTokensSql.js"
-import { HostInfoOsLive } from "../../src/layers/HostInfoOs.js"
-import { TokenVaultSqlLive } from "../../src/layers/TokenVaultSql.js"
-import { ApiTokens } from "../../src/services/ApiTokens.js"
+import { ApiServerLive } from "../../src/layers/api/ApiServer.js"
+import { ApiTlsPlainHttp } from "../../src/layers/security/ApiTlsFiles.js"
+import { ApiTokensSqlLive } from "../../src/layers/security/ApiTokensSql.js"
+import { HostInfoOsLive } from "../../src/layers/workload/HostInfoOs.js"
+import { TokenVaultSqlLive } from "../../src/layers/cluster/TokenVaultSql.js"
+import { ApiTokens } from "../../src/services/security/ApiTokens.js"
 import { TOKEN } from "./ApiHarness.js"
 import { join, MASTER, masterOn } from "./OrchestratorHarness.js"
 

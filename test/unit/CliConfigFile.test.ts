@@ -22,8 +22,8 @@ import {
   seedLocalContext,
   tlsMode,
   writeConfig
-} from "../../src/layers/CliConfigFile.js"
-import { generateCa, pemFingerprint } from "../../src/layers/tls/X509.js"
+} from "../../src/programs/cli/ConfigFile.js"
+import { generateCa, pemFingerprint } from "../../src/layers/security/X509.js"
 
 const TOKEN = `nxa-api_${"1".repeat(64)}`
 const OTHER = `nxa-api_${"2".repeat(64)}`

@@ -1,7 +1,7 @@
 // Pure pieces of the container runtime: image references and Docker's multiplexed log frames.
 import { describe, expect, it } from "@effect/vitest"
-import { demuxFrames } from "../../src/layers/ContainerRuntimeDocker.js"
-import { parseImageRef } from "../../src/services/ContainerRuntime.js"
+import { demuxFrames } from "../../src/layers/workload/ContainerRuntimeDocker.js"
+import { parseImageRef } from "../../src/services/workload/ContainerRuntime.js"
 
 const frame = (stream: 1 | 2, text: string): Uint8Array => {
   const payload = Buffer.from(text, "utf8")

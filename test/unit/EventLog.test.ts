@@ -3,8 +3,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Duration, Effect, Fiber, Stream, TestClock } from "effect"
 import type { EventFeedItem } from "../../src/domain/HelyosEvent.js"
-import { KEEPALIVE_INTERVAL, SSE_KEEPALIVE, SSE_OPEN, sseMessage, sseText } from "../../src/layers/api/EventsHandlers.js"
-import { makeEventLog } from "../../src/layers/EventLogLive.js"
+import { KEEPALIVE_INTERVAL, SSE_KEEPALIVE, SSE_OPEN, sseMessage, sseText } from "../../src/layers/api/handlers/EventsHandlers.js"
+import { makeEventLog } from "../../src/layers/observability/EventLogLive.js"
 
 const pod = (name: string, action = "started") => ({ kind: "pod" as const, name, action, message: `${name} ${action}` })
 

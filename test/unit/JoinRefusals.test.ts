@@ -3,8 +3,8 @@
 import * as grpc from "@grpc/grpc-js"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Option } from "effect"
-import { GrpcError } from "../../src/layers/grpc/GrpcError.js"
-import { registerRetryDelay, retryAfterHint, throttledJoin, tooManyJoinAttempts } from "../../src/layers/grpc/JoinRefusals.js"
+import { GrpcError } from "../../src/layers/cluster/grpc/GrpcError.js"
+import { registerRetryDelay, retryAfterHint, throttledJoin, tooManyJoinAttempts } from "../../src/layers/cluster/grpc/JoinRefusals.js"
 
 const exhausted = (details: string, trailers: Record<string, string> = {}) =>
   new GrpcError({ code: grpc.status.RESOURCE_EXHAUSTED, details, trailers })

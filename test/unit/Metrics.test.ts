@@ -3,11 +3,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
 import parsePrometheusText, { type PrometheusFamily } from "parse-prometheus-text-format"
-import { EventLogLive } from "../../src/layers/EventLogLive.js"
-import { MetricsEventFeedLive } from "../../src/layers/MetricsEventFeed.js"
-import { makeMetricsPrometheus, MetricsPrometheusLive } from "../../src/layers/MetricsPrometheus.js"
-import { EventLog } from "../../src/services/EventLog.js"
-import { type ClusterSample, Metrics } from "../../src/services/Metrics.js"
+import { EventLogLive } from "../../src/layers/observability/EventLogLive.js"
+import { MetricsEventFeedLive } from "../../src/layers/observability/MetricsEventFeed.js"
+import { makeMetricsPrometheus, MetricsPrometheusLive } from "../../src/layers/observability/MetricsPrometheus.js"
+import { EventLog } from "../../src/services/observability/EventLog.js"
+import { type ClusterSample, Metrics } from "../../src/services/observability/Metrics.js"
 
 const empty: ClusterSample = { nodes: [], pods: [], deployments: 0 }
 

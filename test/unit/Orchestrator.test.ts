@@ -5,11 +5,11 @@ import { Chunk, Effect, Either, Fiber, Stream, TestClock } from "effect"
 import { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import type { NodeId } from "../../src/domain/Node.js"
 import type { PodView } from "../../src/domain/Workload.js"
-import { ContainerRuntimeMemory } from "../../src/layers/ContainerRuntimeMemory.js"
-import { Events } from "../../src/services/Events.js"
-import { NodeRegistry } from "../../src/services/NodeRegistry.js"
-import { NodeWorkloads } from "../../src/services/NodeWorkloads.js"
-import { Orchestrator } from "../../src/services/Orchestrator.js"
+import { ContainerRuntimeMemory } from "../../src/layers/workload/ContainerRuntimeMemory.js"
+import { Events } from "../../src/services/observability/Events.js"
+import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
+import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
+import { Orchestrator } from "../../src/services/orchestrator/Orchestrator.js"
 import {
   countRows,
   eventually,

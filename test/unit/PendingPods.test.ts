@@ -3,9 +3,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { NodeResources } from "../../src/domain/Node.js"
-import { EventLog } from "../../src/services/EventLog.js"
-import { NodeRegistry } from "../../src/services/NodeRegistry.js"
-import { Orchestrator } from "../../src/services/Orchestrator.js"
+import { EventLog } from "../../src/services/observability/EventLog.js"
+import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
+import { Orchestrator } from "../../src/services/orchestrator/Orchestrator.js"
 import { join, masterOn, reconcile, spec, Wire } from "../support/OrchestratorHarness.js"
 
 const podEvents = Effect.map(

@@ -5,9 +5,9 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Duration, Effect } from "effect"
 import type { HealthCheck, PodAssignment } from "../../src/generated/cluster.js"
-import { ContainerRuntimeMemory, ContainerRuntimeMemoryLayer } from "../../src/layers/ContainerRuntimeMemory.js"
-import { type HealthProbe, probePlanOf, runProbe } from "../../src/layers/probes/Probe.js"
-import { ContainerRuntime } from "../../src/services/ContainerRuntime.js"
+import { ContainerRuntimeMemory, ContainerRuntimeMemoryLayer } from "../../src/layers/workload/ContainerRuntimeMemory.js"
+import { type HealthProbe, probePlanOf, runProbe } from "../../src/layers/workload/probes/Probe.js"
+import { ContainerRuntime } from "../../src/services/workload/ContainerRuntime.js"
 
 const pod = (healthcheck: HealthCheck | undefined, ports: Array<number> = [8080]): PodAssignment => ({
   podId: "p1",

@@ -4,8 +4,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Fiber, Queue, Scope, Stream, TestClock } from "effect"
 import { NodeId } from "../../src/domain/Node.js"
 import type { MasterMessage } from "../../src/generated/cluster.js"
-import { WorkerChannelsLive } from "../../src/layers/WorkerChannelsLive.js"
-import { WorkerChannels } from "../../src/services/WorkerChannels.js"
+import { WorkerChannelsLive } from "../../src/layers/cluster/WorkerChannelsLive.js"
+import { WorkerChannels } from "../../src/services/cluster/WorkerChannels.js"
 
 const n1 = NodeId.make("node-1")
 const assignment = (generation: number): MasterMessage => ({ kind: { $case: "assignment", value: { generation, pods: [] } } })

@@ -5,12 +5,12 @@ import { HttpApp } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import parsePrometheusText, { type PrometheusFamily } from "parse-prometheus-text-format"
-import { makePodEventBuffer } from "../../src/layers/workload/PodEventBuffer.js"
-import { workerHttpApp } from "../../src/layers/WorkerHttp.js"
-import { makeWorkerMetricsPrometheus, WorkerMetricsPrometheusLive } from "../../src/layers/WorkerMetricsPrometheus.js"
+import { makePodEventBuffer } from "../../src/layers/workload/pod/PodEventBuffer.js"
+import { workerHttpApp } from "../../src/layers/observability/WorkerHttp.js"
+import { makeWorkerMetricsPrometheus, WorkerMetricsPrometheusLive } from "../../src/layers/observability/WorkerMetricsPrometheus.js"
 import { PodStatus } from "../../src/generated/cluster.js"
-import { LocalWorkload } from "../../src/services/LocalWorkload.js"
-import { WorkerMetrics } from "../../src/services/WorkerMetrics.js"
+import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
+import { WorkerMetrics } from "../../src/services/observability/WorkerMetrics.js"
 
 const familiesOf = (text: string): ReadonlyMap<string, PrometheusFamily> =>
   new Map(parsePrometheusText(text).map((family) => [family.name, family]))

@@ -6,7 +6,7 @@ import { Clock, Effect, Layer, Option, Redacted } from "effect"
 import { InsufficientScope, scopeAllows, TooManyFailedAuthentications } from "../../domain/ApiToken.js"
 import { AuthThrottle, defaultThrottleRules, type ThrottleRules } from "../../domain/AuthThrottle.js"
 import { Unauthorized } from "../../domain/Errors.js"
-import { ApiTokens } from "../../services/ApiTokens.js"
+import { ApiTokens } from "../../services/security/ApiTokens.js"
 import { Authorization } from "../../services/api/Authorization.js"
 
 /** The guard with these throttle rules (tests shrink them; the daemon uses the defaults). */

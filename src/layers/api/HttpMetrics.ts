@@ -2,7 +2,7 @@
 // (`/api/v1/nodes/:name`, never the raw path) keeps the label set bounded whatever clients send.
 import { type HttpApp, HttpServerError, HttpServerRequest } from "@effect/platform"
 import { Clock, Duration, Effect, Exit } from "effect"
-import { Metrics } from "../../services/Metrics.js"
+import { Metrics } from "../../services/observability/Metrics.js"
 
 /** The label of a request no route matched (404s of arbitrary paths). */
 export const UNMATCHED_ROUTE = "unmatched"

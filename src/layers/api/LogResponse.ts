@@ -2,7 +2,7 @@
 // line (unknown deployment or pod, unreachable node) still get their status; later ones end the stream.
 import { HttpApp, HttpServerResponse } from "@effect/platform"
 import { Cause, Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
-import type { LogLine } from "../../services/Orchestrator.js"
+import type { LogLine } from "../../services/orchestrator/Orchestrator.js"
 
 /** How long the response waits for the first line (or failure) before sending headers anyway. */
 const FIRST_LINE_WAIT = Duration.millis(500)

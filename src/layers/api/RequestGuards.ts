@@ -5,7 +5,7 @@
 //   off at the same size, so a client cannot make the daemon buffer gigabytes.
 import { HttpApiBuilder, HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option } from "effect"
-import { HelyosApi } from "../../services/HelyosApi.js"
+import { HelyosApi } from "../../services/api/HelyosApi.js"
 
 /** The largest request body accepted (a deployment spec or a secret is far smaller). */
 export const MAX_BODY_BYTES = 1024 * 1024

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto"
 import { Effect, Queue, Ref, Stream } from "effect"
 import type { NodeId } from "../../domain/Node.js"
 import type { LogChunk } from "../../generated/cluster.js"
-import type { WorkerChannels } from "../../services/WorkerChannels.js"
+import type { WorkerChannels } from "../../services/cluster/WorkerChannels.js"
 
 interface Waiting {
   readonly nodeId: NodeId

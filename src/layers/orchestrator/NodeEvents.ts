@@ -3,8 +3,8 @@
 import { Effect } from "effect"
 import { ClusterEvent } from "../../domain/ClusterEvent.js"
 import type { NodeId } from "../../domain/Node.js"
-import type { EventLog } from "../../services/EventLog.js"
-import type { NodeRegistry } from "../../services/NodeRegistry.js"
+import type { EventLog } from "../../services/observability/EventLog.js"
+import type { NodeRegistry } from "../../services/cluster/NodeRegistry.js"
 
 /** A node event's action and message in the cluster's event stream. */
 export const nodeEventText = (event: ClusterEvent): readonly [string, string] => {

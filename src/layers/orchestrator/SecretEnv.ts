@@ -4,7 +4,7 @@
 import { Effect, Either, Redacted } from "effect"
 import type { PodId } from "../../domain/Workload.js"
 import type { PodAssignment } from "../../generated/cluster.js"
-import type { SecretStore } from "../../services/SecretStore.js"
+import type { SecretStore } from "../../services/security/SecretStore.js"
 import { assignedPods, parseTemplate } from "./Assignments.js"
 import type { PodRow, Store } from "./Store.js"
 

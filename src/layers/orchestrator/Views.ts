@@ -11,7 +11,7 @@ import {
   toPodView
 } from "../../domain/Workload.js"
 import { DeploymentNotFound } from "../../domain/WorkloadErrors.js"
-import type { NodeRegistry } from "../../services/NodeRegistry.js"
+import type { NodeRegistry } from "../../services/cluster/NodeRegistry.js"
 import { parseSpec } from "./Reconciler.js"
 import type { PodRow, Store } from "./Store.js"
 

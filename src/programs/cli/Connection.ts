@@ -9,9 +9,9 @@ import { X509Certificate } from "node:crypto"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import { sameFingerprint } from "../../domain/Fingerprint.js"
-import { caFingerprint, resolveContext, type ServerTrust } from "../../layers/CliConfigFile.js"
+import { caFingerprint, resolveContext, type ServerTrust } from "./ConfigFile.js"
 import { ApiError } from "../../services/api/HttpErrors.js"
-import { HelyosApi } from "../../services/HelyosApi.js"
+import { HelyosApi } from "../../services/api/HelyosApi.js"
 
 /** A failure the user reads: printed as `error: <message>`, exit code 1. */
 export class CliError extends Data.TaggedError("CliError")<{ readonly message: string }> {}

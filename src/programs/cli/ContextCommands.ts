@@ -14,7 +14,7 @@ import {
   readConfig,
   tlsMode,
   writeConfig
-} from "../../layers/CliConfigFile.js"
+} from "./ConfigFile.js"
 import { CliError, helyosRoot } from "./Connection.js"
 import { renderTable } from "./Render.js"
 

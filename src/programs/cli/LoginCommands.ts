@@ -22,7 +22,7 @@ import {
   normalizeServer,
   type ServerTrust,
   writeConfig
-} from "../../layers/CliConfigFile.js"
+} from "./ConfigFile.js"
 import { CliError, helyosRoot, httpClientFor, isLoopback, transportProblem } from "./Connection.js"
 
 /** How long login waits for /api/v1/ca and /api/v1/whoami. */

@@ -10,8 +10,8 @@ import {
   ProjectSuspended,
   SpecInvalid
 } from "../../domain/WorkloadErrors.js"
-import { RuntimeUnavailable } from "../ContainerRuntime.js"
-import { LogsUnavailable } from "../Orchestrator.js"
+import { RuntimeUnavailable } from "../workload/ContainerRuntime.js"
+import { LogsUnavailable } from "../orchestrator/Orchestrator.js"
 import { Authorization } from "./Authorization.js"
 import { httpError } from "./HttpErrors.js"
 import { QueryFlag } from "./NodesApi.js"

@@ -1,0 +1,14 @@
+// Handlers of /api/v1/cluster/scheduler: read and change the placement strategy and weights.
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { HelyosApi } from "../../../services/api/HelyosApi.js"
+import { Orchestrator } from "../../../services/orchestrator/Orchestrator.js"
+
+export const SchedulerHandlersLive = HttpApiBuilder.group(HelyosApi, "scheduler", (handlers) =>
+  Effect.gen(function*() {
+    const orchestrator = yield* Orchestrator
+    return handlers
+      .handle("get", () => orchestrator.schedulerConfig)
+      .handle("set", ({ payload }) => orchestrator.setScheduler(payload.key, String(payload.value)))
+  })
+)

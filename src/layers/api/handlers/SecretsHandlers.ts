@@ -1,0 +1,36 @@
+// Handlers of /api/v1/projects/:project/secrets: the project must exist (create it first, or deploy
+// into it), then the SecretStore does the rest. Answers carry names only.
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { ProjectNotFound } from "../../../domain/WorkloadErrors.js"
+import { HelyosApi } from "../../../services/api/HelyosApi.js"
+import { Orchestrator } from "../../../services/orchestrator/Orchestrator.js"
+import { SecretStore } from "../../../services/security/SecretStore.js"
+
+export const SecretsHandlersLive = HttpApiBuilder.group(HelyosApi, "secrets", (handlers) =>
+  Effect.gen(function*() {
+    const orchestrator = yield* Orchestrator
+    const secrets = yield* SecretStore
+    const requireProject = (name: string) =>
+      Effect.flatMap(orchestrator.projects, (projects) =>
+        projects.some((p) => p.name === name) ? Effect.void : Effect.fail(new ProjectNotFound({ name })))
+    return handlers
+      .handle("list", ({ path }) =>
+        requireProject(path.project).pipe(
+          Effect.zipRight(secrets.list(path.project)),
+          Effect.map((names) => ({ project: path.project, secrets: names }))
+        ))
+      .handle("set", ({ path, payload }) =>
+        requireProject(path.project).pipe(
+          Effect.zipRight(secrets.set(path.project, path.name, payload.value)),
+          Effect.tap(({ created }) =>
+            Effect.logInfo(`secret ${path.project}/${path.name} ${created ? "created" : "updated"}`)),
+          Effect.asVoid
+        ))
+      .handle("remove", ({ path }) =>
+        requireProject(path.project).pipe(
+          Effect.zipRight(secrets.remove(path.project, path.name)),
+          Effect.zipRight(Effect.logInfo(`secret ${path.project}/${path.name} removed`))
+        ))
+  })
+)

@@ -1,0 +1,315 @@
+// The worker's side of the cluster protocol on grpc-js: decide to trust the master's CA (WorkerTrust),
+// then over TLS pinned to it register with the join token, keep one Connect stream open (pings out;
+// assignments, log requests, Removed in), reconnect with backoff.
+import * as grpc from "@grpc/grpc-js"
+import * as path from "node:path"
+import { Duration, Effect, Either, Layer, Option, Redacted, Ref, Schedule, Stream } from "effect"
+import { makeReconnectBackoff, type ReconnectBackoff } from "../../domain/Backoff.js"
+import { formatDuration } from "../../domain/Duration.js"
+import { sameFingerprint } from "../../domain/Fingerprint.js"
+import type { NodeResources } from "../../domain/Node.js"
+import {
+  ClusterClient,
+  type LogChunk,
+  type LogRequest,
+  type MasterMessage,
+  type RegisterReply,
+  type Resources,
+  type WorkerMessage
+} from "../../generated/cluster.js"
+import { DaemonConfig, defaultTimers } from "../../services/DaemonConfig.js"
+import { HostInfo } from "../../services/workload/HostInfo.js"
+import { LocalWorkload } from "../../services/workload/LocalWorkload.js"
+import { WorkerAgent, WorkerStopped } from "../../services/cluster/WorkerAgent.js"
+import { WorkerMetrics } from "../../services/observability/WorkerMetrics.js"
+import { bidi, clientStreaming, unary } from "./grpc/Client.js"
+import { type GrpcError, grpcError } from "./grpc/GrpcError.js"
+import { INVALID_JOIN_TOKEN, JOIN_TOKEN_EXPIRED, registerRetryDelay } from "./grpc/JoinRefusals.js"
+import { CLUSTER_SERVER_NAME, fetchPeerCa, pinnedCaCredentials } from "./grpc/PeerCa.js"
+import { sessionMetadata } from "./grpc/SessionMetadata.js"
+import { CLUSTER_CA_FILE, caFingerprint } from "../security/ClusterTlsFiles.js"
+import { resolveClusterCa } from "../security/WorkerTrust.js"
+
+/** How long the check of the master's CA after a failed connection waits for a TLS handshake. */
+const CA_CHECK_TIMEOUT = Duration.seconds(5)
+/** A Register that gets no answer in this long counts as a transient failure. */
+const REGISTER_TIMEOUT = Duration.seconds(10)
+/** Silence on the stream for this many heartbeat intervals means the path to the master is dead. */
+const SILENT_INTERVALS = 3
+const MIN_SILENCE = Duration.seconds(1)
+
+/** Answers to Register that retrying cannot change (the request itself is wrong). */
+const REFUSALS: ReadonlySet<grpc.status> = new Set([
+  grpc.status.INVALID_ARGUMENT,
+  grpc.status.ALREADY_EXISTS,
+  grpc.status.PERMISSION_DENIED
+])
+
+/** What the master gave us at registration. The secret stays Redacted until it goes into metadata. */
+interface Session {
+  readonly nodeId: string
+  readonly secret: Redacted.Redacted<string>
+  readonly heartbeatInterval: Duration.Duration
+}
+
+/** How one Connect stream ended, when it did not end the worker. */
+type Ending =
+  | { readonly _tag: "Dropped"; readonly detail: string }
+  | { readonly _tag: "StaleSession"; readonly detail: string }
+
+const toWire = (r: NodeResources): Resources => ({
+  cpuCores: r.cpuCores,
+  memoryBytes: Math.round(r.memoryBytes),
+  cpuAvailable: r.cpuAvailable,
+  memoryAvailable: Math.round(r.memoryAvailable)
+})
+
+export const WorkerAgentGrpcLive = Layer.scoped(
+  WorkerAgent,
+  Effect.gen(function*() {
+    const config = yield* DaemonConfig
+    const host = yield* HostInfo
+    const workload = yield* LocalWorkload
+    const metrics = yield* WorkerMetrics
+    if (Option.isNone(config.join)) return yield* Effect.dieMessage("worker mode needs the master's address (--join HOST:PORT)")
+    const target = config.join.value
+    const nodeName = config.nodeName
+    const capMs = Math.max(1, Duration.toMillis(config.reconnectCap))
+
+    // One TLS channel for the agent's lifetime, verifying the master against exactly `caPem`;
+    // grpc-js re-dials it after a drop. Its own reconnect backoff (1 s .. 120 s by default) would
+    // outlast ours, so it is held to our cap.
+    const openClient = (caPem: string) =>
+      Effect.acquireRelease(
+        Effect.sync(() =>
+          new ClusterClient(target, pinnedCaCredentials(caPem), {
+            "grpc.initial_reconnect_backoff_ms": Math.min(1_000, capMs),
+            "grpc.max_reconnect_backoff_ms": capMs,
+            // a connection of our own, not one shared with other clients of this process (tests run several agents)
+            "grpc.use_local_subchannel_pool": 1,
+            // SNI carries a fixed name: the target is often an IP, which TLS does not allow there
+            "grpc.ssl_target_name_override": CLUSTER_SERVER_NAME
+          })
+        ),
+        (c) => Effect.sync(() => c.close())
+      )
+
+    const invalidJoinToken = (e: GrpcError) =>
+      Effect.gen(function*() {
+        const expired = e.details === JOIN_TOKEN_EXPIRED
+        const detail = `master refused to register node '${nodeName}': ${expired ? JOIN_TOKEN_EXPIRED : INVALID_JOIN_TOKEN}` +
+          (expired ? " (get a new one with 'helyos cluster token rotate')" : "")
+        yield* Effect.logError(detail)
+        return yield* Effect.fail(new WorkerStopped({ reason: expired ? "JoinTokenExpired" : "InvalidJoinToken", detail }))
+      })
+
+    const refused = (e: GrpcError) =>
+      Effect.gen(function*() {
+        const detail = `master refused to register node '${nodeName}': ${e.details}`
+        yield* Effect.logError(detail)
+        return yield* Effect.fail(new WorkerStopped({ reason: "Refused", detail }))
+      })
+
+    const removed = (reason: string) =>
+      Effect.gen(function*() {
+        const detail = `node '${nodeName}' was removed from the cluster: ${reason}`
+        yield* Effect.logWarning(`${detail}; stopping`)
+        return yield* Effect.fail(new WorkerStopped({ reason: "Removed", detail }))
+      })
+
+    /**
+     * After a connection failure: does the master now present another cluster CA than the pinned one
+     * (reinstalled, data dir wiped)? Then no retry can succeed: stop with one clear line. A bare
+     * handshake decides (no error text parsed): a master that is down or unreachable fails it and
+     * the caller keeps retrying.
+     */
+    const ensureSameCa = (caPem: string, e: GrpcError): Effect.Effect<void, WorkerStopped> =>
+      e.code !== grpc.status.UNAVAILABLE ? Effect.void : Effect.gen(function*() {
+        const presented = yield* fetchPeerCa(target, CA_CHECK_TIMEOUT).pipe(Effect.option)
+        if (Option.isNone(presented)) return
+        const pinned = caFingerprint(caPem)
+        const got = caFingerprint(presented.value)
+        if (sameFingerprint(got, pinned)) return
+        const file = path.join(config.dataDir, CLUSTER_CA_FILE)
+        const detail = `the master at ${target} presents a different cluster CA (${got}) than the one pinned in ${file} ` +
+          `(${pinned}); if the master was reinstalled, delete that file and rejoin with --ca-fingerprint`
+        yield* Effect.logError(detail)
+        return yield* Effect.fail(new WorkerStopped({ reason: "UntrustedMaster", detail }))
+      })
+
+    /** Register until the master answers: transient failures are retried with the backoff. */
+    const register = (client: ClusterClient, caPem: string, backoff: ReconnectBackoff): Effect.Effect<Session, WorkerStopped> => {
+      const attempt = Effect.gen(function*() {
+        if (Option.isNone(config.joinToken)) {
+          // the flags refuse this already; kept so a hand-built config fails readably
+          return yield* Effect.fail(new WorkerStopped({ reason: "InvalidJoinToken", detail: "worker mode needs --token nxa_…" }))
+        }
+        const token = config.joinToken.value
+        const resources = yield* host.resources
+        return yield* unary<RegisterReply>((cb) =>
+          client.register({
+            joinToken: Redacted.value(token),
+            nodeName,
+            // empty: the master uses the address we connect from
+            address: Option.getOrElse(config.advertiseAddr, () => ""),
+            resources: toWire(resources)
+          }, cb)
+        ).pipe(
+          Effect.timeoutFail({
+            duration: REGISTER_TIMEOUT,
+            onTimeout: () => grpcError(grpc.status.DEADLINE_EXCEEDED, `no answer within ${formatDuration(REGISTER_TIMEOUT)}`)
+          }),
+          Effect.map((reply): Session => ({
+            nodeId: reply.nodeId,
+            secret: Redacted.make(reply.sessionSecret),
+            heartbeatInterval: reply.heartbeatIntervalMs > 0
+              ? Duration.millis(reply.heartbeatIntervalMs)
+              : defaultTimers.heartbeatInterval
+          })),
+          Effect.tap((s) => Effect.logInfo(`node '${nodeName}' registered with the master at ${target} (id ${s.nodeId})`))
+        )
+      })
+      const loop: Effect.Effect<Session, WorkerStopped> = attempt.pipe(
+        Effect.catchTag("GrpcError", (e) =>
+          e.code === grpc.status.UNAUTHENTICATED
+            ? invalidJoinToken(e)
+            : REFUSALS.has(e.code)
+            ? refused(e)
+            : Effect.gen(function*() {
+              yield* ensureSameCa(caPem, e)
+              // a throttled join says how long the master will not listen: retrying sooner only extends it
+              const delay = registerRetryDelay(e, yield* backoff.nextDelay)
+              yield* Effect.logWarning(
+                `cannot register node '${nodeName}' with the master at ${target}: ${e.message}; retrying in ${formatDuration(delay)}`
+              )
+              yield* Effect.sleep(delay)
+              return yield* Effect.suspend(() => loop)
+            })),
+      )
+      return loop
+    }
+
+    /** Push one pod's logs back on a PushLogs call tagged with the request id; a final chunk says eof (and why). */
+    const pushLogs = (client: ClusterClient, metadata: grpc.Metadata, request: LogRequest) => {
+      const chunk = (data: Uint8Array, eof: boolean, error: string): LogChunk => ({
+        requestId: request.requestId,
+        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        eof,
+        error
+      })
+      const chunks = workload.logs(request).pipe(
+        Stream.map((data) => chunk(data, false, "")),
+        Stream.concat(Stream.succeed(chunk(new Uint8Array(), true, ""))),
+        Stream.catchAll((error) => Stream.succeed(chunk(new Uint8Array(), true, error)))
+      )
+      return clientStreaming((cb) => client.pushLogs(metadata, cb), chunks).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`could not push the logs of pod ${request.podId}: ${e.message}`))
+      )
+    }
+
+    /** One Connect stream, from open to its end. Fails only when the worker must stop. */
+    const connectOnce = (
+      client: ClusterClient,
+      caPem: string,
+      session: Session,
+      backoff: ReconnectBackoff
+    ): Effect.Effect<Ending, WorkerStopped> =>
+      Effect.gen(function*() {
+        const metadata = sessionMetadata(session.nodeId, session.secret)
+
+        const seq = yield* Ref.make(0)
+        const ping = Effect.gen(function*() {
+          const [n, resources, pods, appliedGeneration] = yield* Effect.all([
+            Ref.updateAndGet(seq, (n) => n + 1),
+            host.resources,
+            workload.statuses,
+            workload.appliedGeneration
+          ])
+          const events = yield* workload.takeEvents
+          yield* metrics.countHeartbeat
+          return {
+            kind: { $case: "ping", value: { seq: n, resources: toWire(resources), pods: [...pods], appliedGeneration, events: [...events] } }
+          } satisfies WorkerMessage
+        })
+        // the first ping goes out at once, then one every interval
+        const pings = Stream.repeatEffectWithSchedule(ping, Schedule.spaced(session.heartbeatInterval))
+
+        const acked = yield* Ref.make(false)
+        const receive = (message: MasterMessage) => {
+          const kind = message.kind
+          if (kind === undefined) return Effect.void
+          switch (kind.$case) {
+            case "ack":
+              // the first ack proves the connection healthy: the next drop backs off from 1 s again
+              return Effect.flatMap(Ref.getAndSet(acked, true), (before) =>
+                before
+                  ? Effect.void
+                  : backoff.reset.pipe(
+                    Effect.zipRight(metrics.setConnected(true)),
+                    Effect.zipRight(Effect.logInfo(`node '${nodeName}' connected to the master at ${target}`))
+                  ))
+            case "assignment":
+              return workload.apply(kind.value)
+            case "logRequest":
+              return Effect.asVoid(Effect.forkScoped(pushLogs(client, metadata, kind.value)))
+            case "removed":
+              return removed(kind.value.reason)
+          }
+        }
+
+        const silence = Duration.max(Duration.times(session.heartbeatInterval, SILENT_INTERVALS), MIN_SILENCE)
+        const outcome = yield* bidi(() => client.connect(metadata), pings).pipe(
+          Stream.timeoutFail(
+            () => grpcError(grpc.status.DEADLINE_EXCEEDED, `no message from the master for ${formatDuration(silence)}`),
+            silence
+          ),
+          Stream.runForEach(receive),
+          Effect.scoped, // log pushes of this connection end with it
+          Effect.either,
+          Effect.ensuring(metrics.setConnected(false))
+        )
+        if (Either.isRight(outcome)) return { _tag: "Dropped", detail: "the master ended the stream" } satisfies Ending
+        const error: GrpcError | WorkerStopped = outcome.left
+        if (error._tag === "WorkerStopped") return yield* Effect.fail(error)
+        switch (error.code) {
+          case grpc.status.NOT_FOUND:
+            // removed while we were away (or mid-stream, before the Removed message reached us)
+            return yield* removed("the master no longer knows this node")
+          case grpc.status.UNAUTHENTICATED:
+            return { _tag: "StaleSession", detail: error.details } satisfies Ending
+          default:
+            yield* ensureSameCa(caPem, error)
+            return { _tag: "Dropped", detail: error.message } satisfies Ending
+        }
+      })
+
+    const run: Effect.Effect<never, WorkerStopped> = Effect.gen(function*() {
+      const backoff = yield* makeReconnectBackoff(config.reconnectCap)
+      // trust first: the join token only ever travels to a master verified against this CA
+      const caPem = yield* resolveClusterCa({ target, dataDir: config.dataDir, trust: config.clusterTrust, backoff })
+      yield* backoff.reset
+      const client = yield* openClient(caPem)
+      let session = yield* register(client, caPem, backoff)
+      while (true) {
+        const ending = yield* connectOnce(client, caPem, session, backoff)
+        yield* metrics.countReconnect
+        const delay = yield* backoff.nextDelay
+        if (ending._tag === "StaleSession") {
+          // e.g. the master lost its state, or this name re-registered elsewhere: join again
+          yield* Effect.logWarning(
+            `master refused the session of node '${nodeName}' (${ending.detail}); registering again in ${formatDuration(delay)}`
+          )
+          yield* Effect.sleep(delay)
+          session = yield* register(client, caPem, backoff)
+        } else {
+          yield* Effect.logWarning(
+            `node '${nodeName}' lost its connection to the master at ${target}: ${ending.detail}; reconnecting in ${formatDuration(delay)}`
+          )
+          yield* Effect.sleep(delay)
+        }
+      }
+    }).pipe(Effect.scoped) // the channel closes when the agent stops
+
+    return WorkerAgent.of({ run })
+  })
+)

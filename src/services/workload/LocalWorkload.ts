@@ -1,0 +1,25 @@
+// Worker side: this host's pods. The WorkerAgent hands it each Assignment and asks it for statuses.
+import { Context, Effect, Layer, Stream } from "effect"
+import type { Assignment, LogRequest, PodEvent, PodStatus } from "../../generated/cluster.js"
+
+export class LocalWorkload extends Context.Tag("helyos/LocalWorkload")<LocalWorkload, {
+  /** Converge this host to the master's desired pod set (latest generation wins; returns at once). */
+  readonly apply: (assignment: Assignment) => Effect.Effect<void>
+  /** The status of every pod this node runs, for the next ping. */
+  readonly statuses: Effect.Effect<ReadonlyArray<PodStatus>>
+  /** What happened to this node's pods since the last call, oldest first (bounded; for the next ping). */
+  readonly takeEvents: Effect.Effect<ReadonlyArray<PodEvent>>
+  /** Generation of the last assignment fully applied. */
+  readonly appliedGeneration: Effect.Effect<number>
+  /** A pod's logs, for a master's LogRequest. Fails with a readable message. */
+  readonly logs: (request: LogRequest) => Stream.Stream<Uint8Array, string>
+}>() {
+  /** Runs nothing: for a control-plane-only worker and for tests. */
+  static readonly none = Layer.succeed(LocalWorkload, LocalWorkload.of({
+    apply: () => Effect.void,
+    statuses: Effect.succeed([]),
+    takeEvents: Effect.succeed([]),
+    appliedGeneration: Effect.succeed(0),
+    logs: () => Stream.fail("this node runs no pods")
+  }))
+}
