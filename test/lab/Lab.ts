@@ -1,0 +1,620 @@
+// The lab: a cluster of real hosts on one machine. Each host is a network namespace `hlab-NAME` with
+// its own address from 198.51.100.0/24 on the bridge hlab-br0 (the root namespace, where the CLI runs,
+// is 198.51.100.254), its own dockerd (data root, exec root, socket, pid file, config file, address
+// pool) with the test image loaded offline, and real helyosd processes started through
+// `nsenter --net=…`. Faults: cut/heal a host's link, packet loss, added latency (a relay), kill -9.
+//
+// Clean-up: everything is recorded under /tmp/hlab (pid files with start times) and removed by
+// `lab.sh clean` — from destroy(), from exit/SIGINT/SIGTERM/SIGHUP handlers, and as a sweep at the
+// start of the next run when an earlier one crashed. One lab runs at a time on the machine (an flock
+// held by a helper process that dies with us), so parallel test files wait for each other rather than
+// sweep each other away.
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import * as path from "node:path"
+import { ensureBusyboxImage } from "../support/busyboxImage.js"
+
+const root = path.resolve(import.meta.dirname, "../..")
+export const labScript = path.join(import.meta.dirname, "lab.sh")
+const relayScript = path.join(import.meta.dirname, "relay.mjs")
+export const helyosdBin = path.join(root, "bin", "helyosd")
+export const helyosBin = path.join(root, "bin", "helyos")
+export const LAB_STATE = "/tmp/hlab"
+const LOCK_FILE = "/tmp/hlab.lock"
+export const LAB_IMAGE = "helyos-test/busybox:2"
+
+/**
+ * Compressed master timers for the lab, at the default ratio heartbeat : not-ready-after = 1 : 6
+ * (heartbeat 500ms, scan 250ms, NotReady after 3s, dead after 6s). Slower than the loopback e2e
+ * `fastTimers` so three engines and daemons on two cores do not produce false NotReady.
+ */
+export const labTimers = [
+  "--heartbeat-interval", "500ms",
+  "--monitor-interval", "250ms",
+  "--not-ready-after", "3s",
+  "--dead-after", "6s"
+]
+export const DEAD_AFTER_MS = 6_000
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+export interface ExecResult {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const run = (cmd: string, args: ReadonlyArray<string>, options: { env?: Record<string, string>; timeoutMs?: number } = {}) =>
+  new Promise<ExecResult>((resolve) => {
+    execFile(cmd, [...args], {
+      env: { ...process.env, ...options.env },
+      timeout: options.timeoutMs ?? 60_000,
+      maxBuffer: 64 * 1024 * 1024
+    }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) })
+    })
+  })
+
+const runOk = async (cmd: string, args: ReadonlyArray<string>, options: { env?: Record<string, string>; timeoutMs?: number } = {}) => {
+  const result = await run(cmd, args, options)
+  if (result.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${result.code}):\n${result.stdout}${result.stderr}`)
+  return result
+}
+
+const lab = (...args: ReadonlyArray<string>) => runOk(labScript, args, { timeoutMs: 180_000 })
+
+export interface Proc {
+  readonly child: ChildProcess
+  readonly pid: number
+  /** everything the process printed so far (stdout + stderr) */
+  output(): string
+  /** resolves with the first matching line printed at or after `from` (an offset into output()) */
+  waitFor(pattern: RegExp, timeoutMs?: number, from?: number): Promise<string>
+  readonly exited: Promise<number | null>
+  /** send a signal and wait for the exit (SIGTERM: SIGKILL after 10 s) */
+  kill(signal?: NodeJS.Signals): Promise<number | null>
+  /** write a line to its stdin */
+  send(line: string): void
+}
+
+/** "PID STARTTIME", what lab.sh checks before it signals a recorded pid (pids get reused). */
+const startTime = (pid: number): string | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]
+  } catch {
+    return undefined
+  }
+}
+
+let procSeq = 0
+
+const spawnRecorded = (
+  host: string,
+  label: string,
+  cmd: string,
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {}
+): Proc => {
+  const child = spawn(cmd, [...args], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] })
+  if (child.pid === undefined) throw new Error(`could not start ${cmd}`)
+  const pid = child.pid
+  const pidFile = path.join(LAB_STATE, host, "pids", `${label}-${++procSeq}`)
+  const st = startTime(pid)
+  if (st !== undefined) writeFileSync(pidFile, `${pid} ${st}\n`)
+  let buffer = ""
+  const listeners = new Set<() => void>()
+  // HELYOS_E2E_LOG_DIR=dir keeps every process's output in a file there (for a failure seen in CI)
+  const logDir = process.env.HELYOS_E2E_LOG_DIR
+  const logFile = logDir ? path.join(logDir, `lab-${host}-${label}-${pid}.log`) : undefined
+  if (logFile !== undefined) appendFileSync(logFile, `$ ${cmd} ${args.join(" ")}\n`)
+  let partial = ""
+  const onData = (chunk: Buffer) => {
+    if (logFile !== undefined) {
+      // the daemons' lines carry no time: the log file gets one per line (the output() buffer stays raw)
+      const lines = (partial + chunk.toString()).split("\n")
+      partial = lines.pop() ?? ""
+      const stamp = new Date().toISOString().slice(11, 23)
+      if (lines.length > 0) appendFileSync(logFile, lines.map((l) => `${stamp} ${l}\n`).join(""))
+    }
+    buffer += chunk.toString()
+    for (const l of listeners) l()
+  }
+  child.stdout!.on("data", onData)
+  child.stderr!.on("data", onData)
+  child.stdin!.on("error", () => {})
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code, signal) => {
+      rmSync(pidFile, { force: true })
+      resolve(code ?? (signal === null ? null : 128))
+      for (const l of listeners) l()
+    })
+  )
+  const waitFor = (pattern: RegExp, timeoutMs = 30_000, from = 0) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const match = buffer.slice(from).split("\n").find((line) => pattern.test(line))
+        if (match !== undefined) return done(() => resolve(match))
+        if (child.exitCode !== null || child.signalCode !== null) {
+          return done(() => reject(new Error(`${host}/${label} exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${tail(buffer)}`)))
+        }
+      }
+      const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${pattern} from ${host}/${label}:\n${tail(buffer)}`))), timeoutMs)
+      const done = (f: () => void) => {
+        clearTimeout(timer)
+        listeners.delete(check)
+        f()
+      }
+      listeners.add(check)
+      check()
+    })
+  const kill = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal)
+      if (signal !== "SIGKILL") {
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000)
+        void exited.then(() => clearTimeout(timer))
+      }
+    }
+    return exited
+  }
+  const send = (line: string) => {
+    child.stdin!.write(`${line}\n`)
+  }
+  return { child, pid, output: () => buffer, waitFor, exited, kill, send }
+}
+
+const tail = (text: string, lines = 60) => text.split("\n").slice(-lines).join("\n")
+
+/** Poll `check` until it stops throwing, or rethrow its last error at the deadline. */
+export const eventually = async <A>(check: () => Promise<A> | A, timeoutMs = 30_000, everyMs = 250): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await check()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((r) => setTimeout(r, everyMs))
+    }
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+// ---------------------------------------------------------------------------------------------
+// Hosts
+
+export class LabHost {
+  readonly netns: string
+  readonly stateDir: string
+  /** the engine's socket path (for --docker-socket) */
+  readonly socketPath: string
+  /** `unix://…` (for docker -H) */
+  readonly dockerSocket: string
+  /** where this host's helyosd keeps its data */
+  readonly dataDir: string
+  private relay: Proc | undefined
+  private readonly procs = new Set<Proc>()
+
+  constructor(readonly name: string, readonly addr: string, readonly pool: string) {
+    this.netns = `hlab-${name}`
+    this.stateDir = path.join(LAB_STATE, name)
+    this.socketPath = path.join(this.stateDir, "docker.sock")
+    this.dockerSocket = `unix://${this.socketPath}`
+    this.dataDir = path.join(this.stateDir, "helyos")
+  }
+
+  private nsenter(cmd: string, args: ReadonlyArray<string>) {
+    return ["--net=/run/netns/" + this.netns, "--", cmd, ...args]
+  }
+
+  /** Run a command inside this host's network namespace. */
+  exec(cmd: string, args: ReadonlyArray<string> = [], options: { env?: Record<string, string>; timeoutMs?: number } = {}) {
+    return run("nsenter", this.nsenter(cmd, args), options)
+  }
+
+  /** Start a long-running process inside this host's namespace; recorded so clean-up ends it by pid. */
+  spawn(label: string, cmd: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Proc {
+    const proc = spawnRecorded(this.name, label, "nsenter", this.nsenter(cmd, args), env)
+    this.procs.add(proc)
+    void proc.exited.then(() => this.procs.delete(proc))
+    return proc
+  }
+
+  /**
+   * A real helyosd inside this host. HELYOS_CONFIG defaults to a file in the host's state dir, so a
+   * daemon's seeded CLI context never touches the user's ~/.helyos.
+   */
+  spawnHelyosd(args: ReadonlyArray<string>, env: Record<string, string> = {}): Proc {
+    return this.spawn("helyosd", process.execPath, [helyosdBin, ...args], {
+      HELYOS_CONFIG: path.join(this.stateDir, "daemon-cli-config.toml"),
+      ...env
+    })
+  }
+
+  /** The docker CLI against this host's own engine. */
+  docker(args: ReadonlyArray<string>, timeoutMs = 60_000) {
+    return run("docker", ["-H", this.dockerSocket, ...args], { timeoutMs })
+  }
+
+  /** Pull this host's cable: its link on the bridge goes down; its processes stay alive. */
+  async cut() {
+    await lab("cut", this.name)
+  }
+
+  async heal() {
+    await lab("heal", this.name)
+  }
+
+  /** Drop a share p (0..1) of this host's packets, in each direction; 0 removes the loss. */
+  async loss(p: number) {
+    await lab("loss", this.name, String(p))
+  }
+
+  /**
+   * Start a delaying TCP relay in this host's namespace: it listens on 127.0.0.1:listenPort and
+   * forwards to `target` (HOST:PORT). A daemon of this host that dials the relay instead of the target
+   * gets `delay()` added to its round trip. Returns the address to dial.
+   */
+  async startRelay(target: string, listenPort = 16444, delayMs = 0): Promise<string> {
+    if (this.relay !== undefined) throw new Error(`${this.name} already has a relay`)
+    const at = target.lastIndexOf(":")
+    this.relay = this.spawn("relay", process.execPath, [
+      relayScript, "127.0.0.1", String(listenPort), target.slice(0, at), target.slice(at + 1), String(delayMs)
+    ])
+    await this.relay.waitFor(/relay listening on/, 10_000)
+    return `127.0.0.1:${listenPort}`
+  }
+
+  /** Added round-trip latency (ms) on the relayed path (half each way); 0 removes it. */
+  async delay(ms: number) {
+    if (this.relay === undefined) throw new Error(`${this.name} has no relay: start the cluster with relay: ["${this.name}"]`)
+    const from = this.relay.output().length
+    this.relay.send(JSON.stringify({ delay: ms }))
+    await this.relay.waitFor(new RegExp(`relay delay ${ms} ms`), 5_000, from)
+  }
+
+  /** End every process this host started (SIGTERM, SIGKILL after 10 s). */
+  async stopAll(signal: NodeJS.Signals = "SIGTERM") {
+    await Promise.all([...this.procs].map((p) => p.kill(signal)))
+    this.relay = undefined
+  }
+
+  /** Helyos' containers in this host's engine (running or not). */
+  async containers(): Promise<ReadonlyArray<EngineContainer>> {
+    const result = await this.docker([
+      "ps", "-a", "--no-trunc", "--filter", "label=managed-by=helyos",
+      "--format", "{{json .}}"
+    ])
+    if (result.code !== 0) throw new Error(`docker ps on ${this.name} failed: ${result.stderr}`)
+    return result.stdout.split("\n").filter((l) => l.trim() !== "").map((line) => {
+      const raw = JSON.parse(line) as { ID: string; Names: string; State: string; Labels: string }
+      const labels = Object.fromEntries(raw.Labels.split(",").map((kv) => {
+        const i = kv.indexOf("=")
+        return [kv.slice(0, i), kv.slice(i + 1)]
+      }))
+      return { host: this.name, id: raw.ID, name: raw.Names, state: raw.State, labels }
+    })
+  }
+}
+
+export interface EngineContainer {
+  readonly host: string
+  readonly id: string
+  readonly name: string
+  /** running, exited, created, … */
+  readonly state: string
+  readonly labels: Readonly<Record<string, string>>
+}
+
+/** helyos-<project>-<deployment>-<index>-<pod id prefix> → the replica index */
+export const replicaIndexOf = (c: EngineContainer): number | undefined => {
+  const prefix = `helyos-${c.labels["helyos.project"]}-${c.labels["helyos.deployment"]}-`
+  if (!c.name.startsWith(prefix)) return undefined
+  const index = Number(c.name.slice(prefix.length).split("-")[0])
+  return Number.isInteger(index) ? index : undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lab
+
+export interface LabOptions {
+  /** host names (1-10 of [a-z0-9]); the first gets 198.51.100.1, the next .2, … */
+  readonly hosts: ReadonlyArray<string>
+  /** load the test image into every engine (default true) */
+  readonly image?: boolean
+}
+
+/** The machine-wide lock: a helper process holds an flock on LOCK_FILE until its stdin closes. */
+const acquireLock = async (timeoutMs: number): Promise<ChildProcess> => {
+  const holder = spawn("flock", ["--exclusive", "--timeout", String(Math.ceil(timeoutMs / 1000)), LOCK_FILE,
+    "sh", "-c", "echo locked; exec cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] })
+  await new Promise<void>((resolve, reject) => {
+    let out = ""
+    holder.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString()
+      if (out.includes("locked")) resolve()
+    })
+    holder.on("exit", (code) => reject(new Error(`another lab held ${LOCK_FILE} for more than ${timeoutMs} ms (flock exit ${code})`)))
+  })
+  return holder
+}
+
+let active: Lab | undefined
+let handlersInstalled = false
+
+/** Synchronous last-resort clean-up (exit and signal handlers cannot wait for promises). */
+const cleanSync = () => {
+  const lab = active
+  if (lab === undefined) return
+  active = undefined
+  try {
+    execFileSync(labScript, ["clean"], { stdio: "ignore", timeout: 120_000 })
+  } catch {
+    // nothing more we can do here; the next run's sweep removes what is left
+  }
+  lab.releaseLock()
+}
+
+const installHandlers = () => {
+  if (handlersInstalled) return
+  handlersInstalled = true
+  process.on("exit", cleanSync)
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    process.on(signal, () => {
+      cleanSync()
+      process.exit(code)
+    })
+  }
+}
+
+export class Lab {
+  private constructor(readonly hosts: ReadonlyArray<LabHost>, private lock: ChildProcess | undefined) {}
+
+  /** Build the hosts; first sweeps leftovers of an earlier crashed run (anything hlab-). */
+  static async create(options: LabOptions): Promise<Lab> {
+    if (process.getuid?.() !== 0) throw new Error("the lab needs root (network namespaces, bridges, dockerd)")
+    for (const tool of ["ip", "iptables", "nsenter", "dockerd", "docker", "flock"]) {
+      if ((await run("sh", ["-c", `command -v ${tool}`])).code !== 0) throw new Error(`the lab needs '${tool}' on PATH`)
+    }
+    if (options.hosts.length === 0 || options.hosts.length > 40) throw new Error("a lab has 1..40 hosts")
+    if (new Set(options.hosts).size !== options.hosts.length) throw new Error("host names must be unique")
+    if (active !== undefined) throw new Error("one lab per process: destroy the other first")
+    const lock = await acquireLock(15 * 60_000)
+    const hosts = options.hosts.map((name, i) => new LabHost(name, `198.51.100.${i + 1}`, `10.${201 + i}.0.0/16`))
+    const created = new Lab(hosts, lock)
+    active = created
+    installHandlers()
+    try {
+      // the sweep: we hold the lock, so anything with the prefix is a crashed run's
+      await lab("clean")
+      mkdirSync(LAB_STATE, { recursive: true })
+      for (const host of hosts) await lab("up", host.name, host.addr)
+      await Promise.all(hosts.map((host) => lab("dockerd", host.name, host.pool)))
+      if (options.image !== false) await created.loadImage()
+    } catch (error) {
+      await created.destroy()
+      throw error
+    }
+    return created
+  }
+
+  host(name: string): LabHost {
+    const host = this.hosts.find((h) => h.name === name)
+    if (host === undefined) throw new Error(`no lab host '${name}'`)
+    return host
+  }
+
+  /** The test image, built in the root engine, saved once and loaded offline into every host's engine. */
+  private async loadImage() {
+    await ensureBusyboxImage()
+    const tar = path.join(LAB_STATE, "image.tar")
+    if (!existsSync(tar)) await runOk("docker", ["save", "-o", tar, LAB_IMAGE], { timeoutMs: 120_000 })
+    await Promise.all(this.hosts.map((h) => runOk("docker", ["-H", h.dockerSocket, "load", "-i", tar], { timeoutMs: 120_000 })))
+  }
+
+  /** Every Helyos container in every host's engine. */
+  async containers(): Promise<ReadonlyArray<EngineContainer>> {
+    return (await Promise.all(this.hosts.map((h) => h.containers()))).flat()
+  }
+
+  releaseLock() {
+    const lock = this.lock
+    this.lock = undefined
+    if (lock !== undefined) {
+      lock.stdin?.end()
+      lock.kill("SIGTERM")
+    }
+  }
+
+  /** Remove everything: processes, engines (they stop their containers), mounts, namespaces, bridge, files. */
+  async destroy() {
+    if (active !== this) return
+    await Promise.all(this.hosts.map((h) => h.stopAll("SIGKILL")))
+    try {
+      await lab("clean")
+    } finally {
+      active = undefined
+      this.releaseLock()
+    }
+  }
+
+  /**
+   * A cluster as a user builds one: a master on `master` bound to 0.0.0.0 and advertising its
+   * address, workers on the other hosts started with the join command it printed, and the CLI in the
+   * root namespace logged in with the printed fingerprint (config in the lab's state dir).
+   */
+  async startCluster(options: ClusterOptions = {}): Promise<LabCluster> {
+    return LabCluster.start(this, options)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A cluster on the lab
+
+export interface ClusterOptions {
+  /** the master's host (default: the first) */
+  readonly master?: string
+  /** worker hosts (default: all the others) */
+  readonly workers?: ReadonlyArray<string>
+  /** master timer flags (default labTimers) */
+  readonly timers?: ReadonlyArray<string>
+  readonly masterArgs?: ReadonlyArray<string>
+  readonly workerArgs?: ReadonlyArray<string>
+  /** workers that dial the master through a delaying relay in their own namespace (see LabHost.delay) */
+  readonly relay?: ReadonlyArray<string>
+}
+
+export interface NodeJson {
+  readonly id: string
+  readonly name: string
+  readonly role: "Master" | "Worker"
+  readonly status: "Ready" | "NotReady" | "Draining"
+  readonly address: string
+  readonly [key: string]: unknown
+}
+
+export interface PodJson {
+  readonly id: string
+  readonly name: string
+  readonly project: string
+  readonly deployment_name: string
+  readonly replica_index: number
+  readonly node: string | null
+  readonly container_id: string | null
+  readonly status: string
+  readonly [key: string]: unknown
+}
+
+export class LabCluster {
+  masterProc: Proc
+  readonly workers = new Map<string, Proc>()
+
+  private constructor(
+    readonly lab: Lab,
+    readonly master: LabHost,
+    readonly options: ClusterOptions,
+    masterProc: Proc,
+    /** the printed join command, without the leading `helyosd` */
+    readonly joinArgs: ReadonlyArray<string>,
+    /** the API token printed at first start */
+    readonly apiToken: string,
+    /** the printed `helyos login …` command, without the leading `helyos` */
+    readonly loginArgs: ReadonlyArray<string>,
+    /** env for `helyos` in the root namespace: HELYOS_CONFIG in the lab's state dir */
+    readonly cliEnv: Record<string, string>
+  ) {
+    this.masterProc = masterProc
+  }
+
+  private static masterArgs(master: LabHost, options: ClusterOptions) {
+    return [
+      "--mode", "master", "--host", "0.0.0.0", "--advertise-addr", master.addr,
+      "--data-dir", master.dataDir, "--node-name", master.name, "--docker-socket", master.socketPath,
+      ...(options.timers ?? labTimers), ...(options.masterArgs ?? [])
+    ]
+  }
+
+  static async start(lab: Lab, options: ClusterOptions): Promise<LabCluster> {
+    const master = lab.host(options.master ?? lab.hosts[0]!.name)
+    const proc = master.spawnHelyosd(LabCluster.masterArgs(master, options))
+    await proc.waitFor(/listening on https/, 60_000)
+    const out = proc.output()
+    const join = /INFO (helyosd --mode worker --join \S+ --token nxa_[0-9a-f]{64} --ca-fingerprint sha256:[0-9a-f]{64})\s*$/m.exec(out)
+    const token = /HELYOS_API_TOKEN=(nxa-api_[0-9a-f]+)/.exec(out)
+    const login = /INFO (helyos login https:\/\/\S+ --ca-fingerprint \S+)\s*$/m.exec(out)
+    if (join === null || token === null || login === null) {
+      await proc.kill("SIGKILL")
+      throw new Error(`the master did not print its join command, API token and login command:\n${tail(out)}`)
+    }
+    const cliDir = path.join(LAB_STATE, "_cli")
+    mkdirSync(cliDir, { recursive: true })
+    const cliEnv = { HELYOS_CONFIG: path.join(cliDir, "config.toml"), HELYOS_SERVER: "", HELYOS_API_TOKEN: "" }
+    const cluster = new LabCluster(
+      lab, master, options, proc, join[1]!.split(" ").slice(1), token[1]!, login[1]!.split(" ").slice(1), cliEnv
+    )
+    const loggedIn = await cluster.cli([...cluster.loginArgs, "--token", cluster.apiToken, "--name", "lab"])
+    if (loggedIn.code !== 0) throw new Error(`helyos login failed (${loggedIn.code}):\n${loggedIn.stdout}${loggedIn.stderr}`)
+    const workers = options.workers ?? lab.hosts.filter((h) => h !== master).map((h) => h.name)
+    for (const name of workers) await cluster.startWorker(name)
+    await eventually(async () => {
+      const ready = (await cluster.nodes()).filter((n) => n.status === "Ready").map((n) => n.name)
+      for (const name of [master.name, ...workers]) if (!ready.includes(name)) throw new Error(`${name} is not Ready yet`)
+    }, 60_000)
+    return cluster
+  }
+
+  /** The printed join command plus this host's own flags; through the host's relay when configured. */
+  async startWorker(name: string, extraArgs: ReadonlyArray<string> = []): Promise<Proc> {
+    const host = this.lab.host(name)
+    let args = [...this.joinArgs]
+    if (this.options.relay?.includes(name)) {
+      const at = args.indexOf("--join")
+      const relayed = await host.startRelay(args[at + 1]!).catch((e: unknown) => {
+        if (String(e).includes("already has a relay")) return "127.0.0.1:16444"
+        throw e
+      })
+      args[at + 1] = relayed
+    }
+    args = [
+      ...args, "--node-name", name, "--data-dir", host.dataDir, "--docker-socket", host.socketPath,
+      "--reconnect-max", "1s", ...(this.options.workerArgs ?? []), ...extraArgs
+    ]
+    const proc = host.spawnHelyosd(args)
+    this.workers.set(name, proc)
+    return proc
+  }
+
+  /** kill (default -9) a worker's helyosd; its containers keep running in its engine. */
+  async killWorker(name: string, signal: NodeJS.Signals = "SIGKILL") {
+    await this.workers.get(name)?.kill(signal)
+  }
+
+  /** Start a worker again on its data dir (it then uses the saved CA, as a user's restart would). */
+  restartWorker(name: string, extraArgs: ReadonlyArray<string> = []) {
+    return this.startWorker(name, extraArgs)
+  }
+
+  async killMaster(signal: NodeJS.Signals = "SIGKILL") {
+    await this.masterProc.kill(signal)
+  }
+
+  /** Start the master again on its data dir (no token is printed twice). */
+  async restartMaster() {
+    this.masterProc = this.master.spawnHelyosd(LabCluster.masterArgs(this.master, this.options))
+    await this.masterProc.waitFor(/listening on https/, 60_000)
+    return this.masterProc
+  }
+
+  /** `helyos …` in the root namespace, against the logged-in context. */
+  cli(args: ReadonlyArray<string>, timeoutMs = 60_000): Promise<ExecResult> {
+    return run(process.execPath, [helyosBin, ...args], { env: this.cliEnv, timeoutMs })
+  }
+
+  async cliJson<A>(args: ReadonlyArray<string>): Promise<A> {
+    const result = await this.cli([...args, "--json"])
+    if (result.code !== 0) throw new Error(`helyos ${args.join(" ")} failed (${result.code}): ${result.stderr}${result.stdout}`)
+    return JSON.parse(result.stdout) as A
+  }
+
+  nodes() {
+    return this.cliJson<ReadonlyArray<NodeJson>>(["nodes"])
+  }
+
+  pods(project?: string) {
+    return this.cliJson<ReadonlyArray<PodJson>>(project === undefined ? ["pods"] : ["pods", "-p", project])
+  }
+
+  async statusOf(name: string) {
+    return (await this.nodes()).find((n) => n.name === name)?.status
+  }
+
+  /** `helyos deploy` of a YAML text (written to the lab's state dir). */
+  async deploy(yaml: string, timeoutS = 120) {
+    const file = path.join(LAB_STATE, "_cli", `app-${Date.now()}.yaml`)
+    writeFileSync(file, yaml)
+    return this.cli(["deploy", file, "--timeout", String(timeoutS)], (timeoutS + 30) * 1000)
+  }
+}
