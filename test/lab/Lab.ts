@@ -362,11 +362,19 @@ const installHandlers = () => {
   if (handlersInstalled) return
   handlersInstalled = true
   process.on("exit", cleanSync)
+  const handlers: Array<[NodeJS.Signals, () => void]> = []
   for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
-    process.on(signal, () => {
+    const handler = () => {
       cleanSync()
-      process.exit(code)
-    })
+      // Die of the signal, as without us. A vitest worker intercepts process.exit (it throws there
+      // and the worker would run on), so: drop our handlers and re-raise; reallyExit as the fallback.
+      for (const [s, h] of handlers) process.removeListener(s, h)
+      const reallyExit = (process as unknown as { reallyExit?: (code: number) => never }).reallyExit
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+      setTimeout(() => (reallyExit ?? process.exit)(code), process.listenerCount(signal) === 0 ? 1_000 : 0)
+    }
+    handlers.push([signal, handler])
+    process.on(signal, handler)
   }
 }
 
@@ -521,6 +529,8 @@ export class LabCluster {
     const master = lab.host(options.master ?? lab.hosts[0]!.name)
     const proc = master.spawnHelyosd(LabCluster.masterArgs(master, options))
     await proc.waitFor(/listening on https/, 60_000)
+    // the login hint follows the listening line
+    await proc.waitFor(/INFO helyos login https:/, 10_000)
     const out = proc.output()
     const join = /INFO (helyosd --mode worker --join \S+ --token nxa_[0-9a-f]{64} --ca-fingerprint sha256:[0-9a-f]{64})\s*$/m.exec(out)
     const token = /HELYOS_API_TOKEN=(nxa-api_[0-9a-f]+)/.exec(out)

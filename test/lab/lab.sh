@@ -103,6 +103,17 @@ unmount_under() {
   done
 }
 
+# the engine's containers live under cgroup parent hlab-NAME (--cgroup-parent); a clean stop removes
+# their cgroups, an engine that died leaves them: remove the (by now empty) directories, deepest first
+remove_cgroups() {
+  local name=$1 d
+  for d in /sys/fs/cgroup/hlab-"$name" /sys/fs/cgroup/*/hlab-"$name"; do
+    [ -d "$d" ] || continue
+    find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    [ ! -d "$d" ] || log "could not remove cgroup $d"
+  done
+}
+
 # -- the bridge (shared, in the root namespace) --
 
 ensure_bridge() {
@@ -169,6 +180,7 @@ cmd_down() {
     sleep 0.5
   fi
   unmount_under "$dir"
+  remove_cgroups "$name"
   if ip link show "hlab-$name" >/dev/null 2>&1; then ip link del "hlab-$name"; fi
   if [ -e "/run/netns/hlab-$name" ]; then ip netns del "hlab-$name"; fi
   rm -rf "$dir"
@@ -209,7 +221,7 @@ cmd_dockerd() {
   setsid nsenter --net="/run/netns/hlab-$name" -- dockerd \
     --data-root "$dir/docker" --exec-root "$dir/exec" -H "unix://$dir/docker.sock" \
     --pidfile "$dir/docker.pid" --config-file "$dir/daemon.json" --bridge=none \
-    --default-address-pool "base=$pool,size=24" --shutdown-timeout 2 \
+    --default-address-pool "base=$pool,size=24" --cgroup-parent "hlab-$name" --shutdown-timeout 2 \
     </dev/null >"$dir/dockerd.log" 2>&1 &
   local pid=$!
   record "$name" dockerd "$pid"
