@@ -21,8 +21,11 @@ let building: Promise<void> | undefined
  */
 const ready = () => {
   building ??= (async () => {
+    const t0 = Date.now()
     lab = await Lab.create({ hosts: ["m", "w1", "w2"] })
+    const t1 = Date.now()
     cluster = await lab.startCluster()
+    console.log(`lab built in ${(t1 - t0) / 1000} s, cluster Ready and logged in ${(Date.now() - t1) / 1000} s later`)
   })()
   return building
 }
@@ -112,20 +115,25 @@ describe("lab: a cluster of real hosts", () => {
     await victim.cut()
     const t = () => `${((Date.now() - cutAt) / 1000).toFixed(1)} s`
 
-    await eventually(async () => expect(await cluster.statusOf("w1")).toBe("NotReady"), 15_000)
+    // timings poll the API directly (the CLI takes 1-2 s to start here); what a user sees is checked with the CLI
+    const apiStatus = async (name: string) => (await cluster.apiNodes()).find((n) => n.name === name)?.status
+    await eventually(async () => expect(await apiStatus("w1")).toBe("NotReady"), 15_000, 100)
     const notReadyAt = Date.now() - cutAt
     await cluster.masterProc.waitFor(/node 'w1' is dead/, 30_000, masterLogFrom)
     const deadAt = Date.now() - cutAt
+    // a dead node reads NotReady
+    expect(await cluster.statusOf("w1")).toBe("NotReady")
     // replaced elsewhere within dead-after + a scan + a few seconds
-    const replaced = await eventually(async () => {
-      const pods = await runningPods()
+    await eventually(async () => {
+      const pods = (await cluster.apiPods(PROJECT)).filter((p) => p.status === "running")
       expect(pods).toHaveLength(REPLICAS)
       expect(pods.filter((p) => p.node === "w1")).toHaveLength(0)
-      expect(new Set(pods.map((p) => p.replica_index)).size).toBe(REPLICAS)
-      return pods
-    }, DEAD_AFTER_MS + SCAN_MS + 15_000)
+    }, DEAD_AFTER_MS + SCAN_MS + 15_000, 100)
     const replacedAt = Date.now() - cutAt
     expect(replacedAt).toBeLessThan(DEAD_AFTER_MS + SCAN_MS + 8_000)
+    const replaced = await runningPods()
+    expect(replaced.filter((p) => p.node === "w1")).toHaveLength(0)
+    expect(new Set(replaced.map((p) => p.replica_index)).size).toBe(REPLICAS)
     // the replacements run in the healthy engines
     const healthy = running(await lab!.containers()).filter((c) => c.host !== "w1")
     for (const pod of replaced) {
@@ -136,14 +144,16 @@ describe("lab: a cluster of real hosts", () => {
     expect(workerProc.child.signalCode).toBeNull()
     // keep the partition a while longer (a real one lasts more than a few seconds)
     await sleep(5_000)
+    // reported, not asserted (self-fencing is an open choice in issue 13): what runs during the partition
+    const duringPartition = running(await lab!.containers()).map((c) => `${c.host}:${replicaIndexOf(c)}`).sort()
     const partitionMs = Date.now() - cutAt
 
     const healAt = Date.now()
     await victim.heal()
     const h = () => (Date.now() - healAt) / 1000
-    // Watch w1 from the heal on: the first moment `helyos nodes` says Ready, its stale containers
-    // must be gone already (a returning node is Ready only once it applied its assignment), and
-    // it must not flip back to NotReady afterwards.
+    // Watch w1 from the heal on: the first moment the master says Ready, its stale containers must
+    // be gone already (a returning node is Ready only once it applied its assignment), and it must
+    // not flip back to NotReady afterwards.
     let firstReadyS: number | undefined
     let staleGoneS: number | undefined
     let staleAtReady: Array<string> = []
@@ -151,21 +161,22 @@ describe("lab: a cluster of real hosts", () => {
     let last: string | undefined
     const watchUntil = Date.now() + 40_000
     while (Date.now() < watchUntil) {
-      const [status, w1Containers] = await Promise.all([cluster.statusOf("w1"), victim.containers()])
+      const [status, w1Containers] = await Promise.all([apiStatus("w1"), victim.containers()])
       const stale = running(w1Containers).filter((c) => staleIds.has(c.labels["helyos.pod-id"] ?? ""))
-      if (status !== last) flips.push(`${h().toFixed(1)}s ${status}`)
+      if (status !== last) flips.push(`${h().toFixed(2)}s ${status}`)
       last = status
       if (staleGoneS === undefined && stale.length === 0) staleGoneS = h()
       if (firstReadyS === undefined && status === "Ready") {
         firstReadyS = h()
         staleAtReady = stale.map((c) => c.name)
       }
-      if (firstReadyS !== undefined && staleGoneS !== undefined && h() > firstReadyS + 5) break
-      await sleep(250)
+      if (firstReadyS !== undefined && staleGoneS !== undefined && h() > Math.max(firstReadyS, staleGoneS) + 5) break
+      await sleep(100)
     }
     const timings = {
       notReadyS: notReadyAt / 1000, deadS: deadAt / 1000, replacedS: replacedAt / 1000,
-      partitionS: partitionMs / 1000, healToReadyS: firstReadyS, healToStaleGoneS: staleGoneS, w1StatusAfterHeal: flips
+      partitionS: partitionMs / 1000, healToReadyS: firstReadyS, healToStaleGoneS: staleGoneS, w1StatusAfterHeal: flips,
+      runningDuringPartition: duringPartition
     }
     console.log(
       `lab partition timings: ${JSON.stringify(timings)} (cut ${new Date(cutAt).toISOString()}, ` +

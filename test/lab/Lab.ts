@@ -10,7 +10,9 @@
 // held by a helper process that dies with us), so parallel test files wait for each other rather than
 // sweep each other away.
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
+import { createHash } from "node:crypto"
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import * as https from "node:https"
 import * as path from "node:path"
 import { ensureBusyboxImage } from "../support/busyboxImage.js"
 
@@ -196,6 +198,8 @@ export class LabHost {
   /** where this host's helyosd keeps its data */
   readonly dataDir: string
   private relay: Proc | undefined
+  private relayTarget: string | undefined
+  private relayPort = 0
   private readonly procs = new Set<Proc>()
 
   constructor(readonly name: string, readonly addr: string, readonly pool: string) {
@@ -259,7 +263,12 @@ export class LabHost {
    * gets `delay()` added to its round trip. Returns the address to dial.
    */
   async startRelay(target: string, listenPort = 16444, delayMs = 0): Promise<string> {
-    if (this.relay !== undefined) throw new Error(`${this.name} already has a relay`)
+    if (this.relay !== undefined) {
+      if (this.relayTarget === target && this.relay.child.exitCode === null) return `127.0.0.1:${this.relayPort}`
+      throw new Error(`${this.name} already has a relay (to ${this.relayTarget})`)
+    }
+    this.relayTarget = target
+    this.relayPort = listenPort
     const at = target.lastIndexOf(":")
     this.relay = this.spawn("relay", process.execPath, [
       relayScript, "127.0.0.1", String(listenPort), target.slice(0, at), target.slice(at + 1), String(delayMs)
@@ -280,6 +289,7 @@ export class LabHost {
   async stopAll(signal: NodeJS.Signals = "SIGTERM") {
     await Promise.all([...this.procs].map((p) => p.kill(signal)))
     this.relay = undefined
+    this.relayTarget = undefined
   }
 
   /** Helyos' containers in this host's engine (running or not). */
@@ -557,16 +567,16 @@ export class LabCluster {
   }
 
   /** The printed join command plus this host's own flags; through the host's relay when configured. */
-  async startWorker(name: string, extraArgs: ReadonlyArray<string> = []): Promise<Proc> {
+  async startWorker(
+    name: string,
+    extraArgs: ReadonlyArray<string> = [],
+    options: { readonly relay?: boolean } = {}
+  ): Promise<Proc> {
     const host = this.lab.host(name)
     let args = [...this.joinArgs]
-    if (this.options.relay?.includes(name)) {
+    if (options.relay ?? this.options.relay?.includes(name) ?? false) {
       const at = args.indexOf("--join")
-      const relayed = await host.startRelay(args[at + 1]!).catch((e: unknown) => {
-        if (String(e).includes("already has a relay")) return "127.0.0.1:16444"
-        throw e
-      })
-      args[at + 1] = relayed
+      args[at + 1] = await host.startRelay(args[at + 1]!)
     }
     args = [
       ...args, "--node-name", name, "--data-dir", host.dataDir, "--docker-socket", host.socketPath,
@@ -583,8 +593,8 @@ export class LabCluster {
   }
 
   /** Start a worker again on its data dir (it then uses the saved CA, as a user's restart would). */
-  restartWorker(name: string, extraArgs: ReadonlyArray<string> = []) {
-    return this.startWorker(name, extraArgs)
+  restartWorker(name: string, extraArgs: ReadonlyArray<string> = [], options: { readonly relay?: boolean } = {}) {
+    return this.startWorker(name, extraArgs, options)
   }
 
   async killMaster(signal: NodeJS.Signals = "SIGKILL") {
@@ -596,6 +606,53 @@ export class LabCluster {
     this.masterProc = this.master.spawnHelyosd(LabCluster.masterArgs(this.master, this.options))
     await this.masterProc.waitFor(/listening on https/, 60_000)
     return this.masterProc
+  }
+
+  private apiCa: string | undefined
+
+  /**
+   * GET an API path straight from the root namespace (HTTPS, the master's CA pinned after checking it
+   * against the printed fingerprint). For polling where the CLI's start-up time (≈1-2 s on this
+   * machine) would blur a measurement; user-visible checks go through `cli`.
+   */
+  async api<A>(pathAndQuery: string): Promise<A> {
+    if (this.apiCa === undefined) {
+      const pem = readFileSync(path.join(this.master.dataDir, "http-ca.pem"), "utf8")
+      const printed = this.loginArgs[this.loginArgs.indexOf("--ca-fingerprint") + 1]!.replace(/[:]/g, "").toLowerCase()
+      // the documented fingerprint: SHA-256 of the CA's (canonical) PEM text
+      const actual = createHash("sha256").update(pem, "utf8").digest("hex")
+      if (actual !== printed) throw new Error(`the master's API CA ${actual} is not the printed ${printed}`)
+      this.apiCa = pem
+    }
+    const ca = this.apiCa
+    return new Promise<A>((resolve, reject) => {
+      const req = https.request({
+        host: this.master.addr, port: 6443, path: pathAndQuery, method: "GET", ca, timeout: 10_000,
+        headers: { authorization: `Bearer ${this.apiToken}` }
+      }, (res) => {
+        let body = ""
+        res.on("data", (c: Buffer) => (body += c.toString()))
+        res.on("end", () => {
+          if (res.statusCode !== 200) return reject(new Error(`GET ${pathAndQuery}: ${res.statusCode} ${body}`))
+          try {
+            resolve(JSON.parse(body) as A)
+          } catch (e) {
+            reject(e)
+          }
+        })
+      })
+      req.on("timeout", () => req.destroy(new Error(`GET ${pathAndQuery} timed out`)))
+      req.on("error", reject)
+      req.end()
+    })
+  }
+
+  apiNodes() {
+    return this.api<ReadonlyArray<NodeJson>>("/api/v1/nodes")
+  }
+
+  apiPods(project: string) {
+    return this.api<ReadonlyArray<PodJson>>(`/api/v1/pods?project=${encodeURIComponent(project)}`)
   }
 
   /** `helyos …` in the root namespace, against the logged-in context. */
