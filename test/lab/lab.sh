@@ -12,7 +12,8 @@
 #   lab.sh dockerd NAME POOL       start the host's own dockerd (POOL e.g. 10.201.0.0/16), wait for it
 #   lab.sh record NAME LABEL PID   record a process the caller started (for down/clean)
 #   lab.sh kill NAME LABEL [SIG]   end a recorded process (SIGTERM, then SIGKILL after 10 s)
-#   lab.sh clean                   remove everything with the hlab- prefix (namespaces, bridge, processes, mounts, files)
+#   lab.sh clean                   remove everything with the hlab- prefix (processes, mounts, cgroups,
+#                                  veths, namespaces, the bridge and its FORWARD rule, the state dir)
 set -euo pipefail
 
 STATE=${HLAB_STATE:-/tmp/hlab}
