@@ -15,9 +15,9 @@ import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { lookupPrefix } from "../src/domain/ApiToken.js"
-import { ApiTokensSql } from "../src/layers/security/ApiTokensSql.js"
-import { DatabaseLive } from "../src/layers/state/Database.js"
+import * as ApiTokensSql from "../src/layers/security/ApiTokensSql.js"
 import { ApiTokens } from "../src/services/security/ApiTokens.js"
+import * as Database from "../src/layers/state/Database.js"
 
 // the daemon built alongside this file (dist/src/programs/helyosd.js for dist/bench/auth.js)
 const daemon = path.resolve(import.meta.dirname, "../src/programs/helyosd.js")
@@ -52,7 +52,7 @@ const seedDatabase = (file: string, count: number, admin: string) =>
       }`
     }, { discard: true }))
     yield* Effect.flatMap(ApiTokens, (tokens) => tokens.ensureDefault(Option.some(Redacted.make(admin))))
-  }).pipe(Effect.scoped, Effect.provide(ApiTokensSql.layer.pipe(Layer.provideMerge(DatabaseLive(file)))))
+  }).pipe(Effect.scoped, Effect.provide(ApiTokensSql.layer.pipe(Layer.provideMerge(Database.layerWith(file)))))
 
 /** ns per authenticate() call for valid, wrong and malformed tokens, on the seeded file. */
 const verifyCost = (file: string, admin: string) =>
@@ -66,7 +66,7 @@ const verifyCost = (file: string, admin: string) =>
         return ((performance.now() - started) * 1e6) / verifyCalls
       })
     return { valid: yield* measure(admin), wrong: yield* measure(wrong), malformed: yield* measure("nxa-api_short") }
-  }).pipe(Effect.scoped, Effect.provide(ApiTokensSql.layer.pipe(Layer.provideMerge(DatabaseLive(file)))))
+  }).pipe(Effect.scoped, Effect.provide(ApiTokensSql.layer.pipe(Layer.provideMerge(Database.layerWith(file)))))
 
 /** Keep-alive GETs for `windowMs`: requests/s and how many did not answer 200. */
 const load = async (port: number, route: string, token: string | undefined) => {

@@ -5,7 +5,7 @@
 // source: cluster.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire"
 import {
   type CallOptions,
   type ChannelCredentials,

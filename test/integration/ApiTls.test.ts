@@ -9,12 +9,13 @@ import * as https from "node:https"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as tls from "node:tls"
-import { apiTlsPaths, ApiTlsFilesLive, broughtMaterial, selfSignedMaterial } from "../../src/layers/security/ApiTlsFiles.js"
+import { apiTlsPaths, broughtMaterial, selfSignedMaterial } from "../../src/layers/security/ApiTlsFiles.js"
 import { classifySans, generateCa, issueServerCertificate } from "../../src/layers/security/X509.js"
 import { ApiServer } from "../../src/services/api/ApiServer.js"
 import { ApiTls } from "../../src/services/security/ApiTls.js"
 import { type ApiTlsSettings, DaemonConfig, defaultApiTls, defaultClusterTrust, defaultRestartRules, defaultTimers } from "../../src/services/DaemonConfig.js"
 import { apiOn } from "../support/ApiHarness.js"
+import * as ApiTlsFiles from "../../src/layers/security/ApiTlsFiles.js"
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "helyos-apitls-"))
 
@@ -230,7 +231,7 @@ describe("brought certificate (--tls-cert/--tls-key)", () => {
     Effect.gen(function*() {
       const user = yield* Effect.promise(userCertificate)
       const dataDir = tempDir()
-      const tlsLayer = ApiTlsFilesLive.pipe(
+      const tlsLayer = ApiTlsFiles.layer.pipe(
         Layer.provide(daemonConfig(dataDir, "127.0.0.1", { mode: "on", certFile: Option.some(user.certFile), keyFile: Option.some(user.keyFile) })))
       yield* Effect.gen(function*() {
         const { port, url } = yield* ApiServer
@@ -260,7 +261,7 @@ describe("brought certificate (--tls-cert/--tls-key)", () => {
 
 describe("resolution from the daemon config", () => {
   const resolve = (dataDir: string, host: string, apiTls: Partial<ApiTlsSettings>, advertiseAddr?: string) =>
-    Effect.runPromise(Effect.provide(ApiTls, ApiTlsFilesLive.pipe(Layer.provide(daemonConfig(dataDir, host, apiTls, advertiseAddr)))))
+    Effect.runPromise(Effect.provide(ApiTls, ApiTlsFiles.layer.pipe(Layer.provide(daemonConfig(dataDir, host, apiTls, advertiseAddr)))))
 
   it.live("loopback under auto is plain HTTP and writes nothing", () =>
     Effect.promise(async () => {

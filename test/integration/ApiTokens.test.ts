@@ -9,10 +9,10 @@ import { join } from "node:path"
 import { Effect, Either, Exit, Layer, Option, Redacted, TestClock } from "effect"
 import { LEGACY_DEFAULT } from "../../src/domain/ApiToken.js"
 import { isApiTokenFormat } from "../../src/domain/Tokens.js"
-import { ApiTokensSql } from "../../src/layers/security/ApiTokensSql.js"
-import { DatabaseLive, SqliteLive } from "../../src/layers/state/Database.js"
+import * as ApiTokensSql from "../../src/layers/security/ApiTokensSql.js"
 import { migrations } from "../../src/layers/state/migrations/index.js"
 import { ApiTokens } from "../../src/services/security/ApiTokens.js"
+import * as Database from "../../src/layers/state/Database.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "helyos-apitokens-"))),
@@ -21,7 +21,7 @@ const tempDir = Effect.acquireRelease(
 
 /** One daemon lifetime on the file: ApiTokens plus the SqlClient behind it. */
 const inLifetime = <A, E>(file: string, body: Effect.Effect<A, E, ApiTokens | SqlClient.SqlClient>) =>
-  Effect.scoped(Effect.provide(body, ApiTokensSql.layer.pipe(Layer.provideMerge(DatabaseLive(file)))))
+  Effect.scoped(Effect.provide(body, ApiTokensSql.layer.pipe(Layer.provideMerge(Database.layerWith(file)))))
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex")
 const bytesOnDisk = (dir: string) =>
@@ -101,7 +101,7 @@ describe("ApiTokensSql", () => {
           const sql = yield* SqlClient.SqlClient
           yield* sql`INSERT INTO cluster_config (key, value) VALUES ('api_token_hash', ${sha256Hex(configured)})`
         }),
-        SqliteLive(file)
+        Database.layerSqlite(file)
       ))
       yield* inLifetime(file, Effect.gen(function*() {
         const tokens = yield* ApiTokens

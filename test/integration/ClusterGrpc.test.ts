@@ -20,18 +20,13 @@ import {
   RegisterRequest,
   type WorkerMessage
 } from "../../src/generated/cluster.js"
-import { ClusterServerGrpcLive } from "../../src/layers/cluster/ClusterServerGrpc.js"
-import { caFingerprint, CLUSTER_CA_FILE, ClusterTlsFilesLive } from "../../src/layers/security/ClusterTlsFiles.js"
-import { DatabaseLive } from "../../src/layers/state/Database.js"
-import { EventsLive } from "../../src/layers/observability/EventsLive.js"
+import { caFingerprint, CLUSTER_CA_FILE } from "../../src/layers/security/ClusterTlsFiles.js"
 import { bidi, clientStreaming, unary } from "../../src/layers/cluster/grpc/Client.js"
 import { GrpcError } from "../../src/layers/cluster/grpc/GrpcError.js"
 import { CLUSTER_SERVER_NAME, fetchPeerCa, pinnedCaCredentials } from "../../src/layers/cluster/grpc/PeerCa.js"
 import { NODE_ID_HEADER, SESSION_HEADER } from "../../src/layers/cluster/grpc/SessionMetadata.js"
-import { NodeRegistrySqlLive } from "../../src/layers/cluster/NodeRegistrySql.js"
-import { TokenVaultSqlLive } from "../../src/layers/cluster/TokenVaultSql.js"
-import { WorkerAgentGrpcLive } from "../../src/layers/cluster/WorkerAgentGrpc.js"
-import { WorkerChannelsLive } from "../../src/layers/cluster/WorkerChannelsLive.js"
+import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
+import * as TokenVaultSql from "../../src/layers/cluster/TokenVaultSql.js"
 import { ClusterServer } from "../../src/services/cluster/ClusterServer.js"
 import { DaemonConfig, type DaemonConfigShape } from "../../src/services/DaemonConfig.js"
 import { HostInfo } from "../../src/services/workload/HostInfo.js"
@@ -53,6 +48,12 @@ import {
   waitUntil,
   workerConfig
 } from "../support/ClusterDoubles.js"
+import * as ClusterServerGrpc from "../../src/layers/cluster/ClusterServerGrpc.js"
+import * as WorkerAgentGrpc from "../../src/layers/cluster/WorkerAgentGrpc.js"
+import * as WorkerChannelsLive from "../../src/layers/cluster/WorkerChannelsLive.js"
+import * as EventsLive from "../../src/layers/observability/EventsLive.js"
+import * as ClusterTlsFiles from "../../src/layers/security/ClusterTlsFiles.js"
+import * as Database from "../../src/layers/state/Database.js"
 
 // ---- harness ----------------------------------------------------------------------------------
 
@@ -77,7 +78,7 @@ const defaultLogs = (request: { readonly podId: string }) =>
 const startWorker = (name: string, port: number, token: string, overrides: Partial<DaemonConfigShape> = {}) =>
   Effect.gen(function*() {
     const local = yield* makeLocalWorkload(defaultLogs)
-    const ctx = yield* Layer.build(WorkerAgentGrpcLive.pipe(Layer.provide(Layer.mergeAll(
+    const ctx = yield* Layer.build(WorkerAgentGrpc.layer.pipe(Layer.provide(Layer.mergeAll(
       Layer.succeed(DaemonConfig, workerConfig(name, port, token, overrides)),
       Layer.succeed(HostInfo, fixedHostInfo),
       Layer.succeed(LocalWorkload, local.service)
@@ -465,10 +466,10 @@ describe("cluster protocol over gRPC", () => {
   it.scopedLive("with the SQLite vault and registry: join, heartbeat, rotate", () =>
     Effect.gen(function*() {
       const sqlState = yield* Layer.build(
-        Layer.mergeAll(TokenVaultSqlLive, NodeRegistrySqlLive).pipe(
-          Layer.provideMerge(DatabaseLive(":memory:")),
-          Layer.provideMerge(EventsLive),
-          Layer.provideMerge(NodeWorkloads.none)
+        Layer.mergeAll(TokenVaultSql.layer, NodeRegistrySql.layer).pipe(
+          Layer.provideMerge(Database.layerWith(":memory:")),
+          Layer.provideMerge(EventsLive.layer),
+          Layer.provideMerge(NodeWorkloads.layerNoop)
         )
       )
       const vault = Context.get(sqlState, TokenVault)
@@ -477,9 +478,9 @@ describe("cluster protocol over gRPC", () => {
       expect(Option.isSome(minted)).toBe(true)
       const token = Redacted.value(Option.getOrThrow(minted))
 
-      const server = yield* Layer.build(ClusterServerGrpcLive.pipe(
-        Layer.provideMerge(WorkerChannelsLive),
-        Layer.provide(ClusterTlsFilesLive),
+      const server = yield* Layer.build(ClusterServerGrpc.layer.pipe(
+        Layer.provideMerge(WorkerChannelsLive.layer),
+        Layer.provide(ClusterTlsFiles.layer),
         Layer.provide(Layer.succeed(DaemonConfig, testConfig())),
         Layer.provide(Layer.succeedContext(sqlState))
       ))

@@ -6,7 +6,6 @@ import { Chunk, Duration, Effect, Exit, Fiber, Layer, Schedule, Stream } from "e
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { ContainerRuntimeDockerAt } from "../../src/layers/workload/ContainerRuntimeDocker.js"
 import {
   ContainerRuntime,
   type ContainerSpec,
@@ -14,6 +13,7 @@ import {
   MANAGED_BY
 } from "../../src/services/workload/ContainerRuntime.js"
 import { BUSYBOX_IMAGE, DOCKER_SOCKET, ensureBusyboxImage, testEngine } from "../support/busyboxImage.js"
+import * as ContainerRuntimeDocker from "../../src/layers/workload/ContainerRuntimeDocker.js"
 
 const run = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`
 const nodeA = `itest-a-${run}`
@@ -26,7 +26,7 @@ const docker = new Docker({ socketPath: DOCKER_SOCKET })
 let bindDir: string
 
 /** The runtime under test; building it fails the test when there is no engine. */
-const Runtime = ContainerRuntimeDockerAt(DOCKER_SOCKET).pipe(
+const Runtime = ContainerRuntimeDocker.layerWith(DOCKER_SOCKET).pipe(
   Layer.provideMerge(Layer.effectDiscard(Effect.promise(testEngine)))
 )
 
@@ -333,7 +333,7 @@ describe("ContainerRuntimeDocker", () => {
   it.live("an unreachable socket is RuntimeUnavailable naming the socket", () =>
     Effect.gen(function*() {
       const socket = `/tmp/helyos-no-engine-${run}.sock`
-      const rt = yield* ContainerRuntime.pipe(Effect.provide(ContainerRuntimeDockerAt(socket)))
+      const rt = yield* ContainerRuntime.pipe(Effect.provide(ContainerRuntimeDocker.layerWith(socket)))
       const error = yield* Effect.flip(rt.ping)
       expect(error._tag).toBe("RuntimeUnavailable")
       expect(error.message).toMatch(new RegExp(`^cannot reach the Docker engine at ${socket}: connect ENOENT`))

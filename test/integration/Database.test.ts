@@ -1,9 +1,9 @@
-// DatabaseLive on a real file: WAL journal, migrations applied exactly once across restarts, name mapping.
+// Database.layerWith on a real file: WAL journal, migrations applied exactly once across restarts, name mapping.
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { DatabaseLive } from "../../src/layers/state/Database.js"
 import { tempDbFile } from "../support/TempDb.js"
+import * as Database from "../../src/layers/state/Database.js"
 
 const ALL_MIGRATIONS = [
   { migrationId: 1, name: "cluster" },
@@ -16,9 +16,9 @@ const ALL_MIGRATIONS = [
 const tempDb = tempDbFile("helyos-db-")
 
 const inLifetime = <A, E>(file: string, body: Effect.Effect<A, E, SqlClient.SqlClient>) =>
-  Effect.scoped(Effect.provide(body, DatabaseLive(file)))
+  Effect.scoped(Effect.provide(body, Database.layerWith(file)))
 
-describe("DatabaseLive", () => {
+describe("Database.layerWith", () => {
   it.scoped("a file database runs in WAL mode and records migration 0001 once across restarts", () =>
     Effect.gen(function*() {
       const file = yield* tempDb
@@ -51,5 +51,5 @@ describe("DatabaseLive", () => {
       expect(back).toEqual(row)
       const bad = yield* Effect.exit(sql`INSERT INTO nodes ${sql.insert({ ...row, id: "n2", name: "w2", liveness: "Zombie" })}`)
       expect(bad._tag).toBe("Failure")
-    }).pipe(Effect.provide(DatabaseLive(":memory:"))))
+    }).pipe(Effect.provide(Database.layerWith(":memory:"))))
 })

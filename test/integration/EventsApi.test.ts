@@ -3,12 +3,8 @@
 // release of the subscription when the client goes away; /events/recent; POST .../restart.
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted, Ref, type Scope } from "effect"
-import { ApiServerLive } from "../../src/layers/api/ApiServer.js"
-import { ApiTlsPlainHttp } from "../../src/layers/security/ApiTlsFiles.js"
-import { ApiTokensSqlLive } from "../../src/layers/security/ApiTokensSql.js"
-import { makeEventLog } from "../../src/layers/observability/EventLogLive.js"
-import { HostInfoOsLive } from "../../src/layers/workload/HostInfoOs.js"
-import { TokenVaultSqlLive } from "../../src/layers/cluster/TokenVaultSql.js"
+import * as ApiTokensSql from "../../src/layers/security/ApiTokensSql.js"
+import * as TokenVaultSql from "../../src/layers/cluster/TokenVaultSql.js"
 import { ApiServer } from "../../src/services/api/ApiServer.js"
 import { ApiTokens } from "../../src/services/security/ApiTokens.js"
 import { EventLog } from "../../src/services/observability/EventLog.js"
@@ -16,6 +12,10 @@ import { Orchestrator } from "../../src/services/orchestrator/Orchestrator.js"
 import { join, MASTER, masterOn } from "../support/OrchestratorHarness.js"
 import { call } from "../support/RawHttp.js"
 import { TOKEN, workloadApi } from "../support/WorkloadApiHarness.js"
+import * as ApiServerHttp from "../../src/layers/api/ApiServerHttp.js"
+import * as EventLogLive from "../../src/layers/observability/EventLogLive.js"
+import * as ApiTlsFiles from "../../src/layers/security/ApiTlsFiles.js"
+import * as HostInfoOs from "../../src/layers/workload/HostInfoOs.js"
 
 /** An open SSE connection: what arrived so far, and a way to wait for more. */
 const openStream = (route: string) =>
@@ -134,7 +134,7 @@ describe("GET /api/v1/events (SSE)", () => {
 /** The API with its own event log whose live subscriptions are counted, and a small subscriber buffer. */
 const countedApi = (open: Ref.Ref<number>) => {
   const countedLog = Layer.effect(EventLog, Effect.gen(function*() {
-    const inner = yield* makeEventLog({ subscriberBuffer: 4 })
+    const inner = yield* EventLogLive.make({ subscriberBuffer: 4 })
     return EventLog.of({
       ...inner,
       subscribe: Effect.zipRight(
@@ -147,12 +147,12 @@ const countedApi = (open: Ref.Ref<number>) => {
     yield* (yield* ApiTokens).ensureDefault(Option.some(Redacted.make(TOKEN)))
     yield* join(MASTER, "Master")
   }))
-  return ApiServerLive.pipe(
+  return ApiServerHttp.layer.pipe(
     Layer.provideMerge(countedLog),
-    Layer.provide(ApiTlsPlainHttp),
-    Layer.provide(HostInfoOsLive),
+    Layer.provide(ApiTlsFiles.layerPlainHttp),
+    Layer.provide(HostInfoOs.layer),
     Layer.provideMerge(seeded),
-    Layer.provideMerge(Layer.mergeAll(TokenVaultSqlLive, ApiTokensSqlLive)),
+    Layer.provideMerge(Layer.mergeAll(TokenVaultSql.layer, ApiTokensSql.layer)),
     Layer.provideMerge(masterOn(":memory:", "1 hour"))
   )
 }

@@ -4,11 +4,12 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import Docker from "dockerode"
 import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
 import type { PodAssignment, PodEvent, PodStatus } from "../../src/generated/cluster.js"
-import { ContainerRuntimeDockerAt, makeDockerRuntime } from "../../src/layers/workload/ContainerRuntimeDocker.js"
-import { LocalWorkloadRuntime, type LocalWorkloadOptions } from "../../src/layers/workload/LocalWorkloadRuntime.js"
+import { type LocalWorkloadOptions } from "../../src/layers/workload/LocalWorkloadRuntime.js"
 import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import { BUSYBOX_IMAGE, DOCKER_SOCKET, testEngine } from "../support/busyboxImage.js"
+import * as ContainerRuntimeDocker from "../../src/layers/workload/ContainerRuntimeDocker.js"
+import * as LocalWorkloadRuntime from "../../src/layers/workload/LocalWorkloadRuntime.js"
 
 const run = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`
 const node = `lw-itest-${run}`
@@ -16,7 +17,7 @@ const project = `lwitest${run.replace(/[^a-z0-9]/g, "")}`
 // creating the client contacts nothing; testEngine() in the layer is what requires the engine
 const docker = new Docker({ socketPath: DOCKER_SOCKET })
 /** The engine as the runtime sees it, to act on containers from outside (docker exec) */
-const engine = makeDockerRuntime(DOCKER_SOCKET)
+const engine = ContainerRuntimeDocker.make(DOCKER_SOCKET)
 
 const config = Layer.succeed(DaemonConfig, DaemonConfig.of({
   mode: "single",
@@ -40,8 +41,8 @@ const config = Layer.succeed(DaemonConfig, DaemonConfig.of({
 
 /** Building it fails the test when there is no engine. */
 const workloadWith = (options: LocalWorkloadOptions) =>
-  LocalWorkloadRuntime(options).pipe(
-    Layer.provide(ContainerRuntimeDockerAt(DOCKER_SOCKET)),
+  LocalWorkloadRuntime.layerWith(options).pipe(
+    Layer.provide(ContainerRuntimeDocker.layerWith(DOCKER_SOCKET)),
     Layer.provide(config),
     Layer.provideMerge(Layer.effectDiscard(Effect.promise(testEngine)))
   )

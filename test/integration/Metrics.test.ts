@@ -4,14 +4,14 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, type Scope } from "effect"
 import parsePrometheusText from "parse-prometheus-text-format"
 import { randomUUID } from "node:crypto"
-import { MetricsPrometheusLive } from "../../src/layers/observability/MetricsPrometheus.js"
 import { ApiServer } from "../../src/services/api/ApiServer.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { apiOn } from "../support/ApiHarness.js"
 import { call } from "../support/RawHttp.js"
+import * as MetricsPrometheus from "../../src/layers/observability/MetricsPrometheus.js"
 
 const onMaster = <A, E>(test: Effect.Effect<A, E, ApiServer | NodeRegistry | Scope.Scope>) =>
-  Effect.provide(test, apiOn("master").pipe(Layer.provide(MetricsPrometheusLive)))
+  Effect.provide(test, apiOn("master").pipe(Layer.provide(MetricsPrometheus.layer)))
 
 describe("GET /metrics", () => {
   it.scopedLive("is public Prometheus text 0.0.4 that a parser reads, with every family", () =>

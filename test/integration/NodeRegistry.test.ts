@@ -4,16 +4,16 @@ import { describe, expect, it } from "@effect/vitest"
 import { createHash } from "node:crypto"
 import { Effect, Exit, Layer, Redacted, TestClock } from "effect"
 import { NodeResources, nodeStatus } from "../../src/domain/Node.js"
-import { DatabaseLive } from "../../src/layers/state/Database.js"
-import { NodeRegistrySql } from "../../src/layers/cluster/NodeRegistrySql.js"
+import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
 import { type JoinRequest, NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { tempDbFile } from "../support/TempDb.js"
+import * as Database from "../../src/layers/state/Database.js"
 
 const tempRegistryDb = tempDbFile("helyos-registry-")
 
 /** One master lifetime on the file; closing the scope closes the database ("the master stops"). */
 const inLifetime = <A, E>(file: string, body: Effect.Effect<A, E, NodeRegistry | SqlClient.SqlClient>) =>
-  Effect.scoped(Effect.provide(body, NodeRegistrySql.layer.pipe(Layer.provideMerge(DatabaseLive(file)))))
+  Effect.scoped(Effect.provide(body, NodeRegistrySql.layer.pipe(Layer.provideMerge(Database.layerWith(file)))))
 
 /** One master lifetime on a fresh file, for the tests that never restart. */
 const inFreshLifetime = <A, E>(body: Effect.Effect<A, E, NodeRegistry | SqlClient.SqlClient>) =>

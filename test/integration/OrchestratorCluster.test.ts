@@ -5,21 +5,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Context, Effect, Exit, Layer, Redacted, Scope, Stream } from "effect"
 import type { DeploymentSpec } from "../../src/domain/DeploymentSpec.js"
 import { decodeSpec } from "../../src/domain/DeploymentSpec.js"
-import { ClusterServerGrpcLive } from "../../src/layers/cluster/ClusterServerGrpc.js"
-import { ClusterTlsFilesLive } from "../../src/layers/security/ClusterTlsFiles.js"
-import { ContainerRuntimeMemory, ContainerRuntimeMemoryLayer } from "../../src/layers/workload/ContainerRuntimeMemory.js"
-import { DatabaseLive } from "../../src/layers/state/Database.js"
-import { EventLogLive } from "../../src/layers/observability/EventLogLive.js"
-import { EventsLive } from "../../src/layers/observability/EventsLive.js"
-import { SecretStoreSql } from "../../src/layers/security/SecretStoreSql.js"
+import { MemoryEngine } from "../../src/layers/workload/ContainerRuntimeMemory.js"
+import * as SecretStoreSql from "../../src/layers/security/SecretStoreSql.js"
 import { MasterKey } from "../../src/services/security/MasterKey.js"
 import { SecretStore } from "../../src/services/security/SecretStore.js"
-import { HeartbeatMonitorLive } from "../../src/layers/cluster/HeartbeatMonitorLive.js"
-import { LocalWorkloadRuntime } from "../../src/layers/workload/LocalWorkloadRuntime.js"
-import { NodeRegistrySqlLive } from "../../src/layers/cluster/NodeRegistrySql.js"
-import { OrchestratorLayer } from "../../src/layers/orchestrator/OrchestratorLive.js"
-import { WorkerAgentGrpcLive } from "../../src/layers/cluster/WorkerAgentGrpc.js"
-import { WorkerChannelsLive } from "../../src/layers/cluster/WorkerChannelsLive.js"
+import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
 import { ClusterServer } from "../../src/services/cluster/ClusterServer.js"
 import { Labels } from "../../src/services/workload/ContainerRuntime.js"
 import { DaemonConfig } from "../../src/services/DaemonConfig.js"
@@ -37,6 +27,17 @@ import {
   waitUntil,
   workerConfig
 } from "../support/ClusterDoubles.js"
+import * as ClusterServerGrpc from "../../src/layers/cluster/ClusterServerGrpc.js"
+import * as HeartbeatMonitorLive from "../../src/layers/cluster/HeartbeatMonitorLive.js"
+import * as WorkerAgentGrpc from "../../src/layers/cluster/WorkerAgentGrpc.js"
+import * as WorkerChannelsLive from "../../src/layers/cluster/WorkerChannelsLive.js"
+import * as EventLogLive from "../../src/layers/observability/EventLogLive.js"
+import * as EventsLive from "../../src/layers/observability/EventsLive.js"
+import * as OrchestratorLive from "../../src/layers/orchestrator/OrchestratorLive.js"
+import * as ClusterTlsFiles from "../../src/layers/security/ClusterTlsFiles.js"
+import * as Database from "../../src/layers/state/Database.js"
+import * as ContainerRuntimeMemory from "../../src/layers/workload/ContainerRuntimeMemory.js"
+import * as LocalWorkloadRuntime from "../../src/layers/workload/LocalWorkloadRuntime.js"
 
 const spec = (input: Record<string, unknown>): DeploymentSpec => {
   const decoded = decodeSpec({ project: "shop", deployment: { name: "api" }, image: "nginx:1", ...input })
@@ -49,20 +50,20 @@ const startMaster = (token: string) =>
   Effect.gen(function*() {
     const vault = yield* makeTokenVault(token)
     // its cluster CA goes to the tests' data dir, where the workers' default config finds it
-    const layer = Layer.mergeAll(ClusterServerGrpcLive, HeartbeatMonitorLive).pipe(
-      Layer.provideMerge(ClusterTlsFilesLive),
-      Layer.provideMerge(OrchestratorLayer({ reconcileInterval: "100 millis" })),
+    const layer = Layer.mergeAll(ClusterServerGrpc.layer, HeartbeatMonitorLive.layer).pipe(
+      Layer.provideMerge(ClusterTlsFiles.layer),
+      Layer.provideMerge(OrchestratorLive.layerWith({ reconcileInterval: "100 millis" })),
       // this master runs no pods itself (it is not registered as a node here)
-      Layer.provideMerge(Layer.mergeAll(WorkerChannelsLive, LocalWorkload.none, ContainerRuntimeMemoryLayer())),
+      Layer.provideMerge(Layer.mergeAll(WorkerChannelsLive.layer, LocalWorkload.layerNoop, ContainerRuntimeMemory.layerWith())),
       Layer.provideMerge(Layer.mergeAll(
-        NodeRegistrySqlLive,
-        EventsLive,
-        EventLogLive,
-        SecretStoreSql.layer.pipe(Layer.provide(MasterKey.ephemeral)),
+        NodeRegistrySql.layer,
+        EventsLive.layer,
+        EventLogLive.layer,
+        SecretStoreSql.layer.pipe(Layer.provide(MasterKey.layerEphemeral)),
         Layer.succeed(TokenVault, vault.service),
         Layer.succeed(DaemonConfig, testConfig())
       )),
-      Layer.provideMerge(DatabaseLive(":memory:"))
+      Layer.provideMerge(Database.layerWith(":memory:"))
     )
     const ctx = yield* Layer.build(layer)
     return {
@@ -75,8 +76,8 @@ const startMaster = (token: string) =>
 
 /** One worker host's engine; it outlives the agent, as a real Docker engine outlives helyosd. */
 const engine = Effect.map(
-  Layer.build(ContainerRuntimeMemoryLayer({ images: ["nginx:1"] })),
-  (ctx) => ({ ctx, control: Context.get(ctx, ContainerRuntimeMemory) })
+  Layer.build(ContainerRuntimeMemory.layerWith({ images: ["nginx:1"] })),
+  (ctx) => ({ ctx, control: Context.get(ctx, MemoryEngine) })
 )
 type Engine = Effect.Effect.Success<typeof engine>
 
@@ -84,8 +85,8 @@ type Engine = Effect.Effect.Success<typeof engine>
 const startWorker = (name: string, port: number, token: string, host: Engine) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
-    const layer = WorkerAgentGrpcLive.pipe(
-      Layer.provide(LocalWorkloadRuntime({ resyncInterval: "100 millis", stopGrace: "10 millis" })),
+    const layer = WorkerAgentGrpc.layer.pipe(
+      Layer.provide(LocalWorkloadRuntime.layerWith({ resyncInterval: "100 millis", stopGrace: "10 millis" })),
       Layer.provide(Layer.mergeAll(
         Layer.succeedContext(host.ctx),
         Layer.succeed(DaemonConfig, workerConfig(name, port, token)),

@@ -7,11 +7,11 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { DatabaseLive } from "../../src/layers/state/Database.js"
 import { loadOrCreateMasterKey, MASTER_KEY_FILE } from "../../src/layers/security/MasterKeyFile.js"
-import { SecretStoreSql } from "../../src/layers/security/SecretStoreSql.js"
+import * as SecretStoreSql from "../../src/layers/security/SecretStoreSql.js"
 import { MasterKey } from "../../src/services/security/MasterKey.js"
 import { SecretStore } from "../../src/services/security/SecretStore.js"
+import * as Database from "../../src/layers/state/Database.js"
 
 const PLAINTEXT = "hunter2-plaintext-marker-7f3a"
 
@@ -21,7 +21,7 @@ const dataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "helyos-secrets-"))
 const storeIn = (dir: string) =>
   SecretStoreSql.layer.pipe(
     Layer.provideMerge(Layer.effect(MasterKey, loadOrCreateMasterKey(path.join(dir, MASTER_KEY_FILE)))),
-    Layer.provideMerge(DatabaseLive(path.join(dir, "helyos.db")))
+    Layer.provideMerge(Database.layerWith(path.join(dir, "helyos.db")))
   )
 
 const secrets = SecretStore

@@ -7,9 +7,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Duration, Effect, Layer, Option, Redacted, TestClock } from "effect"
 import { isJoinTokenFormat } from "../../src/domain/Tokens.js"
-import { DatabaseLive } from "../../src/layers/state/Database.js"
-import { TokenVaultSql } from "../../src/layers/cluster/TokenVaultSql.js"
+import * as TokenVaultSql from "../../src/layers/cluster/TokenVaultSql.js"
 import { TokenVault } from "../../src/services/cluster/TokenVault.js"
+import * as Database from "../../src/layers/state/Database.js"
 
 /** A temp directory that disappears with the test's scope. */
 const tempDir = Effect.acquireRelease(
@@ -18,7 +18,7 @@ const tempDir = Effect.acquireRelease(
 )
 
 /** One "master lifetime" on the file: the vault plus the SqlClient, for looking at the table. */
-const vaultOn = (file: string) => TokenVaultSql.layer.pipe(Layer.provideMerge(DatabaseLive(file)))
+const vaultOn = (file: string) => TokenVaultSql.layer.pipe(Layer.provideMerge(Database.layerWith(file)))
 
 /** Run `body` in one lifetime; the database is closed when it returns. */
 const inLifetime = <A, E>(file: string, body: Effect.Effect<A, E, TokenVault | SqlClient.SqlClient>) =>

@@ -13,7 +13,6 @@ import { caFingerprint, CLUSTER_CA_FILE } from "../../src/layers/security/Cluste
 import { unary } from "../../src/layers/cluster/grpc/Client.js"
 import { RETRY_AFTER_MS } from "../../src/layers/cluster/grpc/JoinRefusals.js"
 import { CLUSTER_SERVER_NAME, pinnedCaCredentials } from "../../src/layers/cluster/grpc/PeerCa.js"
-import { WorkerAgentGrpcLive } from "../../src/layers/cluster/WorkerAgentGrpc.js"
 import { DaemonConfig } from "../../src/services/DaemonConfig.js"
 import { HostInfo } from "../../src/services/workload/HostInfo.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
@@ -28,6 +27,7 @@ import {
   waitUntil,
   workerConfig
 } from "../support/ClusterDoubles.js"
+import * as WorkerAgentGrpc from "../../src/layers/cluster/WorkerAgentGrpc.js"
 
 /** Every line a worker logs, with its level. */
 const captureInto = (lines: Array<string>) =>
@@ -47,7 +47,7 @@ const startWorker = (name: string, port: number, token: string, masterDir: strin
     const dataDir = freshDataDir()
     copyFileSync(path.join(masterDir, CLUSTER_CA_FILE), path.join(dataDir, CLUSTER_CA_FILE))
     const local = yield* makeLocalWorkload(() => Stream.empty)
-    const ctx = yield* Layer.build(WorkerAgentGrpcLive.pipe(Layer.provide(Layer.mergeAll(
+    const ctx = yield* Layer.build(WorkerAgentGrpc.layer.pipe(Layer.provide(Layer.mergeAll(
       Layer.succeed(DaemonConfig, workerConfig(name, port, token, { dataDir })),
       Layer.succeed(HostInfo, fixedHostInfo),
       Layer.succeed(LocalWorkload, local.service)

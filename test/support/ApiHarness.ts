@@ -5,20 +5,12 @@ import { mkdtempSync } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { type NodeId, NodeResources } from "../../src/domain/Node.js"
-import { ApiServerLive } from "../../src/layers/api/ApiServer.js"
-import { clusterTlsIn } from "../../src/layers/security/ClusterTlsFiles.js"
-import { ApiTlsPlainHttp } from "../../src/layers/security/ApiTlsFiles.js"
 import type { ApiTls, ApiTlsMaterialError } from "../../src/services/security/ApiTls.js"
-import { ContainerRuntimeMemoryLayer } from "../../src/layers/workload/ContainerRuntimeMemory.js"
-import { DatabaseLive } from "../../src/layers/state/Database.js"
-import { EventLogLive } from "../../src/layers/observability/EventLogLive.js"
-import { EventsLive } from "../../src/layers/observability/EventsLive.js"
-import { NodeRegistrySqlLive } from "../../src/layers/cluster/NodeRegistrySql.js"
-import { SecretStoreSql } from "../../src/layers/security/SecretStoreSql.js"
+import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
+import * as SecretStoreSql from "../../src/layers/security/SecretStoreSql.js"
 import { MasterKey } from "../../src/services/security/MasterKey.js"
-import { OrchestratorLayer } from "../../src/layers/orchestrator/OrchestratorLive.js"
-import { TokenVaultSqlLive } from "../../src/layers/cluster/TokenVaultSql.js"
-import { ApiTokensSqlLive } from "../../src/layers/security/ApiTokensSql.js"
+import * as TokenVaultSql from "../../src/layers/cluster/TokenVaultSql.js"
+import * as ApiTokensSql from "../../src/layers/security/ApiTokensSql.js"
 import { ApiTokens } from "../../src/services/security/ApiTokens.js"
 import { HostInfo } from "../../src/services/workload/HostInfo.js"
 import { DaemonConfig, type DaemonMode, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
@@ -28,6 +20,14 @@ import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
 import { Orchestrator } from "../../src/services/orchestrator/Orchestrator.js"
 import { TokenVault } from "../../src/services/cluster/TokenVault.js"
 import { WorkerChannels } from "../../src/services/cluster/WorkerChannels.js"
+import * as ApiServerHttp from "../../src/layers/api/ApiServerHttp.js"
+import * as EventLogLive from "../../src/layers/observability/EventLogLive.js"
+import * as EventsLive from "../../src/layers/observability/EventsLive.js"
+import * as OrchestratorLive from "../../src/layers/orchestrator/OrchestratorLive.js"
+import * as ApiTlsFiles from "../../src/layers/security/ApiTlsFiles.js"
+import * as ClusterTlsFiles from "../../src/layers/security/ClusterTlsFiles.js"
+import * as Database from "../../src/layers/state/Database.js"
+import * as ContainerRuntimeMemory from "../../src/layers/workload/ContainerRuntimeMemory.js"
 
 /** The API token the harness configures. */
 export const TOKEN = `nxa-api_${"ab".repeat(32)}`
@@ -84,13 +84,13 @@ const config = (mode: DaemonMode) =>
 export const apiOn = (
   mode: DaemonMode,
   podCounts?: NodeWorkloads["Type"]["podCounts"],
-  tls: Layer.Layer<ApiTls, ApiTlsMaterialError> = ApiTlsPlainHttp
+  tls: Layer.Layer<ApiTls, ApiTlsMaterialError> = ApiTlsFiles.layerPlainHttp
 ) => {
   const db = path.join(mkdtempSync(path.join(os.tmpdir(), "helyos-api-")), "helyos.db")
-  const secrets = SecretStoreSql.layer.pipe(Layer.provide(MasterKey.ephemeral))
-  const state = Layer.mergeAll(TokenVaultSqlLive, ApiTokensSqlLive, NodeRegistrySqlLive, secrets).pipe(
-    Layer.provideMerge(DatabaseLive(db)),
-    Layer.provideMerge(Layer.mergeAll(EventsLive, EventLogLive))
+  const secrets = SecretStoreSql.layer.pipe(Layer.provide(MasterKey.layerEphemeral))
+  const state = Layer.mergeAll(TokenVaultSql.layer, ApiTokensSql.layer, NodeRegistrySql.layer, secrets).pipe(
+    Layer.provideMerge(Database.layerWith(db)),
+    Layer.provideMerge(Layer.mergeAll(EventsLive.layer, EventLogLive.layer))
   )
   const seeded = Layer.effectDiscard(Effect.gen(function*() {
     const vault = yield* TokenVault
@@ -114,12 +114,12 @@ export const apiOn = (
   const hostInfo = Layer.succeed(HostInfo, HostInfo.of({ hostname: "master", resources: Effect.succeed(liveResources) }))
   // only the Orchestrator: the nodes routes keep the pod counts above
   const orchestrator = Layer.effect(Orchestrator, Orchestrator).pipe(
-    Layer.provide(OrchestratorLayer({ reconcileInterval: "1 hour" })),
-    Layer.provide(Layer.mergeAll(LocalWorkload.none, ContainerRuntimeMemoryLayer()))
+    Layer.provide(OrchestratorLive.layerWith({ reconcileInterval: "1 hour" })),
+    Layer.provide(Layer.mergeAll(LocalWorkload.layerNoop, ContainerRuntimeMemory.layerWith()))
   )
   // a master has its cluster CA (the join command the API returns carries its fingerprint)
-  const clusterTls = mode === "master" ? clusterTlsIn(path.dirname(db)) : Layer.empty
-  return ApiServerLive.pipe(
+  const clusterTls = mode === "master" ? ClusterTlsFiles.layerWith(path.dirname(db)) : Layer.empty
+  return ApiServerHttp.layer.pipe(
     Layer.provideMerge(tls),
     Layer.provideMerge(clusterTls),
     Layer.provideMerge(orchestrator),

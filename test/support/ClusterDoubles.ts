@@ -10,9 +10,6 @@ import type { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import { NodeNotFound, SessionInvalid } from "../../src/domain/Errors.js"
 import { NodeId, NodeRecord, NodeResources } from "../../src/domain/Node.js"
 import { type Assignment, type LogChunk, type LogRequest, PodStatus } from "../../src/generated/cluster.js"
-import { ClusterServerGrpcLive } from "../../src/layers/cluster/ClusterServerGrpc.js"
-import { ClusterTlsFilesLive } from "../../src/layers/security/ClusterTlsFiles.js"
-import { WorkerChannelsLive } from "../../src/layers/cluster/WorkerChannelsLive.js"
 import { ClusterServer } from "../../src/services/cluster/ClusterServer.js"
 import { ClusterTls } from "../../src/services/security/ClusterTls.js"
 import { DaemonConfig, type DaemonConfigShape, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
@@ -23,6 +20,9 @@ import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
 import { TokenVault } from "../../src/services/cluster/TokenVault.js"
 import { WorkerChannels } from "../../src/services/cluster/WorkerChannels.js"
+import * as ClusterServerGrpc from "../../src/layers/cluster/ClusterServerGrpc.js"
+import * as WorkerChannelsLive from "../../src/layers/cluster/WorkerChannelsLive.js"
+import * as ClusterTlsFiles from "../../src/layers/security/ClusterTlsFiles.js"
 
 export const newJoinToken = () => `nxa_${randomBytes(32).toString("hex")}`
 
@@ -297,9 +297,9 @@ export const startClusterMaster = (
   options: { readonly port?: number; readonly scope?: Scope.Scope; readonly dataDir?: string } = {}
 ) =>
   Effect.gen(function*() {
-    const layer = ClusterServerGrpcLive.pipe(
-      Layer.provideMerge(WorkerChannelsLive),
-      Layer.provideMerge(ClusterTlsFilesLive),
+    const layer = ClusterServerGrpc.layer.pipe(
+      Layer.provideMerge(WorkerChannelsLive.layer),
+      Layer.provideMerge(ClusterTlsFiles.layer),
       Layer.provide(Layer.mergeAll(
         Layer.succeed(
           DaemonConfig,

@@ -9,20 +9,21 @@ import { decodeSpec, type DeploymentSpec } from "../../src/domain/DeploymentSpec
 import { type NodeId, NodeResources } from "../../src/domain/Node.js"
 import type { PodView } from "../../src/domain/Workload.js"
 import { type Assignment, type MasterMessage, PodStatus } from "../../src/generated/cluster.js"
-import { ContainerRuntimeMemoryLayer } from "../../src/layers/workload/ContainerRuntimeMemory.js"
-import { DatabaseLive } from "../../src/layers/state/Database.js"
-import { EventLogLive } from "../../src/layers/observability/EventLogLive.js"
-import { EventsLive } from "../../src/layers/observability/EventsLive.js"
-import { NodeRegistrySql } from "../../src/layers/cluster/NodeRegistrySql.js"
-import { SecretStoreSql } from "../../src/layers/security/SecretStoreSql.js"
+import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
+import * as SecretStoreSql from "../../src/layers/security/SecretStoreSql.js"
 import { MasterKey } from "../../src/services/security/MasterKey.js"
-import { OrchestratorControl, OrchestratorLayer } from "../../src/layers/orchestrator/OrchestratorLive.js"
+import { OrchestratorControl } from "../../src/layers/orchestrator/OrchestratorLive.js"
 import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
 import { WorkerChannels } from "../../src/services/cluster/WorkerChannels.js"
 import { tempDbFile } from "./TempDb.js"
+import * as EventLogLive from "../../src/layers/observability/EventLogLive.js"
+import * as EventsLive from "../../src/layers/observability/EventsLive.js"
+import * as OrchestratorLive from "../../src/layers/orchestrator/OrchestratorLive.js"
+import * as Database from "../../src/layers/state/Database.js"
+import * as ContainerRuntimeMemory from "../../src/layers/workload/ContainerRuntimeMemory.js"
 
 export const MASTER = "master"
 
@@ -115,16 +116,16 @@ const localLayer = Layer.effectContext(Effect.gen(function*() {
 const masterKey = Layer.succeed(MasterKey, Redacted.make<Uint8Array>(randomBytes(32)))
 
 export const masterOn = (file: string, reconcileInterval: Duration.DurationInput = "1 hour") =>
-  OrchestratorLayer({ reconcileInterval }).pipe(
-    Layer.provideMerge(Layer.mergeAll(wireLayer, localLayer, ContainerRuntimeMemoryLayer())),
+  OrchestratorLive.layerWith({ reconcileInterval }).pipe(
+    Layer.provideMerge(Layer.mergeAll(wireLayer, localLayer, ContainerRuntimeMemory.layerWith())),
     Layer.provideMerge(Layer.mergeAll(
       NodeRegistrySql.layer,
-      EventsLive,
-      EventLogLive,
+      EventsLive.layer,
+      EventLogLive.layer,
       SecretStoreSql.layer.pipe(Layer.provide(masterKey)),
       Layer.succeed(DaemonConfig, config)
     )),
-    Layer.provideMerge(DatabaseLive(file))
+    Layer.provideMerge(Database.layerWith(file))
   )
 
 const resources = new NodeResources({ cpuCores: 4, memoryBytes: 8 * 2 ** 30, cpuAvailable: 4, memoryAvailable: 8 * 2 ** 30 })

@@ -4,7 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Duration, Effect, Fiber, Stream, TestClock } from "effect"
 import type { EventFeedItem } from "../../src/domain/HelyosEvent.js"
 import { KEEPALIVE_INTERVAL, SSE_KEEPALIVE, SSE_OPEN, sseMessage, sseText } from "../../src/layers/api/handlers/EventsHandlers.js"
-import { makeEventLog } from "../../src/layers/observability/EventLogLive.js"
+import * as EventLogLive from "../../src/layers/observability/EventLogLive.js"
 
 const pod = (name: string, action = "started") => ({ kind: "pod" as const, name, action, message: `${name} ${action}` })
 
@@ -14,7 +14,7 @@ const names = (items: ReadonlyArray<EventFeedItem>) =>
 describe("EventLog", () => {
   it.effect("stamps each event with the Clock as RFC 3339 UTC", () =>
     Effect.gen(function*() {
-      const log = yield* makeEventLog()
+      const log = yield* EventLogLive.make()
       yield* TestClock.setTime(Date.parse("2026-11-24T22:03:04.000Z"))
       yield* log.record(pod("web-0"))
       yield* TestClock.adjust("1500 millis")
@@ -28,7 +28,7 @@ describe("EventLog", () => {
 
   it.effect("keeps only the newest events, oldest first, and recent(limit) takes the last ones", () =>
     Effect.gen(function*() {
-      const log = yield* makeEventLog({ historySize: 5 })
+      const log = yield* EventLogLive.make({ historySize: 5 })
       for (let i = 0; i < 12; i++) yield* log.record(pod(`p-${i}`))
       expect((yield* log.recent(100)).map((e) => e.name)).toEqual(["p-7", "p-8", "p-9", "p-10", "p-11"])
       expect((yield* log.recent(2)).map((e) => e.name)).toEqual(["p-10", "p-11"])
@@ -37,7 +37,7 @@ describe("EventLog", () => {
 
   it.scoped("a subscriber gets the events recorded after it subscribed, in order", () =>
     Effect.gen(function*() {
-      const log = yield* makeEventLog()
+      const log = yield* EventLogLive.make()
       yield* log.record(pod("before"))
       const feed = yield* log.subscribe
       const taken = yield* Stream.take(feed, 3).pipe(Stream.runCollect, Effect.fork)
@@ -49,7 +49,7 @@ describe("EventLog", () => {
 
   it.scoped("a subscriber that falls behind loses its oldest events and is told how many first", () =>
     Effect.gen(function*() {
-      const log = yield* makeEventLog({ subscriberBuffer: 3 })
+      const log = yield* EventLogLive.make({ subscriberBuffer: 3 })
       const feed = yield* log.subscribe
       // nobody reads while 10 events arrive: 7 overflow the buffer of 3
       for (let i = 0; i < 10; i++) yield* log.record(pod(`p-${i}`))
@@ -63,7 +63,7 @@ describe("EventLog", () => {
 
   it.scoped("a slow subscriber does not slow the log or another subscriber", () =>
     Effect.gen(function*() {
-      const log = yield* makeEventLog({ subscriberBuffer: 2, historySize: 50 })
+      const log = yield* EventLogLive.make({ subscriberBuffer: 2, historySize: 50 })
       yield* log.subscribe // never read
       const fast = yield* log.subscribe
       const taken = yield* Stream.take(fast, 20).pipe(Stream.runCollect, Effect.fork)
@@ -79,7 +79,7 @@ describe("EventLog", () => {
 
   it.effect("an ended subscription receives nothing more and holds no buffer", () =>
     Effect.gen(function*() {
-      const log = yield* makeEventLog({ subscriberBuffer: 2 })
+      const log = yield* EventLogLive.make({ subscriberBuffer: 2 })
       const got = yield* Effect.scoped(Effect.gen(function*() {
         const feed = yield* log.subscribe
         const one = yield* Stream.take(feed, 1).pipe(Stream.runCollect, Effect.fork)
@@ -96,7 +96,7 @@ describe("EventLog", () => {
 describe("the SSE text of GET /api/v1/events", () => {
   it.scoped("a comment first, the history, live events, a lag warning, and a keepalive every 15 s", () =>
     Effect.gen(function*() {
-      const log = yield* makeEventLog({ subscriberBuffer: 2 })
+      const log = yield* EventLogLive.make({ subscriberBuffer: 2 })
       yield* log.record(pod("old-1"))
       yield* log.record(pod("old-2"))
       const closing = yield* Deferred.make<void>()

@@ -6,14 +6,14 @@ import { join } from "node:path"
 import { Context, Duration, Effect, Fiber, Layer, Logger, Option, Queue, Schedule, TestClock } from "effect"
 import type { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import { type NodeId, NodeResources, nodeStatus } from "../../src/domain/Node.js"
-import { DatabaseLive } from "../../src/layers/state/Database.js"
-import { EventsLive } from "../../src/layers/observability/EventsLive.js"
-import { HeartbeatMonitorLive } from "../../src/layers/cluster/HeartbeatMonitorLive.js"
-import { NodeRegistrySql } from "../../src/layers/cluster/NodeRegistrySql.js"
+import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
 import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
 import { Events } from "../../src/services/observability/Events.js"
 import { type JoinRequest, NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { tempDbFile } from "../support/TempDb.js"
+import * as HeartbeatMonitorLive from "../../src/layers/cluster/HeartbeatMonitorLive.js"
+import * as EventsLive from "../../src/layers/observability/EventsLive.js"
+import * as Database from "../../src/layers/state/Database.js"
 
 interface Timers {
   readonly heartbeatInterval: Duration.Duration
@@ -52,9 +52,9 @@ const standard: Timers = defaultTimers
 
 /** Monitor + registry + events on one database; each build is one "master lifetime". */
 const masterOn = (file: string, timers: Timers = standard) =>
-  HeartbeatMonitorLive.pipe(
-    Layer.provideMerge(Layer.mergeAll(NodeRegistrySql.layer, EventsLive, configLayer(timers))),
-    Layer.provide(DatabaseLive(file))
+  HeartbeatMonitorLive.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(NodeRegistrySql.layer, EventsLive.layer, configLayer(timers))),
+    Layer.provide(Database.layerWith(file))
   )
 
 const resources = new NodeResources({ cpuCores: 2, memoryBytes: 2 ** 31, cpuAvailable: 2, memoryAvailable: 2 ** 31 })

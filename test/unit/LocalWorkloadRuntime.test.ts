@@ -3,11 +3,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Fiber, Layer, Ref, Stream, TestClock } from "effect"
 import type { HealthCheck, PodAssignment, PodStatus } from "../../src/generated/cluster.js"
-import { ContainerRuntimeMemory, ContainerRuntimeMemoryLayer } from "../../src/layers/workload/ContainerRuntimeMemory.js"
+import { MemoryEngine } from "../../src/layers/workload/ContainerRuntimeMemory.js"
 import { restartDelay, type RestartRules } from "../../src/domain/RestartRules.js"
-import { makeLocalWorkload } from "../../src/layers/workload/LocalWorkloadRuntime.js"
 import { makePodEventBuffer } from "../../src/layers/workload/pod/PodEventBuffer.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
+import * as ContainerRuntimeMemory from "../../src/layers/workload/ContainerRuntimeMemory.js"
+import * as LocalWorkloadRuntime from "../../src/layers/workload/LocalWorkloadRuntime.js"
 
 const NODE = "node-a"
 const OTHER = "node-b"
@@ -42,8 +43,8 @@ const labelsOf = (node: string, podId: string) => ({
 /** A fresh fake engine and a workload for NODE per test; resync every 5 s, stop grace 1 s. */
 const TestLayer = Layer.scoped(
   LocalWorkload,
-  makeLocalWorkload(NODE, { resyncInterval: "5 seconds", stopGrace: "1 second" })
-).pipe(Layer.provideMerge(ContainerRuntimeMemoryLayer({ images: [IMAGE] })))
+  LocalWorkloadRuntime.make(NODE, { resyncInterval: "5 seconds", stopGrace: "1 second" })
+).pipe(Layer.provideMerge(ContainerRuntimeMemory.layerWith({ images: [IMAGE] })))
 
 /** Let the converge loop run (no virtual time passes) until `check` holds. */
 const eventually = <A, R>(get: Effect.Effect<A, never, R>, check: (a: A) => boolean) =>
@@ -71,14 +72,14 @@ const apply = (generation: number, pods: ReadonlyArray<PodAssignment>) =>
   Effect.flatMap(LocalWorkload, (w) => w.apply({ generation, pods: [...pods] }))
 
 const containersOf = (node: string) =>
-  Effect.flatMap(ContainerRuntimeMemory, (fake) =>
+  Effect.flatMap(MemoryEngine, (fake) =>
     Effect.map(fake.containers, (all) => all.filter((c) => c.labels["helyos.node"] === node)))
 
 describe("LocalWorkloadRuntime", () => {
   it.scoped("apply starts one container per pod with its name, labels and settings on the project network", () =>
     Effect.gen(function*() {
       const workload = yield* LocalWorkload
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* apply(1, [
         pod(0, { env: { A: "1" }, ports: [8080], publishPorts: true, cpu: 0.5, memoryBytes: 1 << 26 }),
         pod(1)
@@ -133,7 +134,7 @@ describe("LocalWorkloadRuntime", () => {
 
   it.scoped("never touches containers labelled with another node, even for the same pod id", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       const foreignSame = yield* fake.seed({ name: "b-pod-0", labels: labelsOf(OTHER, "pod-0") })
       const foreignOther = yield* fake.seed({ name: "b-ghost", labels: labelsOf(OTHER, "ghost") })
       yield* apply(1, [pod(0)])
@@ -149,7 +150,7 @@ describe("LocalWorkloadRuntime", () => {
 
   it.scoped("removes this node's containers that are not in the set (fencing), stopping them first", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       const ghost = yield* fake.seed({ name: "helyos-shop-api-9", labels: labelsOf(NODE, "pod-9") })
       const unlabelled = yield* fake.seed({ name: "stray", labels: { "managed-by": "helyos", "helyos.node": NODE } })
       yield* apply(1, [pod(0)])
@@ -161,7 +162,7 @@ describe("LocalWorkloadRuntime", () => {
 
   it.scoped("does nothing before the first assignment, then adopts the containers it is told to keep", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       const kept = yield* fake.seed({ name: "helyos-shop-api-0", labels: labelsOf(NODE, "pod-0"), network: "helyos-shop" })
       yield* TestClock.adjust("1 minute")
       expect((yield* containersOf(NODE)).map((c) => c.id)).toEqual([kept])
@@ -194,7 +195,7 @@ describe("LocalWorkloadRuntime", () => {
 
   it.scoped("restart policy always: restarts with backoff 1 s, 2 s, 4 s, counting restarts", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* apply(1, [pod(0)])
       let current = yield* waitFor("pod-0", (s) => s.status === "running")
       for (const [n, delay] of [[1, 1000], [2, 2000], [3, 4000], [4, 8000]] as const) {
@@ -220,7 +221,7 @@ describe("LocalWorkloadRuntime", () => {
 
   it.scoped("an OOM kill is an exit like any other and says so", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* apply(1, [pod(0)])
       const running = yield* waitFor("pod-0", (s) => s.status === "running")
       yield* fake.exit(running.containerId, 137, { oomKilled: true })
@@ -231,7 +232,7 @@ describe("LocalWorkloadRuntime", () => {
 
   it.scoped("restart policy onfailure: exit 0 leaves the pod failed, a non-zero exit restarts", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* apply(1, [pod(0, { restartPolicy: "onfailure" }), pod(1, { restartPolicy: "onfailure" })])
       const clean = yield* waitFor("pod-0", (s) => s.status === "running")
       const crashing = yield* waitFor("pod-1", (s) => s.status === "running")
@@ -248,7 +249,7 @@ describe("LocalWorkloadRuntime", () => {
 
   it.scoped("restart policy never: the pod is failed and its exited container kept for its logs", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* apply(1, [pod(0, { restartPolicy: "never" })])
       const running = yield* waitFor("pod-0", (s) => s.status === "running")
       yield* fake.exit(running.containerId, 1)
@@ -262,7 +263,7 @@ describe("LocalWorkloadRuntime", () => {
 
   it.scoped("after 10 restarts the next exit is crashloopbackoff and nothing restarts any more", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* apply(1, [pod(0)])
       let current = yield* waitFor("pod-0", (s) => s.status === "running")
       for (let n = 1; n <= 10; n++) {
@@ -282,7 +283,7 @@ describe("LocalWorkloadRuntime", () => {
 
   it.scoped("the restart counter starts over after 10 minutes of running", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* apply(1, [pod(0)])
       const running = yield* waitFor("pod-0", (s) => s.status === "running")
       yield* fake.exit(running.containerId, 1)
@@ -295,7 +296,7 @@ describe("LocalWorkloadRuntime", () => {
 
   it.scoped("a missing image fails the pod with a readable message; it starts once the image exists", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* apply(1, [pod(0, { image: "registry.local:5000/shop/api:2" })])
       const failed = yield* waitFor("pod-0", (s) => s.status === "failed")
       expect(failed.message).toBe("image 'registry.local:5000/shop/api:2' not found")
@@ -306,7 +307,7 @@ describe("LocalWorkloadRuntime", () => {
 
   it.scoped("one pod failing to start does not hold back the others or stop the loop", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* fake.failRun("helyos-shop-api-0", "boom")
       yield* apply(1, [pod(0), pod(1)])
       const failed = yield* waitFor("pod-0", (s) => s.status === "failed")
@@ -320,7 +321,7 @@ describe("LocalWorkloadRuntime", () => {
   it.scoped("survives the engine being away and converges when it is back", () =>
     Effect.gen(function*() {
       const workload = yield* LocalWorkload
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* fake.setAvailable(false)
       yield* apply(1, [pod(0)])
       yield* TestClock.adjust("12 seconds")
@@ -334,7 +335,7 @@ describe("LocalWorkloadRuntime", () => {
 
   it.scoped("a name held by another node's container on a shared engine: runs under a node suffix", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       const theirs = yield* fake.seed({ name: "helyos-shop-api-0", labels: labelsOf(OTHER, "pod-0") })
       yield* apply(1, [pod(0)])
       yield* waitFor("pod-0", (s) => s.status === "running")
@@ -345,7 +346,7 @@ describe("LocalWorkloadRuntime", () => {
   it.scoped("logs stream the pod's current container, tail honoured; an unknown pod fails readably", () =>
     Effect.gen(function*() {
       const workload = yield* LocalWorkload
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* apply(1, [pod(0)])
       const running = yield* waitFor("pod-0", (s) => s.status === "running")
       yield* fake.writeLog(running.containerId, "one\n")
@@ -365,7 +366,7 @@ describe("LocalWorkloadRuntime", () => {
   it.scoped("followed logs deliver later lines and end when the container exits", () =>
     Effect.gen(function*() {
       const workload = yield* LocalWorkload
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* apply(1, [pod(0, { restartPolicy: "never" })])
       const running = yield* waitFor("pod-0", (s) => s.status === "running")
       yield* fake.writeLog(running.containerId, "early\n")
@@ -410,13 +411,13 @@ const eventLog = Effect.map(Ref.make<ReadonlyArray<{ podId: string; action: stri
 const withRules = (rules: RestartRules) =>
   Layer.scoped(
     LocalWorkload,
-    makeLocalWorkload(NODE, { resyncInterval: "5 seconds", stopGrace: "1 second", restartRules: rules })
-  ).pipe(Layer.provideMerge(ContainerRuntimeMemoryLayer({ images: [IMAGE] })))
+    LocalWorkloadRuntime.make(NODE, { resyncInterval: "5 seconds", stopGrace: "1 second", restartRules: rules })
+  ).pipe(Layer.provideMerge(ContainerRuntimeMemory.layerWith({ images: [IMAGE] })))
 
 describe("LocalWorkloadRuntime restart ladder", () => {
   it.scoped("climbs the whole ladder 1, 2, 4 ... 256, 300 s, to the millisecond, then crash-loops", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       const log = yield* eventLog
       yield* apply(1, [pod(0)])
       let current = yield* waitFor("pod-0", (s) => s.status === "running")
@@ -446,7 +447,7 @@ describe("LocalWorkloadRuntime restart ladder", () => {
 
   it.scoped("takes its numbers from the rules it is given (200 ms doubling, cap 1 s, crash loop after 3)", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* apply(1, [pod(0)])
       let current = yield* waitFor("pod-0", (s) => s.status === "running")
       for (const [i, ms] of [200, 400, 800].entries()) {
@@ -469,7 +470,7 @@ describe("LocalWorkloadRuntime restart ladder", () => {
 
   it.scoped("reports the last exit: code, reason OOMKilled, when; and the current start", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       const log = yield* eventLog
       yield* apply(1, [pod(0)])
       const running = yield* waitFor("pod-0", (s) => s.status === "running")
@@ -490,7 +491,7 @@ describe("LocalWorkloadRuntime restart ladder", () => {
 
   it.scoped("never and onfailure settle with a failed event and no restart", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       const log = yield* eventLog
       yield* apply(1, [pod(0, { restartPolicy: "never" }), pod(1, { restartPolicy: "onfailure" })])
       const a = yield* waitFor("pod-0", (s) => s.status === "running")
@@ -510,7 +511,7 @@ describe("LocalWorkloadRuntime restart ladder", () => {
 describe("LocalWorkloadRuntime health probes", () => {
   it.scoped("health is starting before the first verdict, then healthy; no probe reports \"\"", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* apply(1, [pod(0, { healthcheck: execProbe() }), pod(1)])
       const probed = yield* waitFor("pod-0", (s) => s.status === "running")
       expect(probed.health).toBe("starting")
@@ -522,7 +523,7 @@ describe("LocalWorkloadRuntime health probes", () => {
 
   it.scoped("retries consecutive failures make the pod unhealthy: stopped and restarted through the backoff", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       const log = yield* eventLog
       yield* apply(1, [pod(0, { healthcheck: execProbe() })])
       const first = yield* waitFor("pod-0", (s) => s.status === "running")
@@ -555,7 +556,7 @@ describe("LocalWorkloadRuntime health probes", () => {
 
   it.scoped("health-driven restarts reach crashloopbackoff too", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* fake.onExec("helyos-shop-api-0", () => Effect.succeed(1))
       yield* apply(1, [pod(0, { healthcheck: execProbe({ intervalMs: 1_000, retries: 1 }) })])
       for (let n = 1; n <= 3; n++) {
@@ -579,7 +580,7 @@ describe("LocalWorkloadRuntime health probes", () => {
 
   it.scoped("an unhealthy pod under restart policy never is failed, its container kept", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* fake.onExec("helyos-shop-api-0", () => Effect.succeed(2))
       yield* apply(1, [pod(0, { restartPolicy: "never", healthcheck: execProbe({ retries: 1 }) })])
       const running = yield* waitFor("pod-0", (s) => s.status === "running")
@@ -593,7 +594,7 @@ describe("LocalWorkloadRuntime health probes", () => {
 
   it.scoped("a hung probe (timeout) of one pod does not delay another pod's probe", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* fake.onExec("helyos-shop-api-0", () => Effect.never)
       yield* apply(1, [pod(0, { healthcheck: execProbe() }), pod(1, { healthcheck: execProbe() })])
       const hung = yield* waitFor("pod-0", (s) => s.status === "running")
@@ -618,7 +619,7 @@ describe("LocalWorkloadRuntime health probes", () => {
 
   it.scoped("the counter starts over after 600 s of continuous health; a failed probe restarts the clock", () =>
     Effect.gen(function*() {
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       const failNext = yield* Ref.make(0)
       yield* fake.onExec("helyos-shop-api-0", () =>
         Ref.modify(failNext, (n) => (n > 0 ? [1, n - 1] as const : [0, 0] as const)))

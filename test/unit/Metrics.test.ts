@@ -3,11 +3,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
 import parsePrometheusText, { type PrometheusFamily } from "parse-prometheus-text-format"
-import { EventLogLive } from "../../src/layers/observability/EventLogLive.js"
-import { MetricsEventFeedLive } from "../../src/layers/observability/MetricsEventFeed.js"
-import { makeMetricsPrometheus, MetricsPrometheusLive } from "../../src/layers/observability/MetricsPrometheus.js"
 import { EventLog } from "../../src/services/observability/EventLog.js"
 import { type ClusterSample, Metrics } from "../../src/services/observability/Metrics.js"
+import * as EventLogLive from "../../src/layers/observability/EventLogLive.js"
+import * as MetricsEventFeed from "../../src/layers/observability/MetricsEventFeed.js"
+import * as MetricsPrometheus from "../../src/layers/observability/MetricsPrometheus.js"
 
 const empty: ClusterSample = { nodes: [], pods: [], deployments: 0 }
 
@@ -21,7 +21,7 @@ const series = (families: ReadonlyMap<string, PrometheusFamily>, name: string) =
 describe("Metrics (prom-client)", () => {
   it.effect("declares every family, all prefixed helyos_, and emits the gauges at 0 before any state", () =>
     Effect.gen(function*() {
-      const metrics = yield* makeMetricsPrometheus
+      const metrics = yield* MetricsPrometheus.make
       const text = yield* metrics.render(empty)
       for (
         const [name, type] of [
@@ -51,7 +51,7 @@ describe("Metrics (prom-client)", () => {
 
   it.effect("sets the gauges from the sample taken at scrape time; a node gone since disappears", () =>
     Effect.gen(function*() {
-      const metrics = yield* makeMetricsPrometheus
+      const metrics = yield* MetricsPrometheus.make
       const families = familiesOf(yield* metrics.render({
         nodes: [
           { name: "master", status: "ready", heartbeatAgeSeconds: undefined },
@@ -89,7 +89,7 @@ describe("Metrics (prom-client)", () => {
 
   it.effect("labels observations as given: route template, status, strategy, op", () =>
     Effect.gen(function*() {
-      const metrics = yield* makeMetricsPrometheus
+      const metrics = yield* MetricsPrometheus.make
       const ms = (n: number) => Duration.millis(n)
       yield* metrics.observeHttp({ method: "GET", path: "/api/v1/nodes/:name", status: 404, duration: ms(3) })
       yield* metrics.observeHttp({ method: "GET", path: "/api/v1/nodes/:name", status: 404, duration: ms(7) })
@@ -115,8 +115,8 @@ describe("Metrics (prom-client)", () => {
 
   it.effect("each instance has its own registry: two daemons in one process never share counts", () =>
     Effect.gen(function*() {
-      const first = yield* makeMetricsPrometheus
-      const second = yield* makeMetricsPrometheus
+      const first = yield* MetricsPrometheus.make
+      const second = yield* MetricsPrometheus.make
       yield* first.countDeploymentOp("deploy")
       expect(series(familiesOf(yield* second.render(empty)), "helyos_deployment_ops_total")).toEqual([])
       expect(series(familiesOf(yield* first.render(empty)), "helyos_deployment_ops_total")).toEqual([{ op: "deploy", value: "1" }])
@@ -152,7 +152,7 @@ describe("Metrics (prom-client)", () => {
       expect(series(families, "helyos_container_events_total")).toEqual(expected)
       expect(series(families, "helyos_pod_restarts_total")).toEqual([{ value: "1" }])
     }).pipe(
-      Effect.provide(MetricsEventFeedLive.pipe(Layer.provideMerge(Layer.mergeAll(MetricsPrometheusLive, EventLogLive)))),
+      Effect.provide(MetricsEventFeed.layer.pipe(Layer.provideMerge(Layer.mergeAll(MetricsPrometheus.layer, EventLogLive.layer)))),
       Effect.scoped
     ))
 })

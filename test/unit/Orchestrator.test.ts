@@ -5,7 +5,7 @@ import { Chunk, Effect, Either, Fiber, Stream, TestClock } from "effect"
 import { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import type { NodeId } from "../../src/domain/Node.js"
 import type { PodView } from "../../src/domain/Workload.js"
-import { ContainerRuntimeMemory } from "../../src/layers/workload/ContainerRuntimeMemory.js"
+import { MemoryEngine } from "../../src/layers/workload/ContainerRuntimeMemory.js"
 import { Events } from "../../src/services/observability/Events.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
@@ -121,7 +121,7 @@ describe("Orchestrator: placement", () => {
   it.scoped("a deploy that would put a pod on this host needs its engine; one placed on workers does not", () =>
     Effect.gen(function*() {
       const orchestrator = yield* Orchestrator
-      yield* (yield* ContainerRuntimeMemory).setAvailable(false)
+      yield* (yield* MemoryEngine).setAvailable(false)
       yield* join(MASTER, "Master")
       const refused = yield* Effect.either(orchestrator.deploy(spec({})))
       expect(Either.isLeft(refused) && refused.left._tag === "RuntimeUnavailable" && refused.left.message).toContain(

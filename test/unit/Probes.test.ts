@@ -5,9 +5,10 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Duration, Effect } from "effect"
 import type { HealthCheck, PodAssignment } from "../../src/generated/cluster.js"
-import { ContainerRuntimeMemory, ContainerRuntimeMemoryLayer } from "../../src/layers/workload/ContainerRuntimeMemory.js"
+import { MemoryEngine } from "../../src/layers/workload/ContainerRuntimeMemory.js"
 import { type HealthProbe, probePlanOf, runProbe } from "../../src/layers/workload/probes/Probe.js"
 import { ContainerRuntime } from "../../src/services/workload/ContainerRuntime.js"
+import * as ContainerRuntimeMemory from "../../src/layers/workload/ContainerRuntimeMemory.js"
 
 const pod = (healthcheck: HealthCheck | undefined, ports: Array<number> = [8080]): PodAssignment => ({
   podId: "p1",
@@ -99,7 +100,7 @@ describe("probePlanOf", () => {
 })
 
 describe("runProbe", () => {
-  const runtime = Effect.provide(ContainerRuntime, ContainerRuntimeMemoryLayer())
+  const runtime = Effect.provide(ContainerRuntime, ContainerRuntimeMemory.layerWith())
 
   it.scopedLive("http: any 2xx is healthy; anything else names the status", () =>
     Effect.gen(function*() {
@@ -147,7 +148,7 @@ describe("runProbe", () => {
   it.effect("exec: exit 0 healthy, non-zero names the code; an engine away is inconclusive", () =>
     Effect.gen(function*() {
       const rt = yield* ContainerRuntime
-      const fake = yield* ContainerRuntimeMemory
+      const fake = yield* MemoryEngine
       yield* fake.addImage("img")
       yield* rt.ensureNetwork("helyos-shop")
       const { id } = yield* rt.run({
@@ -163,5 +164,5 @@ describe("runProbe", () => {
       })
       yield* fake.setAvailable(false)
       expect((yield* runProbe(rt, exec, { containerId: id, ip: "" })).verdict).toBe("inconclusive")
-    }).pipe(Effect.provide(ContainerRuntimeMemoryLayer())))
+    }).pipe(Effect.provide(ContainerRuntimeMemory.layerWith())))
 })

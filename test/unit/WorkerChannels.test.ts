@@ -4,8 +4,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Fiber, Queue, Scope, Stream, TestClock } from "effect"
 import { NodeId } from "../../src/domain/Node.js"
 import type { MasterMessage } from "../../src/generated/cluster.js"
-import { WorkerChannelsLive } from "../../src/layers/cluster/WorkerChannelsLive.js"
 import { WorkerChannels } from "../../src/services/cluster/WorkerChannels.js"
+import * as WorkerChannelsLive from "../../src/layers/cluster/WorkerChannelsLive.js"
 
 const n1 = NodeId.make("node-1")
 const assignment = (generation: number): MasterMessage => ({ kind: { $case: "assignment", value: { generation, pods: [] } } })
@@ -34,7 +34,7 @@ describe("WorkerChannelsLive", () => {
       yield* Scope.close(scope, Exit.void)
       expect(yield* channels.connected).toEqual([])
       expect(yield* channels.send(n1, assignment(3))).toBe(false)
-    }).pipe(Effect.provide(WorkerChannelsLive)))
+    }).pipe(Effect.provide(WorkerChannelsLive.layer)))
 
   it.scoped("a newer stream of the same node replaces the older one, which ends", () =>
     Effect.gen(function*() {
@@ -49,7 +49,7 @@ describe("WorkerChannelsLive", () => {
       // the old stream finishing later must not detach the new one
       yield* Scope.close(oldScope, Exit.void)
       expect(yield* channels.connected).toEqual([n1])
-    }).pipe(Effect.provide(WorkerChannelsLive)))
+    }).pipe(Effect.provide(WorkerChannelsLive.layer)))
 
   it.scoped("evict delivers Removed to a waiting stream, which then ends at once", () =>
     Effect.gen(function*() {
@@ -62,7 +62,7 @@ describe("WorkerChannelsLive", () => {
       expect(yield* Fiber.join(stream)).toEqual([removed("removed by an operator")])
       expect(yield* channels.connected).toEqual([])
       expect(yield* channels.send(n1, assignment(9))).toBe(false)
-    }).pipe(Effect.provide(WorkerChannelsLive)))
+    }).pipe(Effect.provide(WorkerChannelsLive.layer)))
 
   it.scoped("evict lets a busy stream flush what was queued before Removed, then ends it", () =>
     Effect.gen(function*() {
@@ -76,12 +76,12 @@ describe("WorkerChannelsLive", () => {
       yield* consumerWaiting(outbox) // it has taken all three and waits for more
       yield* TestClock.adjust("50 millis") // the eviction notices the outbox is flushed
       expect(yield* Fiber.join(stream)).toEqual([assignment(1), assignment(2), removed("bye")])
-    }).pipe(Effect.provide(WorkerChannelsLive)))
+    }).pipe(Effect.provide(WorkerChannelsLive.layer)))
 
   it.scoped("evicting a node without a stream does nothing", () =>
     Effect.gen(function*() {
       const channels = yield* WorkerChannels
       yield* channels.evict(n1, "gone")
       expect(yield* channels.connected).toEqual([])
-    }).pipe(Effect.provide(WorkerChannelsLive)))
+    }).pipe(Effect.provide(WorkerChannelsLive.layer)))
 })

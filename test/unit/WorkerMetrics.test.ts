@@ -7,10 +7,10 @@ import { Effect, Layer, Stream } from "effect"
 import parsePrometheusText, { type PrometheusFamily } from "parse-prometheus-text-format"
 import { makePodEventBuffer } from "../../src/layers/workload/pod/PodEventBuffer.js"
 import { workerHttpApp } from "../../src/layers/observability/WorkerHttp.js"
-import { makeWorkerMetricsPrometheus, WorkerMetricsPrometheusLive } from "../../src/layers/observability/WorkerMetricsPrometheus.js"
 import { PodStatus } from "../../src/generated/cluster.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import { WorkerMetrics } from "../../src/services/observability/WorkerMetrics.js"
+import * as WorkerMetricsPrometheus from "../../src/layers/observability/WorkerMetricsPrometheus.js"
 
 const familiesOf = (text: string): ReadonlyMap<string, PrometheusFamily> =>
   new Map(parsePrometheusText(text).map((family) => [family.name, family]))
@@ -24,7 +24,7 @@ const pod = (podId: string, status: string) => PodStatus.fromPartial({ podId, st
 describe("WorkerMetrics (prom-client)", () => {
   it.effect("declares every family, prefixed helyos_, at 0 before anything happened", () =>
     Effect.gen(function*() {
-      const metrics = yield* makeWorkerMetricsPrometheus
+      const metrics = yield* WorkerMetricsPrometheus.make
       const families = familiesOf(yield* metrics.render([]))
       for (
         const [name, type] of [
@@ -50,7 +50,7 @@ describe("WorkerMetrics (prom-client)", () => {
 
   it.effect("counts pod events: a restart is a restart and a start; OOMKilled is oom; others are not container events", () =>
     Effect.gen(function*() {
-      const metrics = yield* makeWorkerMetricsPrometheus
+      const metrics = yield* WorkerMetricsPrometheus.make
       for (const action of ["started", "died", "restarted", "died", "restarted", "OOMKilled", "unhealthy", "crashloop", "failed"]) {
         yield* metrics.countPodEvent(action)
       }
@@ -65,7 +65,7 @@ describe("WorkerMetrics (prom-client)", () => {
 
   it.effect("the pod gauge is this node's statuses at scrape time (a gone pod leaves it)", () =>
     Effect.gen(function*() {
-      const metrics = yield* makeWorkerMetricsPrometheus
+      const metrics = yield* WorkerMetricsPrometheus.make
       const first = familiesOf(yield* metrics.render([pod("a", "running"), pod("b", "running"), pod("c", "restarting")]))
       const byStatus = (families: ReadonlyMap<string, PrometheusFamily>) =>
         Object.fromEntries(series(families, "helyos_pods").map((s) => [s.status, s.value]))
@@ -76,7 +76,7 @@ describe("WorkerMetrics (prom-client)", () => {
 
   it.effect("the master connection: connected 1/0, heartbeats and reconnects counted", () =>
     Effect.gen(function*() {
-      const metrics = yield* makeWorkerMetricsPrometheus
+      const metrics = yield* WorkerMetricsPrometheus.make
       yield* metrics.setConnected(true)
       yield* Effect.repeatN(metrics.countHeartbeat, 2)
       let families = familiesOf(yield* metrics.render([]))
@@ -91,15 +91,15 @@ describe("WorkerMetrics (prom-client)", () => {
 
   it.effect("two registries never share counts (two daemons in one process)", () =>
     Effect.gen(function*() {
-      const one = yield* makeWorkerMetricsPrometheus
-      const two = yield* makeWorkerMetricsPrometheus
+      const one = yield* WorkerMetricsPrometheus.make
+      const two = yield* WorkerMetricsPrometheus.make
       yield* one.countHeartbeat
       expect(series(familiesOf(yield* two.render([])), "helyos_worker_heartbeats_total")).toEqual([{ value: "0" }])
     }))
 
   it.effect("the pod event buffer shows every event to the metrics and still hands every one to the ping", () =>
     Effect.gen(function*() {
-      const metrics = yield* makeWorkerMetricsPrometheus
+      const metrics = yield* WorkerMetricsPrometheus.make
       const buffer = yield* makePodEventBuffer(256, metrics.countPodEvent)
       yield* buffer.push("p1", "started", "container started")
       yield* buffer.push("p1", "died", "exit 1", 1)
@@ -117,7 +117,7 @@ describe("the worker's HTTP routes", () => {
     appliedGeneration: Effect.succeed(0),
     logs: () => Stream.fail("no logs")
   }))
-  const handler = () => HttpApp.toWebHandlerLayer(workerHttpApp, Layer.merge(workload, WorkerMetricsPrometheusLive))
+  const handler = () => HttpApp.toWebHandlerLayer(workerHttpApp, Layer.merge(workload, WorkerMetricsPrometheus.layer))
 
   it.live("GET /health, GET /metrics (Prometheus text 0.0.4), and 404 {error} for the rest", () =>
     Effect.acquireUseRelease(

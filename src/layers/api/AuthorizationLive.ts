@@ -10,7 +10,7 @@ import { ApiTokens } from "../../services/security/ApiTokens.js"
 import { Authorization } from "../../services/api/Authorization.js"
 
 /** The guard with these throttle rules (tests shrink them; the daemon uses the defaults). */
-export const AuthorizationLayer = (rules: ThrottleRules = defaultThrottleRules) =>
+export const layerWith = (rules: ThrottleRules = defaultThrottleRules) =>
   Layer.effect(
     Authorization,
     Effect.gen(function*() {
@@ -57,4 +57,4 @@ export const AuthorizationLayer = (rules: ThrottleRules = defaultThrottleRules) 
   )
 
 /** The guard the daemon runs. */
-export const AuthorizationLive = AuthorizationLayer()
+export const layer = layerWith()

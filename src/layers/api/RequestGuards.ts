@@ -12,7 +12,7 @@ export const MAX_BODY_BYTES = 1024 * 1024
 
 const refuse = (status: number, error: string) => Effect.succeed(HttpServerResponse.unsafeJson({ error }, { status }))
 
-export const RequestGuardsLive = HttpApiBuilder.middleware(HelyosApi, (app) =>
+export const layer = HttpApiBuilder.middleware(HelyosApi, (app) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
     if (type.startsWith("multipart/")) return refuse(415, `unsupported content type '${type}': send JSON`)

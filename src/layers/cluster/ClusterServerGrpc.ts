@@ -83,7 +83,7 @@ const decodeNodeName = (name: string): Effect.Effect<string, GrpcError> =>
 const peerHost = (peer: string): string =>
   peer.replace(/^ipv[46]:/, "").replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1")
 
-export const ClusterServerGrpcLive = Layer.scoped(
+export const layer = Layer.scoped(
   ClusterServer,
   Effect.gen(function*() {
     const config = yield* DaemonConfig

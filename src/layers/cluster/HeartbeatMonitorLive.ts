@@ -11,7 +11,7 @@ import { NodeRegistry } from "../../services/cluster/NodeRegistry.js"
 /** "61s", or "2.1s" for the compressed timers tests use. */
 const seconds = (ms: number): string => (ms < 10_000 ? `${Math.floor(ms / 100) / 10}s` : `${Math.floor(ms / 1000)}s`)
 
-export const HeartbeatMonitorLive = Layer.scoped(
+export const layer = Layer.scoped(
   HeartbeatMonitor,
   Effect.gen(function*() {
     const config = yield* DaemonConfig

@@ -77,7 +77,7 @@ const toRecord = (row: NodeRow, seen: Seen | undefined) =>
 
 const byName = (a: NodeRow, b: NodeRow) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 
-const make = Effect.gen(function*() {
+export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   // The registry is the only writer of the `nodes` table, so it keeps every row in memory too
   // (write-through: a row changes in memory only after its SQL statement succeeded). Reads and
@@ -266,11 +266,5 @@ const make = Effect.gen(function*() {
   })
 })
 
-/** NodeRegistry on a migrated SqlClient (DatabaseLive). Building it grants every node a grace period. */
-export const NodeRegistrySql = {
-  make,
-  layer: Layer.effect(NodeRegistry, make)
-} as const
-
-/** The same layer under the `XxxLive` name the programs use. */
-export const NodeRegistrySqlLive = NodeRegistrySql.layer
+/** NodeRegistry on a migrated SqlClient (Database.layerWith). Building it grants every node a grace period. */
+export const layer = Layer.effect(NodeRegistry, make)

@@ -33,7 +33,7 @@ const decodeDigest = (key: string, hex: string): Effect.Effect<Buffer> =>
     ? Effect.succeed(Buffer.from(hex, "hex"))
     : Effect.dieMessage(`cluster_config '${key}' is not a SHA-256 hex digest: the database is corrupt`)
 
-const make = Effect.gen(function*() {
+export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
   const loadAll = SqlSchema.findAll({
@@ -114,11 +114,5 @@ const make = Effect.gen(function*() {
   })
 })
 
-/** TokenVault backed by the cluster_config table; requires a migrated SqlClient (DatabaseLive). */
-export const TokenVaultSql = {
-  make,
-  layer: Layer.effect(TokenVault, make)
-} as const
-
-/** The same layer under the `XxxLive` name the programs use. */
-export const TokenVaultSqlLive = TokenVaultSql.layer
+/** TokenVault backed by the cluster_config table; requires a migrated SqlClient (Database.layerWith). */
+export const layer = Layer.effect(TokenVault, make)

@@ -64,7 +64,7 @@ const toWire = (r: NodeResources): Resources => ({
   memoryAvailable: Math.round(r.memoryAvailable)
 })
 
-export const WorkerAgentGrpcLive = Layer.scoped(
+export const layer = Layer.scoped(
   WorkerAgent,
   Effect.gen(function*() {
     const config = yield* DaemonConfig

@@ -8,7 +8,7 @@ import { WorkerChannels } from "../../services/cluster/WorkerChannels.js"
 /** How long an evicted stream gets to take its Removed message before its outbox is shut anyway. */
 const EVICT_FLUSH_LIMIT = "5 seconds"
 
-export const WorkerChannelsLive = Layer.scoped(
+export const layer = Layer.scoped(
   WorkerChannels,
   Effect.gen(function*() {
     // a plain map, changed in place by synchronous steps (copying it per attach was O(nodes) each)

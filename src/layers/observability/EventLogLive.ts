@@ -22,7 +22,7 @@ interface Subscriber {
   readonly wake: Queue.Queue<void>
 }
 
-export const makeEventLog = (options: EventLogOptions = {}) =>
+export const make = (options: EventLogOptions = {}) =>
   Effect.sync(() => {
     const historySize = Math.max(1, options.historySize ?? DEFAULT_HISTORY_SIZE)
     const bufferSize = Math.max(1, options.subscriberBuffer ?? DEFAULT_SUBSCRIBER_BUFFER)
@@ -85,4 +85,4 @@ export const makeEventLog = (options: EventLogOptions = {}) =>
   })
 
 /** The event log with its documented bounds. */
-export const EventLogLive = Layer.effect(EventLog, makeEventLog())
+export const layer = Layer.effect(EventLog, make())

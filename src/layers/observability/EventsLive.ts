@@ -4,7 +4,7 @@ import { Effect, Layer, PubSub } from "effect"
 import type { ClusterEvent } from "../../domain/ClusterEvent.js"
 import { Events } from "../../services/observability/Events.js"
 
-export const EventsLive = Layer.scoped(
+export const layer = Layer.scoped(
   Events,
   Effect.gen(function*() {
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<ClusterEvent>(), PubSub.shutdown)

@@ -27,7 +27,7 @@ const count = (metrics: Metrics["Type"], event: HelyosEvent) => {
 }
 
 /** Counts for as long as the daemon runs. Needs Metrics and EventLog. */
-export const MetricsEventFeedLive = Layer.scopedDiscard(
+export const layer = Layer.scopedDiscard(
   Effect.gen(function*() {
     const metrics = yield* Metrics
     const feed = yield* (yield* EventLog).subscribe

@@ -44,7 +44,7 @@ export const makeRender = (registry: Registry) =>
   Effect.map(Effect.makeSemaphore(1), (lock) => (setGauges: () => void) =>
     lock.withPermits(1)(Effect.zipRight(Effect.sync(setGauges), Effect.promise(() => registry.metrics()))))
 
-export const makeMetricsPrometheus = Effect.gen(function*() {
+export const make = Effect.gen(function*() {
   const registry = new Registry()
   const registers = [registry]
   const { containerEvents, podRestarts } = podEventCounters(registers)
@@ -137,4 +137,4 @@ export const makeMetricsPrometheus = Effect.gen(function*() {
 })
 
 /** Metrics in a fresh prom-client Registry. */
-export const MetricsPrometheusLive = Layer.effect(Metrics, makeMetricsPrometheus)
+export const layer = Layer.effect(Metrics, make)

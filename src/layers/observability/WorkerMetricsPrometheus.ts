@@ -9,7 +9,7 @@ import { makeRender, podEventCounters, setByStatus } from "./MetricsPrometheus.j
 
 const POD_STATUSES: ReadonlyArray<string> = PodStatus.literals
 
-export const makeWorkerMetricsPrometheus = Effect.gen(function*() {
+export const make = Effect.gen(function*() {
   const registry = new Registry()
   const registers = [registry]
 
@@ -52,4 +52,4 @@ export const makeWorkerMetricsPrometheus = Effect.gen(function*() {
 })
 
 /** A worker's metrics in a fresh prom-client Registry. */
-export const WorkerMetricsPrometheusLive = Layer.effect(WorkerMetrics, makeWorkerMetricsPrometheus)
+export const layer = Layer.effect(WorkerMetrics, make)

@@ -58,7 +58,7 @@ export class OrchestratorControl extends Context.Tag("helyos/OrchestratorControl
   readonly reconcile: Effect.Effect<void>
 }>() {}
 
-export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
+export const make = (options: OrchestratorOptions = {}) =>
   Effect.gen(function*() {
     const config = yield* DaemonConfig
     const registry = yield* NodeRegistry
@@ -461,14 +461,14 @@ export const makeOrchestrator = (options: OrchestratorOptions = {}) =>
 
 /** Orchestrator + NodeWorkloads (+ the test control) from one construction. */
 const contextOf = (options: OrchestratorOptions) =>
-  Effect.map(makeOrchestrator(options), ({ control, orchestrator, workloads }) =>
+  Effect.map(make(options), ({ control, orchestrator, workloads }) =>
     Context.make(Orchestrator, orchestrator).pipe(
       Context.add(NodeWorkloads, workloads),
       Context.add(OrchestratorControl, control)
     ))
 
 /** The orchestrator with its loop interval chosen (tests use a long one and reconcile by hand). */
-export const OrchestratorLayer = (
+export const layerWith = (
   options: OrchestratorOptions = {}
 ): Layer.Layer<
   Orchestrator | NodeWorkloads | OrchestratorControl,
@@ -478,11 +478,11 @@ export const OrchestratorLayer = (
 
 /**
  * Orchestrator and NodeWorkloads for a single or master daemon. Needs a migrated SqlClient
- * (DatabaseLive), DaemonConfig, NodeRegistry, Events, WorkerChannels, this host's LocalWorkload and
+ * (Database.layerWith), DaemonConfig, NodeRegistry, Events, WorkerChannels, this host's LocalWorkload and
  * ContainerRuntime (only pinged when a deploy would put a pod on this host), and the SecretStore.
  */
-export const OrchestratorLive: Layer.Layer<
+export const layer: Layer.Layer<
   Orchestrator | NodeWorkloads,
   never,
   SqlClient.SqlClient | DaemonConfig | NodeRegistry | Events | EventLog | WorkerChannels | LocalWorkload | ContainerRuntime | SecretStore
-> = OrchestratorLayer()
+> = layerWith()

@@ -161,7 +161,7 @@ const externalAddresses = (): ReadonlyArray<string> =>
       : (list ?? []).filter((a) => !a.internal && !a.address.toLowerCase().startsWith("fe80:")).map((a) => a.address))
 
 /** ApiTls for this daemon's config: plain HTTP, a brought certificate, or the self-signed one. */
-export const ApiTlsFilesLive = Layer.effect(
+export const layer = Layer.effect(
   ApiTls,
   Effect.gen(function*() {
     const config = yield* DaemonConfig
@@ -181,4 +181,4 @@ export const ApiTlsFilesLive = Layer.effect(
 )
 
 /** Plain HTTP, whatever the config says: for tests of the API that are not about transport. */
-export const ApiTlsPlainHttp = Layer.succeed(ApiTls, plainHttp)
+export const layerPlainHttp = Layer.succeed(ApiTls, plainHttp)

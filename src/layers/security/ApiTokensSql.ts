@@ -38,7 +38,7 @@ interface Entry {
   readonly hash: Buffer
 }
 
-const make = Effect.gen(function*() {
+export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const lock = yield* Effect.makeSemaphore(1)
   const serialized = lock.withPermits(1)
@@ -214,11 +214,5 @@ const make = Effect.gen(function*() {
   return ApiTokens.of({ ensureDefault, create, list, revoke, authenticate })
 })
 
-/** ApiTokens backed by the api_tokens table; requires a migrated SqlClient (DatabaseLive). */
-export const ApiTokensSql = {
-  make,
-  layer: Layer.effect(ApiTokens, make)
-} as const
-
-/** The same layer under the `XxxLive` name the programs use. */
-export const ApiTokensSqlLive = ApiTokensSql.layer
+/** ApiTokens backed by the api_tokens table; requires a migrated SqlClient (Database.layerWith). */
+export const layer = Layer.effect(ApiTokens, make)

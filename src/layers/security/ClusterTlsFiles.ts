@@ -110,7 +110,7 @@ export const loadOrCreateClusterTls = (dir: string, sans: SubjectAltNames) =>
   })
 
 /** ClusterTls from the master's --data-dir, for its bind host and --advertise-addr. */
-export const ClusterTlsFilesLive = Layer.effect(
+export const layer = Layer.effect(
   ClusterTls,
   Effect.gen(function*() {
     const config = yield* DaemonConfig
@@ -119,6 +119,6 @@ export const ClusterTlsFilesLive = Layer.effect(
   })
 )
 
-/** ClusterTls kept in `dir` for these SANs (tests: a temp dir; the daemon uses ClusterTlsFilesLive). */
-export const clusterTlsIn = (dir: string, sans: SubjectAltNames = clusterSans("127.0.0.1", [])) =>
+/** ClusterTls kept in `dir` for these SANs (tests: a temp dir; the daemon uses layer). */
+export const layerWith = (dir: string, sans: SubjectAltNames = clusterSans("127.0.0.1", [])) =>
   Layer.effect(ClusterTls, loadOrCreateClusterTls(dir, sans))

@@ -74,7 +74,7 @@ export const loadOrCreateMasterKey = (file: string): Effect.Effect<Redacted.Reda
   })
 
 /** MasterKey from <data-dir>/master.key (DaemonConfig.dataDir; the directory must exist). */
-export const MasterKeyFileLive: Layer.Layer<MasterKey, MasterKeyInvalid, DaemonConfig> = Layer.effect(
+export const layer: Layer.Layer<MasterKey, MasterKeyInvalid, DaemonConfig> = Layer.effect(
   MasterKey,
   Effect.flatMap(DaemonConfig, (config) => loadOrCreateMasterKey(path.join(config.dataDir, MASTER_KEY_FILE)))
 )

@@ -17,7 +17,7 @@ import { SecretStore } from "../../services/security/SecretStore.js"
 const SealedRow = Schema.Struct({ name: Schema.String, sealed: Schema.Uint8ArrayFromSelf })
 const NameRow = Schema.Struct({ name: Schema.String })
 
-const make = Effect.gen(function*() {
+export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const key = Redacted.value(yield* MasterKey)
 
@@ -92,11 +92,5 @@ const make = Effect.gen(function*() {
   return SecretStore.of({ set, list, remove, removeProject, resolve })
 })
 
-/** SecretStore on the migrated SqlClient (DatabaseLive), keyed by MasterKey. */
-export const SecretStoreSql = {
-  make,
-  layer: Layer.effect(SecretStore, make)
-} as const
-
-/** The same layer under the `XxxLive` name the programs use. */
-export const SecretStoreSqlLive = SecretStoreSql.layer
+/** SecretStore on the migrated SqlClient (Database.layerWith), keyed by MasterKey. */
+export const layer = Layer.effect(SecretStore, make)

@@ -8,7 +8,7 @@ import { migrations } from "./migrations/index.js"
 const MEMORY = ":memory:"
 
 /** The raw client. better-sqlite3 is opened synchronously; a file database runs in WAL mode. */
-export const SqliteLive = (filename: string) =>
+export const layerSqlite = (filename: string) =>
   SqliteClient.layer({
     filename,
     // WAL lets a reader (e.g. a CLI inspecting the file) work while the daemon writes; :memory: has no journal
@@ -21,7 +21,7 @@ export const SqliteLive = (filename: string) =>
  * Applies pending migrations. The generic Migrator needs only SqlClient, unlike SqliteMigrator.layer
  * which also wants FileSystem | Path | CommandExecutor for its (unused) schema dumps.
  */
-export const MigrationsLive = Layer.effectDiscard(Migrator.make({})({ loader: Migrator.fromRecord(migrations) }))
+export const layerMigrations = Layer.effectDiscard(Migrator.make({})({ loader: Migrator.fromRecord(migrations) }))
 
 /** SqlClient + SqliteClient on `filename` (":memory:" for a throwaway database), fully migrated. */
-export const DatabaseLive = (filename: string) => MigrationsLive.pipe(Layer.provideMerge(SqliteLive(filename)))
+export const layerWith = (filename: string) => layerMigrations.pipe(Layer.provideMerge(layerSqlite(filename)))

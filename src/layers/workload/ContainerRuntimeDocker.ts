@@ -115,7 +115,7 @@ const demux = <E>(raw: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array, 
   )
 
 /** Build a ContainerRuntime talking to the engine at `socket`. */
-export const makeDockerRuntime = (socket: string) => {
+export const make = (socket: string) => {
   const docker = new Docker(connectOptions(socket))
 
   const classify = (op: string) => (cause: unknown): EngineError => {
@@ -445,11 +445,11 @@ const hostLock = <A, E>(key: string, effect: Effect.Effect<A, E>): Effect.Effect
 }
 
 /** The runtime on an explicit engine socket (tests, tools). Nothing is contacted until the first call. */
-export const ContainerRuntimeDockerAt = (socket: string): Layer.Layer<ContainerRuntime> =>
-  Layer.sync(ContainerRuntime, () => makeDockerRuntime(socket))
+export const layerWith = (socket: string): Layer.Layer<ContainerRuntime> =>
+  Layer.sync(ContainerRuntime, () => make(socket))
 
 /** The daemon's runtime: the engine at DaemonConfig.dockerSocket. */
-export const ContainerRuntimeDocker: Layer.Layer<ContainerRuntime, never, DaemonConfig> = Layer.effect(
+export const layer: Layer.Layer<ContainerRuntime, never, DaemonConfig> = Layer.effect(
   ContainerRuntime,
-  Effect.map(DaemonConfig, (config) => makeDockerRuntime(config.dockerSocket))
+  Effect.map(DaemonConfig, (config) => make(config.dockerSocket))
 )

@@ -31,7 +31,7 @@ export interface SeedContainer {
   readonly network?: string
 }
 
-export class ContainerRuntimeMemory extends Context.Tag("helyos/ContainerRuntimeMemory")<ContainerRuntimeMemory, {
+export class MemoryEngine extends Context.Tag("helyos/MemoryEngine")<MemoryEngine, {
   /** every container, whichever node it belongs to */
   readonly containers: Effect.Effect<ReadonlyArray<FakeContainer>>
   readonly networks: Effect.Effect<ReadonlyArray<string>>
@@ -83,7 +83,7 @@ const tailLines = (lines: ReadonlyArray<LogLine>, tail: number): ReadonlyArray<L
   tail > 0 ? lines.slice(Math.max(0, lines.length - tail)) : lines
 
 /** The fake runtime and its control; `images` are present from the start, nothing can be pulled. */
-export const makeMemoryRuntime = (options: { readonly images?: ReadonlyArray<string> } = {}) =>
+export const make = (options: { readonly images?: ReadonlyArray<string> } = {}) =>
   Effect.gen(function*() {
     const containers = yield* Ref.make(new Map<string, FakeContainer>())
     const logs = yield* Ref.make(new Map<string, ReadonlyArray<LogLine>>())
@@ -251,7 +251,7 @@ export const makeMemoryRuntime = (options: { readonly images?: ReadonlyArray<str
       exec
     })
 
-    const control = ContainerRuntimeMemory.of({
+    const control = MemoryEngine.of({
       containers: Effect.map(Ref.get(containers), (all) => [...all.values()]),
       networks: Ref.get(networks),
       calls: Ref.get(calls),
@@ -296,10 +296,10 @@ export const makeMemoryRuntime = (options: { readonly images?: ReadonlyArray<str
   })
 
 /** Both the fake runtime and its control. */
-export const ContainerRuntimeMemoryLayer = (
+export const layerWith = (
   options: { readonly images?: ReadonlyArray<string> } = {}
-): Layer.Layer<ContainerRuntime | ContainerRuntimeMemory> =>
+): Layer.Layer<ContainerRuntime | MemoryEngine> =>
   Layer.effectContext(
-    Effect.map(makeMemoryRuntime(options), ({ control, runtime }) =>
-      Context.make(ContainerRuntime, runtime).pipe(Context.add(ContainerRuntimeMemory, control)))
+    Effect.map(make(options), ({ control, runtime }) =>
+      Context.make(ContainerRuntime, runtime).pipe(Context.add(MemoryEngine, control)))
   )

@@ -20,7 +20,7 @@ const readResources = (): NodeResources => {
   })
 }
 
-export const HostInfoOsLive = Layer.sync(HostInfo, () =>
+export const layer = Layer.sync(HostInfo, () =>
   HostInfo.of({
     hostname: os.hostname(),
     resources: Effect.sync(readResources)

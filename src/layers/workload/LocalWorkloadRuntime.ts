@@ -36,7 +36,7 @@ interface Desired {
 }
 
 /** Build the LocalWorkload of `nodeName`; its converge loop and probes live as long as the scope. */
-export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOptions = {}) =>
+export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
   Effect.gen(function*() {
     const runtime = yield* ContainerRuntime
     const resync = Duration.decode(options.resyncInterval ?? "5 seconds")
@@ -394,11 +394,11 @@ export const makeLocalWorkload = (nodeName: string, options: LocalWorkloadOption
   })
 
 /** This node's workload (node name and, unless given, restart rules from DaemonConfig) on the ContainerRuntime. */
-export const LocalWorkloadRuntime = (
+export const layerWith = (
   options: LocalWorkloadOptions = {}
 ): Layer.Layer<LocalWorkload, never, ContainerRuntime | DaemonConfig> =>
   Layer.scoped(
     LocalWorkload,
     Effect.flatMap(DaemonConfig, (config) =>
-      makeLocalWorkload(config.nodeName, { restartRules: config.restartRules, ...options }))
+      make(config.nodeName, { restartRules: config.restartRules, ...options }))
   )

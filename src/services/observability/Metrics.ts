@@ -64,5 +64,5 @@ export class Metrics extends Context.Reference<Metrics>()("helyos/Metrics", {
   defaultValue: (): MetricsShape => noop
 }) {
   /** Counts nothing and renders an empty page. */
-  static readonly noop = Layer.succeed(Metrics, noop)
+  static readonly layerNoop = Layer.succeed(Metrics, noop)
 }

@@ -28,5 +28,5 @@ const noop: WorkerMetricsShape = {
 export class WorkerMetrics extends Context.Reference<WorkerMetrics>()("helyos/WorkerMetrics", {
   defaultValue: (): WorkerMetricsShape => noop
 }) {
-  static readonly noop = Layer.succeed(WorkerMetrics, noop)
+  static readonly layerNoop = Layer.succeed(WorkerMetrics, noop)
 }

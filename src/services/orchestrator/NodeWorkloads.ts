@@ -1,5 +1,5 @@
 // Master side: what the ClusterServer asks of the orchestrator for one node.
-// The control-plane alone uses `NodeWorkloads.none` (no pods anywhere); the orchestrator implements it for real.
+// The control-plane alone uses `NodeWorkloads.layerNoop` (no pods anywhere); the orchestrator implements it for real.
 import { Context, Effect, Layer } from "effect"
 import type { NodeId } from "../../domain/Node.js"
 import type { Assignment, LogChunk, PodEvent, PodStatus } from "../../generated/cluster.js"
@@ -20,7 +20,7 @@ export class NodeWorkloads extends Context.Tag("helyos/NodeWorkloads")<NodeWorkl
   readonly podCounts: Effect.Effect<ReadonlyMap<NodeId, number>>
 }>() {
   /** No workloads: every node is told to run nothing. */
-  static readonly none = Layer.succeed(NodeWorkloads, NodeWorkloads.of({
+  static readonly layerNoop = Layer.succeed(NodeWorkloads, NodeWorkloads.of({
     desired: () => Effect.succeed({ generation: 0, pods: [] }),
     report: () => Effect.void,
     logChunk: () => Effect.void,

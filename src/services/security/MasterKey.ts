@@ -6,5 +6,5 @@ import { MASTER_KEY_BYTES } from "../../domain/SecretCrypto.js"
 
 export class MasterKey extends Context.Tag("helyos/MasterKey")<MasterKey, Redacted.Redacted<Uint8Array>>() {
   /** A fresh random key held only in memory: for tests, whose secrets die with them. */
-  static readonly ephemeral = Layer.sync(MasterKey, () => Redacted.make<Uint8Array>(randomBytes(MASTER_KEY_BYTES)))
+  static readonly layerEphemeral = Layer.sync(MasterKey, () => Redacted.make<Uint8Array>(randomBytes(MASTER_KEY_BYTES)))
 }

@@ -15,7 +15,7 @@ export class LocalWorkload extends Context.Tag("helyos/LocalWorkload")<LocalWork
   readonly logs: (request: LogRequest) => Stream.Stream<Uint8Array, string>
 }>() {
   /** Runs nothing: for a control-plane-only worker and for tests. */
-  static readonly none = Layer.succeed(LocalWorkload, LocalWorkload.of({
+  static readonly layerNoop = Layer.succeed(LocalWorkload, LocalWorkload.of({
     apply: () => Effect.void,
     statuses: Effect.succeed([]),
     takeEvents: Effect.succeed([]),

@@ -9,7 +9,7 @@ import { DaemonConfig } from "../../../services/DaemonConfig.js"
 import { HelyosApi } from "../../../services/api/HelyosApi.js"
 import { TokenVault } from "../../../services/cluster/TokenVault.js"
 
-export const ClusterHandlersLive = HttpApiBuilder.group(HelyosApi, "cluster", (handlers) =>
+export const layer = HttpApiBuilder.group(HelyosApi, "cluster", (handlers) =>
   Effect.gen(function*() {
     const config = yield* DaemonConfig
     const vault = yield* TokenVault

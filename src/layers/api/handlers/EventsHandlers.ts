@@ -46,7 +46,7 @@ export const sseText = (
   return Stream.merge(feed, keepalive, { haltStrategy: "either" }).pipe(Stream.interruptWhen(closing))
 }
 
-export const EventsHandlersLive = HttpApiBuilder.group(HelyosApi, "events", (handlers) =>
+export const layer = HttpApiBuilder.group(HelyosApi, "events", (handlers) =>
   Effect.gen(function*() {
     const log = yield* EventLog
     // the API shutting down ends every open stream: the listener's close waits for open responses,

@@ -17,7 +17,7 @@ const gaugeStatus = (node: NodeRecord): NodeGaugeStatus =>
     ? "notready"
     : "dead"
 
-export const MetricsHandlersLive = HttpApiBuilder.group(HelyosApi, "metrics", (handlers) =>
+export const layer = HttpApiBuilder.group(HelyosApi, "metrics", (handlers) =>
   Effect.gen(function*() {
     const registry = yield* NodeRegistry
     const orchestrator = yield* Orchestrator

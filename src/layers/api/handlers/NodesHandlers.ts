@@ -17,7 +17,7 @@ import { WorkerChannels } from "../../../services/cluster/WorkerChannels.js"
 /** What a worker is told when an operator removes it. */
 export const REMOVED_REASON = "removed by an operator"
 
-export const NodesHandlersLive = HttpApiBuilder.group(HelyosApi, "nodes", (handlers) =>
+export const layer = HttpApiBuilder.group(HelyosApi, "nodes", (handlers) =>
   Effect.gen(function*() {
     const registry = yield* NodeRegistry
     const workloads = yield* NodeWorkloads

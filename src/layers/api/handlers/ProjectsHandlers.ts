@@ -5,7 +5,7 @@ import { validateName } from "../../../domain/DeploymentSpec.js"
 import { HelyosApi } from "../../../services/api/HelyosApi.js"
 import { Orchestrator } from "../../../services/orchestrator/Orchestrator.js"
 
-export const ProjectsHandlersLive = HttpApiBuilder.group(HelyosApi, "projects", (handlers) =>
+export const layer = HttpApiBuilder.group(HelyosApi, "projects", (handlers) =>
   Effect.gen(function*() {
     const orchestrator = yield* Orchestrator
     return handlers

@@ -4,7 +4,7 @@ import { Effect } from "effect"
 import { HelyosApi } from "../../../services/api/HelyosApi.js"
 import { Orchestrator } from "../../../services/orchestrator/Orchestrator.js"
 
-export const SchedulerHandlersLive = HttpApiBuilder.group(HelyosApi, "scheduler", (handlers) =>
+export const layer = HttpApiBuilder.group(HelyosApi, "scheduler", (handlers) =>
   Effect.gen(function*() {
     const orchestrator = yield* Orchestrator
     return handlers

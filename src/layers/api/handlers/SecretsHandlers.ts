@@ -7,7 +7,7 @@ import { HelyosApi } from "../../../services/api/HelyosApi.js"
 import { Orchestrator } from "../../../services/orchestrator/Orchestrator.js"
 import { SecretStore } from "../../../services/security/SecretStore.js"
 
-export const SecretsHandlersLive = HttpApiBuilder.group(HelyosApi, "secrets", (handlers) =>
+export const layer = HttpApiBuilder.group(HelyosApi, "secrets", (handlers) =>
   Effect.gen(function*() {
     const orchestrator = yield* Orchestrator
     const secrets = yield* SecretStore

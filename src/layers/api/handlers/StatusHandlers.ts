@@ -8,7 +8,7 @@ import { HelyosApi } from "../../../services/api/HelyosApi.js"
 import { NodeRegistry } from "../../../services/cluster/NodeRegistry.js"
 import { Orchestrator } from "../../../services/orchestrator/Orchestrator.js"
 
-export const StatusHandlersLive = HttpApiBuilder.group(HelyosApi, "status", (handlers) =>
+export const layer = HttpApiBuilder.group(HelyosApi, "status", (handlers) =>
   Effect.gen(function*() {
     const { mode } = yield* DaemonConfig
     const registry = yield* NodeRegistry

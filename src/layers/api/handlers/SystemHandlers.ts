@@ -7,7 +7,7 @@ import { DaemonConfig } from "../../../services/DaemonConfig.js"
 import { HELYOS_VERSION } from "../../../services/api/SystemApi.js"
 import { HelyosApi } from "../../../services/api/HelyosApi.js"
 
-export const SystemHandlersLive = HttpApiBuilder.group(HelyosApi, "system", (handlers) =>
+export const layer = HttpApiBuilder.group(HelyosApi, "system", (handlers) =>
   Effect.gen(function*() {
     const { mode } = yield* DaemonConfig
     const { ca } = yield* ApiTls

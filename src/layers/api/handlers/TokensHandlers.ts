@@ -14,7 +14,7 @@ const tokenName = (name: string) =>
     ? Either.left(new InvalidName({ name, problem: "the name is reserved for the daemon's own token" }))
     : validateName(name)
 
-export const TokensHandlersLive = HttpApiBuilder.group(HelyosApi, "tokens", (handlers) =>
+export const layer = HttpApiBuilder.group(HelyosApi, "tokens", (handlers) =>
   Effect.gen(function*() {
     const tokens = yield* ApiTokens
     return handlers

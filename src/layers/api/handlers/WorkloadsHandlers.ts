@@ -7,7 +7,7 @@ import { HelyosApi } from "../../../services/api/HelyosApi.js"
 import { Orchestrator } from "../../../services/orchestrator/Orchestrator.js"
 import { logResponse } from "../LogResponse.js"
 
-export const WorkloadsHandlersLive = HttpApiBuilder.group(HelyosApi, "workloads", (handlers) =>
+export const layer = HttpApiBuilder.group(HelyosApi, "workloads", (handlers) =>
   Effect.gen(function*() {
     const orchestrator = yield* Orchestrator
     return handlers

@@ -18,36 +18,36 @@ import { ApiTls } from "../../services/security/ApiTls.js"
 import { ApiError } from "../../services/api/HttpErrors.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { HelyosApi } from "../../services/api/HelyosApi.js"
-import { AuthorizationLive } from "./AuthorizationLive.js"
-import { ClusterHandlersLive } from "./handlers/ClusterHandlers.js"
-import { EventsHandlersLive } from "./handlers/EventsHandlers.js"
 import { observeRequests } from "./HttpMetrics.js"
-import { MetricsHandlersLive } from "./handlers/MetricsHandlers.js"
-import { NodesHandlersLive } from "./handlers/NodesHandlers.js"
-import { ProjectsHandlersLive } from "./handlers/ProjectsHandlers.js"
-import { SchedulerHandlersLive } from "./handlers/SchedulerHandlers.js"
-import { SecretsHandlersLive } from "./handlers/SecretsHandlers.js"
-import { StatusHandlersLive } from "./handlers/StatusHandlers.js"
-import { SystemHandlersLive } from "./handlers/SystemHandlers.js"
-import { RequestGuardsLive } from "./RequestGuards.js"
-import { TokensHandlersLive } from "./handlers/TokensHandlers.js"
-import { WorkloadsHandlersLive } from "./handlers/WorkloadsHandlers.js"
+import * as AuthorizationLive from "./AuthorizationLive.js"
+import * as RequestGuards from "./RequestGuards.js"
+import * as ClusterHandlers from "./handlers/ClusterHandlers.js"
+import * as EventsHandlers from "./handlers/EventsHandlers.js"
+import * as MetricsHandlers from "./handlers/MetricsHandlers.js"
+import * as NodesHandlers from "./handlers/NodesHandlers.js"
+import * as ProjectsHandlers from "./handlers/ProjectsHandlers.js"
+import * as SchedulerHandlers from "./handlers/SchedulerHandlers.js"
+import * as SecretsHandlers from "./handlers/SecretsHandlers.js"
+import * as StatusHandlers from "./handlers/StatusHandlers.js"
+import * as SystemHandlers from "./handlers/SystemHandlers.js"
+import * as TokensHandlers from "./handlers/TokensHandlers.js"
+import * as WorkloadsHandlers from "./handlers/WorkloadsHandlers.js"
 
 /** Every group's handlers. A new group adds its layer here. */
 const HandlersLive = Layer.mergeAll(
-  SystemHandlersLive,
-  NodesHandlersLive,
-  ClusterHandlersLive,
-  SchedulerHandlersLive,
-  ProjectsHandlersLive,
-  WorkloadsHandlersLive,
-  EventsHandlersLive,
-  TokensHandlersLive,
-  SecretsHandlersLive,
-  MetricsHandlersLive,
-  StatusHandlersLive
+  SystemHandlers.layer,
+  NodesHandlers.layer,
+  ClusterHandlers.layer,
+  SchedulerHandlers.layer,
+  ProjectsHandlers.layer,
+  WorkloadsHandlers.layer,
+  EventsHandlers.layer,
+  TokensHandlers.layer,
+  SecretsHandlers.layer,
+  MetricsHandlers.layer,
+  StatusHandlers.layer
 ).pipe(
-  Layer.provide(AuthorizationLive)
+  Layer.provide(AuthorizationLive.layer)
 )
 
 const ApiLive = HttpApiBuilder.api(HelyosApi).pipe(Layer.provide(HandlersLive))
@@ -129,7 +129,7 @@ const BoundAddressLive = Layer.effect(
  * The REST API, serving until its scope closes. Needs DaemonConfig (host, port, mode), ApiTls, TokenVault,
  * NodeRegistry, NodeWorkloads, WorkerChannels, Events and Orchestrator; provides ApiServer (the bound address).
  */
-export const ApiServerLive = Layer.mergeAll(
-  HttpApiBuilder.serve((app) => logRequests(observeRequests(app))).pipe(Layer.provide(ErrorContractLive), Layer.provide(RequestGuardsLive), Layer.provide(ApiLive)),
+export const layer = Layer.mergeAll(
+  HttpApiBuilder.serve((app) => logRequests(observeRequests(app))).pipe(Layer.provide(ErrorContractLive), Layer.provide(RequestGuards.layer), Layer.provide(ApiLive)),
   BoundAddressLive
 ).pipe(Layer.provide(ListenerLive))
