@@ -1,9 +1,10 @@
-// The daemon's configuration, built from flags in programs/ and constructed directly by tests.
-import { Context, Duration, Option, type Redacted } from "effect"
-import type { RestartRules } from "../domain/RestartRules.js"
-
-/** The documented restart ladder, for configs built in code (tests spread it as they do `defaultApiTls`). */
-export { defaultRestartRules } from "../domain/RestartRules.js"
+// The daemon's configuration: one documented `defaults` record, built from flags in programs/ and by
+// tests through `DaemonConfig.layer(overrides)`, so a test states only what it changes.
+import { Context, Duration, Layer, Option, type Redacted } from "effect"
+import * as os from "node:os"
+import * as path from "node:path"
+import { defaultThrottleRules, type ThrottleRules } from "../domain/AuthThrottle.js"
+import { defaultRestartRules, type RestartRules } from "../domain/RestartRules.js"
 
 export type DaemonMode = "single" | "master" | "worker"
 
@@ -27,16 +28,6 @@ export interface ClusterTrust {
   /** join without verifying the master (warned loudly) */
   readonly insecureSkipCaVerify: boolean
 }
-
-export const defaultApiTls: ApiTlsSettings = {
-  mode: "auto",
-  certFile: Option.none(),
-  keyFile: Option.none(),
-  sans: [],
-  insecureHttp: false
-}
-
-export const defaultClusterTrust: ClusterTrust = { caFingerprint: Option.none(), insecureSkipCaVerify: false }
 
 export interface DaemonConfigShape {
   readonly mode: DaemonMode
@@ -68,25 +59,73 @@ export interface DaemonConfigShape {
   readonly cliConfigPath: string
   readonly apiTls: ApiTlsSettings
   readonly clusterTrust: ClusterTrust
-  /** backoff, crash loop and reset numbers of this node's pods (tests spread `defaultRestartRules`) */
+  /** backoff, crash loop and reset numbers of this node's pods */
   readonly restartRules: RestartRules
-  /** worker: port of its GET /health and /metrics on `host` (0 = any free one); absent = `defaultWorkerMetricsPort` */
-  readonly metricsPort?: number
+  /** worker: port of its GET /health and /metrics on `host` (0 = any free one) */
+  readonly metricsPort: number
+  /** master: how often the reconciler runs when nothing wakes it earlier (changes and node events do) */
+  readonly reconcileInterval: Duration.Duration
+  /** every node: how often its pods are converged even when no engine event woke the loop */
+  readonly resyncInterval: Duration.Duration
+  /** SIGTERM-to-SIGKILL grace when a pod's container is removed */
+  readonly stopGrace: Duration.Duration
+  /** failed authentications per client address before 429 / RESOURCE_EXHAUSTED (REST and gRPC) */
+  readonly authThrottle: ThrottleRules
+  /** how long the engine may take to answer a ping before it counts as unavailable */
+  readonly enginePingTimeout: Duration.Duration
 }
 
-/** Where a worker serves /health and /metrics unless --metrics-port says otherwise. */
-export const defaultWorkerMetricsPort = 6445
+const homeDir = () => os.homedir() || "/var/lib/helyos"
 
-export class DaemonConfig extends Context.Tag("helyos/DaemonConfig")<DaemonConfig, DaemonConfigShape>() {}
-
-/** The documented defaults for the timers. */
-export const defaultTimers = {
+/** The documented defaults: what `helyosd` with no flags runs with (docs §1.26). */
+export const defaults: DaemonConfigShape = {
+  mode: "single",
+  host: "127.0.0.1",
+  port: 6443,
+  grpcPort: 6444,
+  metricsPort: 6445,
+  advertiseAddr: Option.none(),
+  dataDir: path.join(homeDir(), ".helyos", "data"),
+  nodeName: os.hostname(),
+  apiToken: Option.none(),
+  join: Option.none(),
+  joinToken: Option.none(),
   heartbeatInterval: Duration.seconds(5),
   monitorInterval: Duration.seconds(10),
   notReadyAfter: Duration.seconds(30),
   deadAfter: Duration.seconds(60),
-  reconnectCap: Duration.seconds(30)
-} as const
+  reconnectCap: Duration.seconds(30),
+  maxPods: 110,
+  dockerSocket: "/var/run/docker.sock",
+  cliConfigPath: path.join(homeDir(), ".helyos", "config.toml"),
+  apiTls: { mode: "auto", certFile: Option.none(), keyFile: Option.none(), sans: [], insecureHttp: false },
+  clusterTrust: { caFingerprint: Option.none(), insecureSkipCaVerify: false },
+  restartRules: defaultRestartRules,
+  reconcileInterval: Duration.seconds(1),
+  resyncInterval: Duration.seconds(5),
+  stopGrace: Duration.seconds(5),
+  authThrottle: defaultThrottleRules,
+  enginePingTimeout: Duration.seconds(5)
+}
+
+/**
+ * Compressed timers for tests that run in real time: the documented ratios (heartbeat : NotReady :
+ * dead = 1 : 10 : 20 here, 1 : 6 : 12 by default) at a fraction of a second, so failover takes ~2 s.
+ */
+export const fastTimers = {
+  heartbeatInterval: Duration.millis(100),
+  monitorInterval: Duration.millis(100),
+  notReadyAfter: Duration.seconds(1),
+  deadAfter: Duration.seconds(2),
+  reconnectCap: Duration.seconds(1)
+} satisfies Partial<DaemonConfigShape>
+
+export class DaemonConfig extends Context.Tag("helyos/DaemonConfig")<DaemonConfig, DaemonConfigShape>() {
+  /** `defaults` with `overrides` on top. */
+  static readonly make = (overrides: Partial<DaemonConfigShape> = {}): DaemonConfigShape => ({ ...defaults, ...overrides })
+  /** The config as a layer: `DaemonConfig.layer({ mode: "master", ...fastTimers })`. */
+  static readonly layer = (overrides: Partial<DaemonConfigShape> = {}) => Layer.succeed(DaemonConfig, DaemonConfig.make(overrides))
+}
 
 /** Refuse timer combinations that cannot work; the message is the one line a user reads. */
 export const timerProblem = (t: {

@@ -13,7 +13,7 @@ import { apiTlsPaths, broughtMaterial, selfSignedMaterial } from "../../src/laye
 import { classifySans, generateCa, issueServerCertificate } from "../../src/layers/security/X509.js"
 import { ApiServer } from "../../src/services/api/ApiServer.js"
 import { ApiTls } from "../../src/services/security/ApiTls.js"
-import { type ApiTlsSettings, DaemonConfig, defaultApiTls, defaultClusterTrust, defaultRestartRules, defaultTimers } from "../../src/services/DaemonConfig.js"
+import { type ApiTlsSettings, DaemonConfig, defaults } from "../../src/services/DaemonConfig.js"
 import { apiOn } from "../support/ApiHarness.js"
 import * as ApiTlsFiles from "../../src/layers/security/ApiTlsFiles.js"
 
@@ -54,25 +54,16 @@ const handshake = (port: number, ca: string | undefined, servername: string) =>
   })
 
 const daemonConfig = (dataDir: string, host: string, apiTls: Partial<ApiTlsSettings>, advertiseAddr?: string) =>
-  Layer.succeed(DaemonConfig, DaemonConfig.of({
-    mode: "single",
+  DaemonConfig.layer({
     host,
     port: 0,
     grpcPort: 0,
     advertiseAddr: Option.fromNullable(advertiseAddr),
     dataDir,
     nodeName: "n1",
-    apiToken: Option.none(),
-    join: Option.none(),
-    joinToken: Option.none(),
-    ...defaultTimers,
-    maxPods: 110,
-    dockerSocket: "/var/run/docker.sock",
-    apiTls: { ...defaultApiTls, ...apiTls },
-    clusterTrust: defaultClusterTrust,
-    restartRules: defaultRestartRules,
+    apiTls: { ...defaults.apiTls, ...apiTls },
     cliConfigPath: path.join(dataDir, "unused.toml")
-  }))
+  })
 
 describe("self-signed API TLS material", () => {
   it.live("the first HTTPS start writes CA and server files, keys 0600, with the expected SANs", () =>

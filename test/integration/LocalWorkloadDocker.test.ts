@@ -2,10 +2,10 @@
 // Requires the engine (fails, never skips, without it). Containers and the network are removed afterwards.
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import Docker from "dockerode"
-import { Chunk, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
+import { Chunk, Duration, Effect, Layer, Schedule, Stream } from "effect"
 import type { PodAssignment, PodEvent, PodStatus } from "../../src/generated/cluster.js"
 import { type LocalWorkloadOptions } from "../../src/layers/workload/LocalWorkloadRuntime.js"
-import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
+import { DaemonConfig } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import { BUSYBOX_IMAGE, DOCKER_SOCKET, testEngine } from "../support/busyboxImage.js"
 import * as ContainerRuntimeDocker from "../../src/layers/workload/ContainerRuntimeDocker.js"
@@ -19,25 +19,12 @@ const docker = new Docker({ socketPath: DOCKER_SOCKET })
 /** The engine as the runtime sees it, to act on containers from outside (docker exec) */
 const engine = ContainerRuntimeDocker.make(DOCKER_SOCKET)
 
-const config = Layer.succeed(DaemonConfig, DaemonConfig.of({
-  mode: "single",
-  host: "127.0.0.1",
-  port: 0,
-  grpcPort: 0,
-  advertiseAddr: Option.none(),
+const config = DaemonConfig.layer({
   dataDir: "/tmp",
   nodeName: node,
-  apiToken: Option.none(),
-  join: Option.none(),
-  joinToken: Option.none(),
-  ...defaultTimers,
-  maxPods: 110,
   dockerSocket: DOCKER_SOCKET,
-  apiTls: defaultApiTls,
-  clusterTrust: defaultClusterTrust,
-  restartRules: defaultRestartRules,
   cliConfigPath: "/tmp/helyos-itest-cli.toml"
-}))
+})
 
 /** Building it fails the test when there is no engine. */
 const workloadWith = (options: LocalWorkloadOptions) =>

@@ -13,7 +13,7 @@ import * as TokenVaultSql from "../../src/layers/cluster/TokenVaultSql.js"
 import * as ApiTokensSql from "../../src/layers/security/ApiTokensSql.js"
 import { ApiTokens } from "../../src/services/security/ApiTokens.js"
 import { HostInfo } from "../../src/services/workload/HostInfo.js"
-import { DaemonConfig, type DaemonMode, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
+import { DaemonConfig, type DaemonMode } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
@@ -56,25 +56,15 @@ const WorkerChannelsRecorder = Layer.succeed(WorkerChannels, WorkerChannels.of({
 }))
 
 const config = (mode: DaemonMode) =>
-  Layer.succeed(DaemonConfig, DaemonConfig.of({
+  DaemonConfig.layer({
     mode,
-    host: "127.0.0.1",
     port: 0,
     grpcPort: 0,
-    advertiseAddr: Option.none(),
     dataDir: "unused",
     nodeName: "master",
     apiToken: Option.some(Redacted.make(TOKEN)),
-    join: Option.none(),
-    joinToken: Option.none(),
-    ...defaultTimers,
-    maxPods: 110,
-    dockerSocket: "/var/run/docker.sock",
-    apiTls: defaultApiTls,
-    clusterTrust: defaultClusterTrust,
-    restartRules: defaultRestartRules,
     cliConfigPath: "unused"
-  }))
+  })
 
 /**
  * The API of a daemon in `mode` with nodes master, w1 (3 pods) and w2, serving until the scope

@@ -12,7 +12,7 @@ import { NodeId, NodeRecord, NodeResources } from "../../src/domain/Node.js"
 import { type Assignment, type LogChunk, type LogRequest, PodStatus } from "../../src/generated/cluster.js"
 import { ClusterServer } from "../../src/services/cluster/ClusterServer.js"
 import { ClusterTls } from "../../src/services/security/ClusterTls.js"
-import { DaemonConfig, type DaemonConfigShape, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
+import { DaemonConfig, type DaemonConfigShape, fastTimers } from "../../src/services/DaemonConfig.js"
 import { Events } from "../../src/services/observability/Events.js"
 import { HostInfo } from "../../src/services/workload/HostInfo.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
@@ -36,31 +36,20 @@ export const testDataDir = mkdtempSync(path.join(tmpdir(), "helyos-cluster-test-
 /** A fresh, empty data dir (a worker that has never pinned anything). */
 export const freshDataDir = (prefix = "helyos-worker-") => mkdtempSync(path.join(tmpdir(), prefix))
 
-/** A DaemonConfig for tests: 127.0.0.1, any port, heartbeat 100 ms, reconnect cap 1 s. */
-export const testConfig = (overrides: Partial<DaemonConfigShape> = {}): DaemonConfigShape => ({
-  mode: "master",
-  host: "127.0.0.1",
-  port: 0,
-  grpcPort: 0,
-  advertiseAddr: Option.none(),
-  dataDir: testDataDir,
-  nodeName: "master",
-  apiToken: Option.none(),
-  join: Option.none(),
-  joinToken: Option.none(),
-  heartbeatInterval: Duration.millis(100),
-  monitorInterval: Duration.millis(100),
-  notReadyAfter: Duration.seconds(1),
-  deadAfter: Duration.seconds(2),
-  reconnectCap: Duration.seconds(1),
-  maxPods: 100,
-  dockerSocket: "/nonexistent.sock",
-  apiTls: defaultApiTls,
-  clusterTrust: defaultClusterTrust,
-  restartRules: defaultRestartRules,
-  cliConfigPath: "/nonexistent.toml",
-  ...overrides
-})
+/** A DaemonConfig for tests: a master on 127.0.0.1, any port, fast timers (heartbeat 100 ms, reconnect cap 1 s). */
+export const testConfig = (overrides: Partial<DaemonConfigShape> = {}): DaemonConfigShape =>
+  DaemonConfig.make({
+    mode: "master",
+    port: 0,
+    grpcPort: 0,
+    dataDir: testDataDir,
+    nodeName: "master",
+    ...fastTimers,
+    maxPods: 100,
+    dockerSocket: "/nonexistent.sock",
+    cliConfigPath: "/nonexistent.toml",
+    ...overrides
+  })
 
 /** The worker's config for joining a master on 127.0.0.1:port. */
 export const workerConfig = (name: string, port: number, token: string, overrides: Partial<DaemonConfigShape> = {}) =>

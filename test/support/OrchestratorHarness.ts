@@ -4,7 +4,7 @@ import { SqlClient } from "@effect/sql"
 import { randomBytes } from "node:crypto"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Context, type Duration, Effect, Layer, Option, Redacted, Ref, Stream } from "effect"
+import { Context, type Duration, Effect, Layer, Redacted, Ref, Stream } from "effect"
 import { decodeSpec, type DeploymentSpec } from "../../src/domain/DeploymentSpec.js"
 import { type NodeId, NodeResources } from "../../src/domain/Node.js"
 import type { PodView } from "../../src/domain/Workload.js"
@@ -13,7 +13,7 @@ import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
 import * as SecretStoreSql from "../../src/layers/security/SecretStoreSql.js"
 import { MasterKey } from "../../src/services/security/MasterKey.js"
 import { OrchestratorControl } from "../../src/layers/orchestrator/OrchestratorLive.js"
-import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
+import { DaemonConfig } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
@@ -27,23 +27,12 @@ import * as ContainerRuntimeMemory from "../../src/layers/workload/ContainerRunt
 
 export const MASTER = "master"
 
-export const config = DaemonConfig.of({
+export const config = DaemonConfig.make({
   mode: "master",
-  host: "127.0.0.1",
   port: 0,
   grpcPort: 0,
-  advertiseAddr: Option.none(),
   dataDir: tmpdir(),
   nodeName: MASTER,
-  apiToken: Option.none(),
-  join: Option.none(),
-  joinToken: Option.none(),
-  ...defaultTimers,
-  maxPods: 110,
-  dockerSocket: "/var/run/docker.sock",
-  apiTls: defaultApiTls,
-  clusterTrust: defaultClusterTrust,
-  restartRules: defaultRestartRules,
   cliConfigPath: path.join(tmpdir(), "helyos-cli.toml")
 })
 

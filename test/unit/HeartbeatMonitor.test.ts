@@ -3,11 +3,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Context, Duration, Effect, Fiber, Layer, Logger, Option, Queue, Schedule, TestClock } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Logger, Queue, Schedule, TestClock } from "effect"
 import type { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import { type NodeId, NodeResources, nodeStatus } from "../../src/domain/Node.js"
 import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
-import { DaemonConfig, defaultTimers, defaultApiTls, defaultClusterTrust, defaultRestartRules } from "../../src/services/DaemonConfig.js"
+import { DaemonConfig, defaults } from "../../src/services/DaemonConfig.js"
 import { Events } from "../../src/services/observability/Events.js"
 import { type JoinRequest, NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { tempDbFile } from "../support/TempDb.js"
@@ -23,32 +23,10 @@ interface Timers {
 }
 
 const configLayer = (timers: Timers) =>
-  Layer.succeed(
-    DaemonConfig,
-    DaemonConfig.of({
-      mode: "master",
-      host: "127.0.0.1",
-      port: 0,
-      grpcPort: 0,
-      advertiseAddr: Option.none(),
-      dataDir: tmpdir(),
-      nodeName: "master",
-      apiToken: Option.none(),
-      join: Option.none(),
-      joinToken: Option.none(),
-      reconnectCap: defaultTimers.reconnectCap,
-      maxPods: 110,
-      dockerSocket: "/var/run/docker.sock",
-      apiTls: defaultApiTls,
-      clusterTrust: defaultClusterTrust,
-      restartRules: defaultRestartRules,
-      cliConfigPath: join(tmpdir(), "helyos-cli.toml"),
-      ...timers
-    })
-  )
+  DaemonConfig.layer({ mode: "master", dataDir: tmpdir(), nodeName: "master", cliConfigPath: join(tmpdir(), "helyos-cli.toml"), ...timers })
 
 /** The documented defaults: heartbeat 5 s, scan 10 s, NotReady 30 s, dead 60 s. */
-const standard: Timers = defaultTimers
+const standard: Timers = defaults
 
 /** Monitor + registry + events on one database; each build is one "master lifetime". */
 const masterOn = (file: string, timers: Timers = standard) =>

@@ -3,14 +3,14 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { toDaemonConfig } from "../../src/programs/daemon/Flags.js"
-import { defaultWorkerMetricsPort } from "../../src/services/DaemonConfig.js"
+import { defaults } from "../../src/services/DaemonConfig.js"
 import { parse, problem } from "../support/DaemonFlags.js"
 
 const metricsPortOf = async (...args: ReadonlyArray<string>) => Either.getOrThrow(toDaemonConfig(await parse(args))).metricsPort
 
 describe("toDaemonConfig: --metrics-port", () => {
   it("defaults to 6445 and takes 0 or any valid port", async () => {
-    expect(defaultWorkerMetricsPort).toBe(6445)
+    expect(defaults.metricsPort).toBe(6445)
     expect(await metricsPortOf()).toBe(6445)
     expect(await metricsPortOf("--metrics-port", "0")).toBe(0)
     expect(await metricsPortOf("--metrics-port", "9100")).toBe(9100)

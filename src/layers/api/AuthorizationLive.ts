@@ -8,8 +8,9 @@ import { AuthThrottle, defaultThrottleRules, type ThrottleRules } from "../../do
 import { Unauthorized } from "../../domain/Errors.js"
 import { ApiTokens } from "../../services/security/ApiTokens.js"
 import { Authorization } from "../../services/api/Authorization.js"
+import { DaemonConfig } from "../../services/DaemonConfig.js"
 
-/** The guard with these throttle rules (tests shrink them; the daemon uses the defaults). */
+/** The guard with these throttle rules. */
 export const layerWith = (rules: ThrottleRules = defaultThrottleRules) =>
   Layer.effect(
     Authorization,
@@ -57,4 +58,5 @@ export const layerWith = (rules: ThrottleRules = defaultThrottleRules) =>
   )
 
 /** The guard the daemon runs. */
-export const layer = layerWith()
+/** The guard with DaemonConfig.authThrottle. */
+export const layer = Layer.unwrapEffect(Effect.map(DaemonConfig, (config) => layerWith(config.authThrottle)))

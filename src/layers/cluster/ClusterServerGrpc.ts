@@ -96,7 +96,7 @@ export const layer = Layer.scoped(
     const heartbeatIntervalMs = Math.max(1, Math.round(Duration.toMillis(config.heartbeatInterval)))
 
     // failed joins per peer address: guessing slows down there, valid workers elsewhere never notice
-    const throttle = new AuthThrottle()
+    const throttle = new AuthThrottle(config.authThrottle)
 
     const register = (request: RegisterRequest, peer: string) =>
       Effect.gen(function*() {

@@ -17,7 +17,7 @@ import {
   type Resources,
   type WorkerMessage
 } from "../../generated/cluster.js"
-import { DaemonConfig, defaultTimers } from "../../services/DaemonConfig.js"
+import { DaemonConfig, defaults } from "../../services/DaemonConfig.js"
 import { HostInfo } from "../../services/workload/HostInfo.js"
 import { LocalWorkload } from "../../services/workload/LocalWorkload.js"
 import { WorkerAgent, WorkerStopped } from "../../services/cluster/WorkerAgent.js"
@@ -164,7 +164,7 @@ export const layer = Layer.scoped(
             secret: Redacted.make(reply.sessionSecret),
             heartbeatInterval: reply.heartbeatIntervalMs > 0
               ? Duration.millis(reply.heartbeatIntervalMs)
-              : defaultTimers.heartbeatInterval
+              : defaults.heartbeatInterval
           })),
           Effect.tap((s) => Effect.logInfo(`node '${nodeName}' registered with the master at ${target} (id ${s.nodeId})`))
         )

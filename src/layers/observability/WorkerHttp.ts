@@ -4,7 +4,7 @@ import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, Schema } from "effect"
 import { createServer } from "node:http"
-import { DaemonConfig, defaultWorkerMetricsPort } from "../../services/DaemonConfig.js"
+import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { LocalWorkload } from "../../services/workload/LocalWorkload.js"
 import { PROMETHEUS_CONTENT_TYPE } from "../../services/observability/Metrics.js"
 import { WorkerMetrics } from "../../services/observability/WorkerMetrics.js"
@@ -42,7 +42,7 @@ const urlHost = (host: string) => host.includes(":") ? `[${host}]` : host
 export const serveWorkerHttp = Effect.gen(function*() {
   const config = yield* DaemonConfig
   const host = config.host
-  const metricsPort = config.metricsPort ?? defaultWorkerMetricsPort
+  const metricsPort = config.metricsPort
   const listener = yield* Layer.build(NodeHttpServer.layer(createServer, { host, port: metricsPort })).pipe(
     Effect.mapError((e) =>
       new WorkerHttpListenError({

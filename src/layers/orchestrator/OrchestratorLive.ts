@@ -46,12 +46,9 @@ import { makeSecretEnv } from "./SecretEnv.js"
 import { makeStore } from "./Store.js"
 
 export interface OrchestratorOptions {
-  /** How often the reconciler runs when nothing wakes it earlier (changes and node events do); default 1 s. */
+  /** overrides DaemonConfig.reconcileInterval */
   readonly reconcileInterval?: Duration.DurationInput
 }
-
-/** How long a deploy waits for this host's engine to answer before refusing. */
-const ENGINE_PING_TIMEOUT = Duration.seconds(5)
 
 /** For tests: run the local status poll and one reconcile pass now, instead of waiting for the loop. */
 export class OrchestratorControl extends Context.Tag("helyos/OrchestratorControl")<OrchestratorControl, {
@@ -71,7 +68,7 @@ export const make = (options: OrchestratorOptions = {}) =>
     const store = yield* makeStore
     const secrets = yield* SecretStore
     const secretEnv = makeSecretEnv(secrets, store)
-    const interval = Duration.decode(options.reconcileInterval ?? "1 second")
+    const interval = Duration.decode(options.reconcileInterval ?? config.reconcileInterval)
 
     const generations = yield* makeGenerations(yield* Clock.currentTimeMillis)
     const logRouter = yield* makeLogRouter(channels)
@@ -210,7 +207,7 @@ export const make = (options: OrchestratorOptions = {}) =>
         yield* runtime.ping.pipe(
           Effect.catchTag("RuntimeError", (e) => Effect.fail(unavailable(e.message))),
           // a socket that accepts but never answers must not hang the deploy
-          Effect.timeoutFail({ duration: ENGINE_PING_TIMEOUT, onTimeout: () => unavailable("no answer to a ping") })
+          Effect.timeoutFail({ duration: config.enginePingTimeout, onTimeout: () => unavailable("no answer to a ping") })
         )
       })
 

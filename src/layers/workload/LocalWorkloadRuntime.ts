@@ -4,7 +4,6 @@
 // Used by single, master (its local pods) and worker.
 import { Clock, Deferred, Duration, Effect, Layer, Option, Queue, Ref, Schedule, Stream } from "effect"
 import {
-  defaultRestartRules,
   exitReason,
   recovered,
   restartPolicyOf,
@@ -12,7 +11,7 @@ import {
 } from "../../domain/RestartRules.js"
 import type { Assignment, LogRequest, PodAssignment } from "../../generated/cluster.js"
 import { ContainerRuntime, Labels, projectNetwork, type ContainerInfo } from "../../services/workload/ContainerRuntime.js"
-import { DaemonConfig } from "../../services/DaemonConfig.js"
+import { DaemonConfig, defaults } from "../../services/DaemonConfig.js"
 import { LocalWorkload } from "../../services/workload/LocalWorkload.js"
 import { WorkerMetrics } from "../../services/observability/WorkerMetrics.js"
 import { describeCheck, probePlanOf } from "./probes/Probe.js"
@@ -21,12 +20,10 @@ import { makePodEventBuffer, POD_EVENT_CAPACITY } from "./pod/PodEventBuffer.js"
 import { type ContainerEnd, containerEnded, initialPodState, type PodState, toPodStatus } from "./pod/PodState.js"
 import { makeProber, type ProbeVerdict } from "./pod/Prober.js"
 
+/** The DaemonConfig numbers the pod runtime uses (resync interval, stop grace, restart ladder); absent = `defaults`. */
 export interface LocalWorkloadOptions {
-  /** converge even when nothing woke the loop (catches exits the event stream missed); default 5 s */
   readonly resyncInterval?: Duration.DurationInput
-  /** SIGTERM-to-SIGKILL grace when removing a pod's container; default 5 s */
   readonly stopGrace?: Duration.DurationInput
-  /** backoff, crash loop and reset numbers; default the documented ones (tests shrink them) */
   readonly restartRules?: RestartRules
 }
 
@@ -39,9 +36,9 @@ interface Desired {
 export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
   Effect.gen(function*() {
     const runtime = yield* ContainerRuntime
-    const resync = Duration.decode(options.resyncInterval ?? "5 seconds")
-    const stopGrace = Duration.decode(options.stopGrace ?? "5 seconds")
-    const rules = options.restartRules ?? defaultRestartRules
+    const resync = Duration.decode(options.resyncInterval ?? defaults.resyncInterval)
+    const stopGrace = Duration.decode(options.stopGrace ?? defaults.stopGrace)
+    const rules = options.restartRules ?? defaults.restartRules
 
     const desired = yield* Ref.make<Desired>({ generation: 0, pods: [] })
     const pods = yield* Ref.make(new Map<string, PodState>())
@@ -393,12 +390,19 @@ export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
     return LocalWorkload.of({ apply, statuses, takeEvents: events.take, appliedGeneration: Ref.get(applied), logs })
   })
 
-/** This node's workload (node name and, unless given, restart rules from DaemonConfig) on the ContainerRuntime. */
+/** This node's workload on the ContainerRuntime: node name and numbers from DaemonConfig, `options` on top. */
 export const layerWith = (
   options: LocalWorkloadOptions = {}
 ): Layer.Layer<LocalWorkload, never, ContainerRuntime | DaemonConfig> =>
   Layer.scoped(
     LocalWorkload,
     Effect.flatMap(DaemonConfig, (config) =>
-      make(config.nodeName, { restartRules: config.restartRules, ...options }))
+      make(config.nodeName, {
+        resyncInterval: config.resyncInterval,
+        stopGrace: config.stopGrace,
+        restartRules: config.restartRules,
+        ...options
+      }))
   )
+
+export const layer = layerWith()

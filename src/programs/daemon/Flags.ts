@@ -1,18 +1,17 @@
 // helyosd's flags (@effect/cli) and how they become a DaemonConfig. Bad combinations are refused here.
 import { HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Config, Duration, Effect, Either, Option, Redacted } from "effect"
-import * as os from "node:os"
 import * as path from "node:path"
 import { apiTlsProblem } from "../../domain/ApiTlsPolicy.js"
-import { parseDuration } from "../../domain/Duration.js"
+import { formatDuration, parseDuration } from "../../domain/Duration.js"
 import { normalizeFingerprint } from "../../domain/Fingerprint.js"
 import { joinTokenProblem, apiTokenProblem } from "../../domain/Tokens.js"
-import { type DaemonConfigShape, defaultWorkerMetricsPort, timerProblem } from "../../services/DaemonConfig.js"
+import { type DaemonConfigShape, defaults, timerProblem } from "../../services/DaemonConfig.js"
 
-const duration = (name: string, fallback: string, description: string) =>
+const duration = (name: string, fallback: Duration.Duration, description: string) =>
   Options.text(name).pipe(
     Options.withDescription(`${description} (e.g. 500ms, 5s, 1m)`),
-    defaultTo(fallback),
+    defaultTo(formatDuration(fallback)),
     Options.mapEffect((text) =>
       Either.match(parseDuration(text), {
         onLeft: (problem) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name}: ${problem}`))),
@@ -25,8 +24,6 @@ const duration = (name: string, fallback: string, description: string) =>
 const defaultTo = <A, B extends A>(value: B, shown: string = String(value)) => (self: Options.Options<A>): Options.Options<A> =>
   self.pipe(Options.withDescription(`default: ${shown}`), Options.withDefault(value as A))
 
-const homeDir = () => os.homedir() || "/var/lib/helyos"
-
 export const daemonFlags = {
   mode: Options.choice("mode", ["single", "master", "worker"]).pipe(
     Options.withDescription("single: one host; master: also serves the cluster (gRPC); worker: joins a master"),
@@ -34,15 +31,15 @@ export const daemonFlags = {
   ),
   host: Options.text("host").pipe(
     Options.withDescription("REST API (and master gRPC; worker: /health and /metrics) bind address"),
-    defaultTo("127.0.0.1")
+    defaultTo(defaults.host)
   ),
-  port: Options.integer("port").pipe(Options.withDescription("REST API port"), defaultTo(6443)),
-  grpcPort: Options.integer("grpc-port").pipe(Options.withDescription("cluster gRPC port (master)"), defaultTo(6444)),
+  port: Options.integer("port").pipe(Options.withDescription("REST API port"), defaultTo(defaults.port)),
+  grpcPort: Options.integer("grpc-port").pipe(Options.withDescription("cluster gRPC port (master)"), defaultTo(defaults.grpcPort)),
   metricsPort: Options.integer("metrics-port").pipe(
     Options.withDescription(
       "worker: port of GET /health and /metrics (plain HTTP on --host; public routes only, so a non-loopback bind is fine; 0 = any free port, logged)"
     ),
-    defaultTo(defaultWorkerMetricsPort)
+    defaultTo(defaults.metricsPort)
   ),
   advertiseAddr: Options.text("advertise-addr").pipe(
     Options.withDescription("address workers and clients should dial (printed in the join command)"),
@@ -50,11 +47,11 @@ export const daemonFlags = {
   ),
   dataDir: Options.text("data-dir").pipe(
     Options.withDescription("where helyos.db lives"),
-    defaultTo(path.join(homeDir(), ".helyos", "data"), "~/.helyos/data")
+    defaultTo(defaults.dataDir, "~/.helyos/data")
   ),
   nodeName: Options.text("node-name").pipe(
     Options.withDescription("this node's name; lets several workers share a machine"),
-    defaultTo(os.hostname(), "the hostname")
+    defaultTo(defaults.nodeName, "the hostname")
   ),
   apiToken: Options.redacted("api-token").pipe(
     Options.withDescription("REST bearer token nxa-api_… (env HELYOS_API_TOKEN); generated on first start if absent"),
@@ -63,19 +60,19 @@ export const daemonFlags = {
   ),
   join: Options.text("join").pipe(Options.withDescription("worker: the master's gRPC address HOST:PORT"), Options.optional),
   token: Options.redacted("token").pipe(Options.withDescription("worker: the join token nxa_…"), Options.optional),
-  heartbeatInterval: duration("heartbeat-interval", "5s", "master: how often workers heartbeat"),
-  monitorInterval: duration("monitor-interval", "10s", "master: how often silent workers are checked"),
-  notReadyAfter: duration("not-ready-after", "30s", "master: silence after which a worker is NotReady"),
-  deadAfter: duration("dead-after", "60s", "master: silence after which a worker is dead and its pods move"),
-  reconnectMax: duration("reconnect-max", "30s", "worker: cap of the reconnect backoff (1s doubling)"),
-  maxPods: Options.integer("max-pods").pipe(Options.withDescription("most pods per node"), defaultTo(110)),
+  heartbeatInterval: duration("heartbeat-interval", defaults.heartbeatInterval, "master: how often workers heartbeat"),
+  monitorInterval: duration("monitor-interval", defaults.monitorInterval, "master: how often silent workers are checked"),
+  notReadyAfter: duration("not-ready-after", defaults.notReadyAfter, "master: silence after which a worker is NotReady"),
+  deadAfter: duration("dead-after", defaults.deadAfter, "master: silence after which a worker is dead and its pods move"),
+  reconnectMax: duration("reconnect-max", defaults.reconnectCap, "worker: cap of the reconnect backoff (1s doubling)"),
+  maxPods: Options.integer("max-pods").pipe(Options.withDescription("most pods per node"), defaultTo(defaults.maxPods)),
   logLevel: Options.choice("log-level", ["trace", "debug", "info", "warn", "error"]).pipe(
     Options.withDescription("least severe level that is logged"),
     defaultTo("info" as const)
   ),
   dockerSocket: Options.text("docker-socket").pipe(
     Options.withDescription("the Docker engine socket"),
-    defaultTo("/var/run/docker.sock")
+    defaultTo(defaults.dockerSocket)
   ),
   tls: Options.choice("tls", ["auto", "on", "off"]).pipe(
     Options.withDescription("REST API TLS: auto = HTTPS unless bound to loopback; on; off"),
@@ -101,13 +98,13 @@ export const daemonFlags = {
     Options.withDescription("worker: join without verifying the master's certificate (unsafe)")
   ),
   // the restart ladder of this node's pods (documented numbers; tests shrink them)
-  restartBackoffBase: duration("restart-backoff-base", "1s", "delay before a pod's first restart; doubles each restart"),
-  restartBackoffMax: duration("restart-backoff-max", "300s", "longest delay between two restarts of a pod"),
+  restartBackoffBase: duration("restart-backoff-base", defaults.restartRules.backoffBase, "delay before a pod's first restart; doubles each restart"),
+  restartBackoffMax: duration("restart-backoff-max", defaults.restartRules.backoffCap, "longest delay between two restarts of a pod"),
   crashloopAfter: Options.integer("crashloop-after").pipe(
     Options.withDescription("restarts without recovery after which a pod is CrashLoopBackoff"),
-    defaultTo(10)
+    defaultTo(defaults.restartRules.crashLoopAfter)
   ),
-  healthyResetAfter: duration("healthy-reset-after", "600s", "continuous health after which a pod's restart counter resets")
+  healthyResetAfter: duration("healthy-reset-after", defaults.restartRules.resetAfter, "continuous health after which a pod's restart counter resets")
 } as const
 
 type OptionValue<O> = O extends Options.Options<infer A> ? A : never
@@ -172,6 +169,7 @@ export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigSh
     if (tlsProblem !== undefined) return Either.left(tlsProblem)
   }
   return Either.right({
+    ...defaults,
     mode: flags.mode,
     host: flags.host,
     port: flags.port,
@@ -187,7 +185,7 @@ export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigSh
     reconnectCap: Duration.max(flags.reconnectMax, Duration.seconds(1)),
     maxPods: flags.maxPods,
     dockerSocket: flags.dockerSocket,
-    cliConfigPath: process.env.HELYOS_CONFIG || path.join(homeDir(), ".helyos", "config.toml"),
+    cliConfigPath: process.env.HELYOS_CONFIG || defaults.cliConfigPath,
     apiTls: {
       mode: flags.tls,
       certFile: flags.tlsCert,

@@ -46,7 +46,7 @@ const stateLayer = (config: DaemonConfigShape) => {
 export const runServer = (config: DaemonConfigShape) => {
   const configLayer = Layer.succeed(DaemonConfig, config)
   // this host's own pods run in-process on the local Docker engine; the daemon starts without one
-  const localPods = LocalWorkloadRuntime.layerWith({ restartRules: config.restartRules }).pipe(Layer.provideMerge(ContainerRuntimeDocker.layer))
+  const localPods = LocalWorkloadRuntime.layer.pipe(Layer.provideMerge(ContainerRuntimeDocker.layer))
   // metrics: provided under the orchestrator, which times its passes; the event feed counts container events
   const core = Layer.mergeAll(OrchestratorLive.layer, MetricsEventFeed.layer).pipe(
     Layer.provideMerge(localPods),
@@ -85,7 +85,7 @@ export const runWorker = (config: DaemonConfigShape) =>
   }).pipe(
     Effect.scoped,
     Effect.provide(WorkerAgentGrpc.layer.pipe(
-      Layer.provideMerge(Layer.mergeAll(HostInfoOs.layer, LocalWorkloadRuntime.layerWith({ restartRules: config.restartRules }).pipe(Layer.provide(ContainerRuntimeDocker.layer)))),
+      Layer.provideMerge(Layer.mergeAll(HostInfoOs.layer, LocalWorkloadRuntime.layer.pipe(Layer.provide(ContainerRuntimeDocker.layer)))),
       // one registry, seen by the pod runtime (pod events), the agent (connection) and the endpoint
       Layer.provideMerge(WorkerMetricsPrometheus.layer),
       Layer.provideMerge(Layer.succeed(DaemonConfig, config))
