@@ -1,14 +1,13 @@
 // In-memory doubles for the cluster protocol tests: a token vault whose join token can be swapped,
 // a node registry that counts heartbeats, events, the master's NodeWorkloads and a worker's
 // LocalWorkload, plus a DaemonConfig with compressed timers.
-import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Redacted, Ref, Schedule, type Scope, type Stream } from "effect"
+import { Context, Duration, Effect, Layer, Option, PubSub, Queue, Redacted, Ref, Schedule, type Scope, type Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { ClusterEvent } from "../../src/domain/ClusterEvent.js"
-import { NodeNotFound, SessionInvalid } from "../../src/domain/Errors.js"
-import { NodeId, NodeRecord, NodeResources } from "../../src/domain/Node.js"
+import { NodeId, NodeResources } from "../../src/domain/Node.js"
 import { type Assignment, type LogChunk, type LogRequest, PodStatus } from "../../src/generated/cluster.js"
 import { ClusterServer } from "../../src/services/cluster/ClusterServer.js"
 import { ClusterTls } from "../../src/services/security/ClusterTls.js"
@@ -21,6 +20,7 @@ import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
 import { TokenVault } from "../../src/services/cluster/TokenVault.js"
 import { WorkerChannels } from "../../src/services/cluster/WorkerChannels.js"
 import * as ClusterServerGrpc from "../../src/layers/cluster/ClusterServerGrpc.js"
+import * as NodeRegistryMemory from "../../src/layers/cluster/NodeRegistryMemory.js"
 import * as WorkerChannelsLive from "../../src/layers/cluster/WorkerChannelsLive.js"
 import * as ClusterTlsFiles from "../../src/layers/security/ClusterTlsFiles.js"
 
@@ -92,101 +92,21 @@ export const makeTokenVault = (initial: string) =>
     }
   })
 
-// ---- NodeRegistry: records by name, one live session per node, heartbeats counted -------------
-
-interface Entry {
-  readonly record: NodeRecord
-  readonly session: string
-  readonly heartbeats: number
-}
+// ---- NodeRegistry: the in-memory registry, with heartbeats counted per node name --------------
 
 export const makeNodeRegistry = Effect.gen(function*() {
-  const nodes = yield* Ref.make<ReadonlyMap<string, Entry>>(new Map())
-  const ids = yield* Ref.make(0)
-
-  const byId = (id: NodeId) =>
-    Effect.flatMap(Ref.get(nodes), (m) => {
-      const entry = Array.from(m.values()).find((e) => e.record.id === id)
-      return entry === undefined ? Effect.fail(new NodeNotFound({ name: id })) : Effect.succeed(entry)
-    })
-  const byName = (name: string) =>
-    Effect.flatMap(Ref.get(nodes), (m) => {
-      const entry = m.get(name)
-      return entry === undefined ? Effect.fail(new NodeNotFound({ name })) : Effect.succeed(entry)
-    })
-  const put = (entry: Entry) => Ref.update(nodes, (m) => new Map(m).set(entry.record.name, entry))
-  const patch = (entry: Entry, fields: Partial<NodeRecord>) =>
-    new NodeRecord({ ...entry.record, ...fields })
-
+  const registry = yield* NodeRegistryMemory.make(NodeRegistryMemory.makeTable())
+  const counts = new Map<string, number>()
   const service = NodeRegistry.of({
-    join: (req) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const existing = (yield* Ref.get(nodes)).get(req.name)
-        const id = existing?.record.id ?? NodeId.make(`node-${yield* Ref.updateAndGet(ids, (n) => n + 1)}`)
-        const record = new NodeRecord({
-          id,
-          name: req.name,
-          address: req.address,
-          role: req.role,
-          schedulable: existing?.record.schedulable ?? "active",
-          liveness: "Ready",
-          resources: req.resources,
-          lastHeartbeatMs: now,
-          joinedAtMs: existing?.record.joinedAtMs ?? now
-        })
-        const session = randomBytes(24).toString("hex")
-        yield* put({ record, session, heartbeats: existing?.heartbeats ?? 0 })
-        return { node: record, session: Redacted.make(session) }
-      }),
-    authenticate: (id, session) =>
-      Effect.flatMap(byId(id), (e) =>
-        e.session === session
-          ? Effect.succeed(e.record)
-          : Effect.fail(new SessionInvalid({ reason: "stale session: this node has re-registered since" }))),
+    ...registry,
     heartbeat: (id, resources) =>
-      Effect.gen(function*() {
-        const e = yield* byId(id)
-        const now = yield* Clock.currentTimeMillis
-        const record = patch(e, { resources, lastHeartbeatMs: now, liveness: "Ready" })
-        yield* put({ ...e, record, heartbeats: e.heartbeats + 1 })
-        return record
-      }),
-    setLiveness: (id, liveness) =>
-      Effect.gen(function*() {
-        const e = yield* byId(id)
-        const record = patch(e, { liveness })
-        yield* put({ ...e, record })
-        return record
-      }),
-    setSchedulable: (name, schedulable) =>
-      Effect.gen(function*() {
-        const e = yield* byName(name)
-        const record = patch(e, { schedulable })
-        yield* put({ ...e, record })
-        return record
-      }),
-    remove: (name) =>
-      Effect.gen(function*() {
-        const e = yield* byName(name)
-        yield* Ref.update(nodes, (m) => {
-          const next = new Map(m)
-          next.delete(name)
-          return next
-        })
-        return e.record
-      }),
-    get: (id) => Effect.map(byId(id), (e) => e.record),
-    findByName: (name) => Effect.map(byName(name), (e) => e.record),
-    list: Effect.map(Ref.get(nodes), (m) => Array.from(m.values(), (e) => e.record)),
-    grantGrace: Effect.void
+      Effect.tap(registry.heartbeat(id, resources), (node) => Effect.sync(() => counts.set(node.name, (counts.get(node.name) ?? 0) + 1)))
   })
-
   return {
     service,
     /** Heartbeats recorded for a node name (0 when unknown). */
-    heartbeats: (name: string) => Effect.map(Ref.get(nodes), (m) => m.get(name)?.heartbeats ?? 0),
-    totalHeartbeats: Effect.map(Ref.get(nodes), (m) => Array.from(m.values()).reduce((n, e) => n + e.heartbeats, 0))
+    heartbeats: (name: string) => Effect.sync(() => counts.get(name) ?? 0),
+    totalHeartbeats: Effect.sync(() => Array.from(counts.values()).reduce((n, c) => n + c, 0))
   }
 })
 

@@ -6,14 +6,12 @@ import { join } from "node:path"
 import { Context, Duration, Effect, Fiber, Layer, Logger, Queue, Schedule, TestClock } from "effect"
 import type { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import { type NodeId, NodeResources, nodeStatus } from "../../src/domain/Node.js"
-import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
+import * as NodeRegistryMemory from "../../src/layers/cluster/NodeRegistryMemory.js"
 import { DaemonConfig, defaults } from "../../src/services/DaemonConfig.js"
 import { Events } from "../../src/services/observability/Events.js"
 import { type JoinRequest, NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
-import { tempDbFile } from "../support/TempDb.js"
 import * as HeartbeatMonitorLive from "../../src/layers/cluster/HeartbeatMonitorLive.js"
 import * as EventsLive from "../../src/layers/observability/EventsLive.js"
-import * as Database from "../../src/layers/state/Database.js"
 
 interface Timers {
   readonly heartbeatInterval: Duration.Duration
@@ -28,11 +26,10 @@ const configLayer = (timers: Timers) =>
 /** The documented defaults: heartbeat 5 s, scan 10 s, NotReady 30 s, dead 60 s. */
 const standard: Timers = defaults
 
-/** Monitor + registry + events on one database; each build is one "master lifetime". */
-const masterOn = (file: string, timers: Timers = standard) =>
+/** Monitor + registry + events on one node table (no SQLite); each build is one "master lifetime". */
+const masterOn = (table: NodeRegistryMemory.NodeTable, timers: Timers = standard) =>
   HeartbeatMonitorLive.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(NodeRegistrySql.layer, EventsLive.layer, configLayer(timers))),
-    Layer.provide(Database.layerWith(file))
+    Layer.provideMerge(Layer.mergeAll(NodeRegistryMemory.layerWith(table), EventsLive.layer, configLayer(timers)))
   )
 
 const resources = new NodeResources({ cpuCores: 2, memoryBytes: 2 ** 31, cpuAvailable: 2, memoryAvailable: 2 ** 31 })
@@ -77,7 +74,7 @@ describe("HeartbeatMonitorLive", () => {
       expect(yield* livenessOf(node.id)).toBe("NotReady")
       expect(nodeStatus(yield* registry.get(node.id))).toBe("NotReady")
       expect(yield* notReady("NodeNotReady")).toHaveLength(1)
-    }).pipe(Effect.provide(masterOn(":memory:"))))
+    }).pipe(Effect.provide(masterOn(NodeRegistryMemory.makeTable()))))
 
   it.scoped("a worker silent for 61 s is dead, announced by exactly one NodeDead even 3 minutes on", () => {
     const warnings = warningLog()
@@ -96,7 +93,7 @@ describe("HeartbeatMonitorLive", () => {
       const deaths = warnings.lines.filter((line) => line.includes("is dead"))
       expect(deaths).toEqual(["node 'w1' is dead (no heartbeat for 60s): its pods will be rescheduled"])
     }).pipe(
-      Effect.provide(masterOn(":memory:")),
+      Effect.provide(masterOn(NodeRegistryMemory.makeTable())),
       // outside the master's layer, so the monitor fiber forked while building it inherits this logger
       Effect.provide(warnings.layer)
     )
@@ -114,7 +111,7 @@ describe("HeartbeatMonitorLive", () => {
       expect(yield* livenessOf(node.id)).toBe("Ready")
       yield* TestClock.adjust("6 seconds") // t = 61 s: the scan at 60 s saw 35 s of silence
       expect(yield* livenessOf(node.id)).toBe("NotReady")
-    }).pipe(Effect.provide(masterOn(":memory:"))))
+    }).pipe(Effect.provide(masterOn(NodeRegistryMemory.makeTable()))))
 
   it.scoped("a drained worker that keeps heartbeating stays Draining for minutes", () =>
     Effect.gen(function*() {
@@ -130,7 +127,7 @@ describe("HeartbeatMonitorLive", () => {
         expect(now.liveness).toBe("Ready")
       }
       expect(yield* events("NodeNotReady")).toEqual([])
-    }).pipe(Effect.provide(masterOn(":memory:"))))
+    }).pipe(Effect.provide(masterOn(NodeRegistryMemory.makeTable()))))
 
   it.scoped("a draining worker that falls silent is still declared dead (its pods must move)", () =>
     Effect.gen(function*() {
@@ -142,7 +139,7 @@ describe("HeartbeatMonitorLive", () => {
       expect(yield* livenessOf(node.id)).toBe("Dead")
       expect(nodeStatus(yield* registry.get(node.id))).toBe("Draining")
       expect(yield* events("NodeDead")).toHaveLength(1)
-    }).pipe(Effect.provide(masterOn(":memory:"))))
+    }).pipe(Effect.provide(masterOn(NodeRegistryMemory.makeTable()))))
 
   it.scoped("a master is never marked, however long it stays silent", () =>
     Effect.gen(function*() {
@@ -153,19 +150,19 @@ describe("HeartbeatMonitorLive", () => {
       expect(yield* livenessOf(node.id)).toBe("Ready")
       expect(yield* events("NodeNotReady")).toEqual([])
       expect(yield* events("NodeDead")).toEqual([])
-    }).pipe(Effect.provide(masterOn(":memory:"))))
+    }).pipe(Effect.provide(masterOn(NodeRegistryMemory.makeTable()))))
 
   it.scoped("a master restart grants a grace period (not-ready-after + the workers' reconnect window): last seen at 0, restart at 50 s, Ready at 115 s, NotReady by 121 s", () =>
     Effect.gen(function*() {
-      const file = yield* tempDbFile("helyos-monitor-")
+      const table = NodeRegistryMemory.makeTable()
       // first lifetime: the worker joins at t = 0, then the master stops
       const id = yield* Effect.scoped(
-        Effect.provide(Effect.flatMap(NodeRegistry, (r) => Effect.map(r.join(worker("w1")), ({ node }) => node.id)), masterOn(file))
+        Effect.provide(Effect.flatMap(NodeRegistry, (r) => Effect.map(r.join(worker("w1")), ({ node }) => node.id)), masterOn(table))
       )
       yield* TestClock.adjust("50 seconds") // the master is down; the worker is silent meanwhile
       // second lifetime, built only now (the clock reads 50 s); all synchronous, so its scan loop
       // registers its first sleep before the next adjust
-      const restarted = yield* Layer.build(masterOn(file))
+      const restarted = yield* Layer.build(masterOn(table))
       const registry = Context.get(restarted, NodeRegistry)
       const liveness = Effect.map(registry.get(id), (n) => n.liveness)
       expect(yield* liveness).toBe("Ready")
@@ -194,7 +191,7 @@ describe("HeartbeatMonitorLive", () => {
       yield* TestClock.adjust("10 seconds") // t = 132 s: the scan at 130 s saw 69 s
       expect(yield* livenessOf(node.id)).toBe("Dead")
       expect(yield* events("NodeDead")).toHaveLength(2)
-    }).pipe(Effect.provide(masterOn(":memory:"))))
+    }).pipe(Effect.provide(masterOn(NodeRegistryMemory.makeTable()))))
 
   it.scoped("thresholds work in milliseconds: 200 ms pings keep a worker Ready; silence gives NotReady past 1 s, dead past 2 s", () =>
     Effect.gen(function*() {
@@ -213,7 +210,7 @@ describe("HeartbeatMonitorLive", () => {
       expect(yield* livenessOf(node.id)).toBe("Dead")
       expect(yield* events("NodeDead")).toHaveLength(1)
     }).pipe(
-      Effect.provide(masterOn(":memory:", {
+      Effect.provide(masterOn(NodeRegistryMemory.makeTable(), {
         heartbeatInterval: Duration.millis(200),
         monitorInterval: Duration.millis(100),
         notReadyAfter: Duration.seconds(1),
