@@ -12,7 +12,7 @@ import { type Assignment, type MasterMessage, PodStatus } from "../../src/genera
 import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
 import * as SecretStoreSql from "../../src/layers/security/SecretStoreSql.js"
 import { MasterKey } from "../../src/services/security/MasterKey.js"
-import { OrchestratorControl } from "../../src/layers/orchestrator/OrchestratorLive.js"
+import { OrchestratorControl } from "../../src/services/orchestrator/OrchestratorControl.js"
 import { DaemonConfig } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"

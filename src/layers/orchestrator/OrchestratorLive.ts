@@ -33,6 +33,7 @@ import { LocalWorkload } from "../../services/workload/LocalWorkload.js"
 import { Metrics } from "../../services/observability/Metrics.js"
 import { NodeRegistry } from "../../services/cluster/NodeRegistry.js"
 import { NodeWorkloads } from "../../services/orchestrator/NodeWorkloads.js"
+import { OrchestratorControl } from "../../services/orchestrator/OrchestratorControl.js"
 import { type LogOptions, LogsUnavailable, Orchestrator } from "../../services/orchestrator/Orchestrator.js"
 import { SecretStore } from "../../services/security/SecretStore.js"
 import { WorkerChannels } from "../../services/cluster/WorkerChannels.js"
@@ -49,11 +50,6 @@ export interface OrchestratorOptions {
   /** overrides DaemonConfig.reconcileInterval */
   readonly reconcileInterval?: Duration.DurationInput
 }
-
-/** For tests: run the local status poll and one reconcile pass now, instead of waiting for the loop. */
-export class OrchestratorControl extends Context.Tag("helyos/OrchestratorControl")<OrchestratorControl, {
-  readonly reconcile: Effect.Effect<void>
-}>() {}
 
 export const make = (options: OrchestratorOptions = {}) =>
   Effect.gen(function*() {
