@@ -1,6 +1,8 @@
 // What a pod's exit or failed health check means and when it runs again: the documented numbers
 // (concepts/health-and-restart) in one place, and the pure decisions the node-side runtime applies.
 import { Duration } from "effect"
+// type only: Workload imports DeploymentSpec, which imports these rules
+import type { PodStatus } from "./Workload.js"
 
 /** Every number of the restart ladder; the runtime takes these as an option so tests can shrink them. */
 export interface RestartRules {
@@ -97,3 +99,6 @@ export const describeExit = (reason: ExitReason, exit: ContainerExit): string =>
       return `exited with code ${exit.code}`
   }
 }
+
+/** A pod that stopped trying: failed for good, or in a crash loop. Only a redeploy starts it afresh. */
+export const gaveUp = (status: PodStatus): boolean => status === "failed" || status === "crashloopbackoff"

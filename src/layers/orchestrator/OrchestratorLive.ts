@@ -5,6 +5,7 @@ import type { SqlClient } from "@effect/sql"
 import { randomUUID } from "node:crypto"
 import { Clock, Context, Duration, Effect, Either, Layer, Option, Queue, Ref, Stream } from "effect"
 import { type DeploymentSpec, encodeSpec, specHash } from "../../domain/DeploymentSpec.js"
+import { gaveUp } from "../../domain/RestartRules.js"
 import { applySetting, FAILURE_MEMORY_MS, placeMany, requestFor } from "../../domain/Scheduler.js"
 import {
   DeploymentId,
@@ -42,7 +43,7 @@ import { makeLogRouter } from "./LogRouter.js"
 import { makeNodeEvents } from "./NodeEvents.js"
 import { makeViews } from "./Views.js"
 import { snapshotsOf } from "./Plan.js"
-import { gaveUp, makeReconciler } from "./Reconciler.js"
+import { makeReconciler } from "./Reconciler.js"
 import { makeSecretEnv } from "./SecretEnv.js"
 import { makeStore } from "./Store.js"
 

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto"
 import { Clock, Duration, Effect, Option, type Ref, Schema } from "effect"
 import { DeploymentSpec } from "../../domain/DeploymentSpec.js"
 import type { NodeId, NodeRecord } from "../../domain/Node.js"
+import { gaveUp } from "../../domain/RestartRules.js"
 import { FAILURE_MEMORY_MS, type SchedulerConfig } from "../../domain/Scheduler.js"
 import {
   effectiveReplicas,
@@ -38,8 +39,6 @@ export const parseSpec = (json: string): DeploymentSpec => {
   specs.set(json, spec)
   return spec
 }
-
-export const gaveUp = (status: PodStatus) => status === "failed" || status === "crashloopbackoff"
 
 const isPodStatus = Schema.is(PodStatus)
 const isExitReason = Schema.is(PodExitReason)
