@@ -485,6 +485,12 @@ export const parseSpecText = (text: string): Either.Either<DeploymentSpec, SpecI
 /** The spec as JSON, defaults filled in (what the API shows and the store keeps). */
 export const encodeSpec = (spec: DeploymentSpec): DeploymentSpecJson => Schema.encodeSync(DeploymentSpec)(spec)
 
+/**
+ * A spec the orchestrator stored (encodeSpec's JSON) back as a DeploymentSpec. Not strict like decodeSpec:
+ * the row was valid when written. It throws on a row that does not decode, a defect (the database is ours).
+ */
+export const parseStoredSpec: (json: string) => DeploymentSpec = Schema.decodeUnknownSync(Schema.parseJson(DeploymentSpec))
+
 // ---------------------------------------------------------------------------------------------
 // Change detection.
 

@@ -5,6 +5,7 @@ import { type DeploymentSpec, isBindMount, parseMemory, probeOf } from "../../do
 import type { NodeId } from "../../domain/Node.js"
 import { containerName } from "../../domain/Workload.js"
 import type { PodAssignment } from "../../generated/cluster.js"
+import { makeMemo } from "./Memo.js"
 import type { PodRow } from "./Store.js"
 
 /** Everything a pod's container runs with; stored per pod so old pods keep their spec during a rollout. */
@@ -66,49 +67,47 @@ export const templateOf = (spec: DeploymentSpec, replicas: number): PodTemplate 
   ...probeField(spec)
 })
 
-const decodeTemplate = Schema.decodeUnknownSync(Schema.parseJson(PodTemplate))
-const templates = new Map<string, PodTemplate>()
+/** A stored template back as a PodTemplate. */
+export type ParseTemplate = (json: string) => PodTemplate
 
-/** Parse a stored template; memoised, since every pass reads every pod's template. */
-export const parseTemplate = (json: string): PodTemplate => {
-  const known = templates.get(json)
-  if (known !== undefined) return known
-  const template = decodeTemplate(json)
-  if (templates.size >= 1_000) templates.clear()
-  templates.set(json, template)
-  return template
-}
+/** Uncached: what the pure plan's tests use; an orchestrator memoises its own (makeTemplates). */
+export const parseTemplate: ParseTemplate = Schema.decodeUnknownSync(Schema.parseJson(PodTemplate))
 
-/** The pod's PodAssignment; `secretEnv` (its decrypted secrets) goes on top of the spec's env. */
-export const podAssignment = (pod: PodRow, secretEnv: Readonly<Record<string, string>> = {}): PodAssignment => {
-  const t = parseTemplate(pod.templateJson)
-  return {
-    podId: pod.id,
-    containerName: containerName(pod.project, pod.deploymentName, pod.replicaIndex, pod.id),
-    project: pod.project,
-    deployment: pod.deploymentName,
-    replicaIndex: pod.replicaIndex,
-    image: t.image,
-    command: [...t.command],
-    env: { ...t.env, ...secretEnv },
-    ports: [...t.ports],
-    publishPorts: t.publishPorts,
-    volumes: t.volumes.map((v) => ({ ...v })),
-    cpu: t.cpu,
-    memoryBytes: t.memoryBytes,
-    restartPolicy: t.restartPolicy,
-    ...(t.healthcheck === undefined ? {} : { healthcheck: { ...t.healthcheck, command: [...t.healthcheck.command] } })
-  }
-}
+/** One orchestrator's memoised parseTemplate: every pass reads every pod's template. */
+export const makeTemplates = (): ParseTemplate => makeMemo(parseTemplate)
+
+/** The pod's PodAssignment from its template; `secretEnv` (its decrypted secrets) goes on top of the spec's env. */
+export const podAssignment = (
+  pod: PodRow,
+  t: PodTemplate,
+  secretEnv: Readonly<Record<string, string>> = {}
+): PodAssignment => ({
+  podId: pod.id,
+  containerName: containerName(pod.project, pod.deploymentName, pod.replicaIndex, pod.id),
+  project: pod.project,
+  deployment: pod.deploymentName,
+  replicaIndex: pod.replicaIndex,
+  image: t.image,
+  command: [...t.command],
+  env: { ...t.env, ...secretEnv },
+  ports: [...t.ports],
+  publishPorts: t.publishPorts,
+  volumes: t.volumes.map((v) => ({ ...v })),
+  cpu: t.cpu,
+  memoryBytes: t.memoryBytes,
+  restartPolicy: t.restartPolicy,
+  ...(t.healthcheck === undefined ? {} : { healthcheck: { ...t.healthcheck, command: [...t.healthcheck.command] } })
+})
 
 /** A node's pod set in a stable order (the order decides whether the set "changed"), secrets merged in. */
 export const assignedPods = (
   runPodsOfNode: ReadonlyArray<PodRow>,
+  parse: ParseTemplate,
   secretEnvOf: (pod: PodRow) => Readonly<Record<string, string>> = () => ({})
 ): Array<PodAssignment> =>
   [...runPodsOfNode]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .map((pod) => podAssignment(pod, secretEnvOf(pod)))
+    .map((pod) => podAssignment(pod, parse(pod.templateJson), secretEnvOf(pod)))
 
 interface Sent {
   readonly generation: number

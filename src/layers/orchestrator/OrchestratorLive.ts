@@ -38,7 +38,7 @@ import { OrchestratorControl } from "../../services/orchestrator/OrchestratorCon
 import { type LogOptions, LogsUnavailable, Orchestrator } from "../../services/orchestrator/Orchestrator.js"
 import { SecretStore } from "../../services/security/SecretStore.js"
 import { WorkerChannels } from "../../services/cluster/WorkerChannels.js"
-import { makeGenerations } from "./Assignments.js"
+import { makeGenerations, makeTemplates } from "./Assignments.js"
 import { makeLogRouter } from "./LogRouter.js"
 import { makeNodeEvents } from "./NodeEvents.js"
 import { makeViews } from "./Views.js"
@@ -64,7 +64,9 @@ export const make = (options: OrchestratorOptions = {}) =>
     const metrics = yield* Metrics
     const store = yield* makeStore
     const secrets = yield* SecretStore
-    const secretEnv = makeSecretEnv(secrets, store)
+    // one orchestrator, one template memo: the plan, the secrets and the deploy check all read templates
+    const parseTemplate = makeTemplates()
+    const secretEnv = makeSecretEnv(secrets, store, parseTemplate)
     const interval = Duration.decode(options.reconcileInterval ?? config.reconcileInterval)
 
     const generations = yield* makeGenerations(yield* Clock.currentTimeMillis)
@@ -76,8 +78,8 @@ export const make = (options: OrchestratorOptions = {}) =>
     const wake = yield* Queue.dropping<void>(1)
     const wakeUp = Queue.offer(wake, undefined).pipe(Effect.asVoid)
 
-    const reconciler = makeReconciler({ config, store, registry, channels, local, generations, scheduler, wakeUp, eventLog, secretEnv })
-    const { localNodeOf, projectStatuses } = reconciler
+    const reconciler = makeReconciler({ config, store, registry, channels, local, generations, scheduler, wakeUp, eventLog, secretEnv, parseTemplate })
+    const { localNodeOf, projectStatuses, specOf } = reconciler
 
     /**
      * The last report of each node that changed nothing, with what it was checked against. The same
@@ -163,7 +165,7 @@ export const make = (options: OrchestratorOptions = {}) =>
     // -------------------------------------------------------------------------------------------
     // Views.
 
-    const { deploymentViews, deploymentView, pods } = makeViews(store, registry, projectStatuses)
+    const { deploymentViews, deploymentView, pods } = makeViews(store, registry, projectStatuses, specOf)
 
     const requireDeployment = (project: string, name: string) =>
       Effect.flatMap(store.deployment(project, name), Option.match({
@@ -191,7 +193,8 @@ export const make = (options: OrchestratorOptions = {}) =>
           nodes,
           yield* store.pods,
           yield* store.failuresSince(nowMs - FAILURE_MEMORY_MS),
-          config.maxPods
+          config.maxPods,
+          parseTemplate
         )
         const placements = placeMany(
           snapshots,

@@ -5,7 +5,7 @@ import type { DeploymentSpec } from "../../domain/DeploymentSpec.js"
 import type { NodeId, NodeRecord } from "../../domain/Node.js"
 import { type NodeSnapshot, nodeSnapshot, placeMany, type SchedulerConfig } from "../../domain/Scheduler.js"
 import type { DeploymentId, PodId } from "../../domain/Workload.js"
-import { parseTemplate, templateOf } from "./Assignments.js"
+import { type ParseTemplate, templateOf } from "./Assignments.js"
 import { type DeploymentRow, noPodDetails, type PodChanges, type PodRow, revisionOf } from "./Store.js"
 
 export interface DeploymentState {
@@ -24,6 +24,8 @@ export interface PlanInput {
   readonly maxPods: number
   readonly nowMs: number
   readonly newPodId: () => PodId
+  /** reads a pod's stored template (the orchestrator's memoised one; any pure parser will do) */
+  readonly parseTemplate: ParseTemplate
 }
 
 export interface Retirement {
@@ -71,7 +73,8 @@ export const snapshotsOf = (
   nodes: ReadonlyArray<NodeRecord>,
   pods: ReadonlyArray<PodRow>,
   failures: ReadonlyMap<NodeId, ReadonlyArray<number>>,
-  maxPods: number
+  maxPods: number,
+  parseTemplate: ParseTemplate
 ): Array<NodeSnapshot> => {
   const usage = new Map<NodeId, { pods: number; cpuRequested: number; memoryRequested: number }>()
   for (const pod of pods) {
@@ -132,7 +135,7 @@ export const plan = (input: PlanInput): Plan => {
 
     // a new pod binds host ports (single replica): the old one must free them before it starts
     const newPublishes = desired === 1 && spec.ports.length > 0
-    const holdsPorts = (pod: PodRow) => parseTemplate(pod.templateJson).publishPorts
+    const holdsPorts = (pod: PodRow) => input.parseTemplate(pod.templateJson).publishPorts
     const byIndex = groupBy(pods.filter((p) => p.replicaIndex < desired), (p) => p.replicaIndex)
     let inFlight = 0
     const candidates: Array<{ readonly index: number; readonly stale: ReadonlyArray<PodRow> }> = []
@@ -199,13 +202,13 @@ export const plan = (input: PlanInput): Plan => {
     }
   })
   const requests = [...pending, ...fresh].map((pod) => {
-    const t = parseTemplate(pod.templateJson)
+    const t = input.parseTemplate(pod.templateJson)
     return { cpu: t.cpu, memoryBytes: t.memoryBytes }
   })
   // nothing to place (a steady cluster's every pass): skip building the board of every node
   const placements = requests.length === 0
     ? []
-    : placeMany(snapshotsOf(input.nodes, [...running, ...lingering], input.failures, input.maxPods), requests, input.config, input.nowMs)
+    : placeMany(snapshotsOf(input.nodes, [...running, ...lingering], input.failures, input.maxPods, input.parseTemplate), requests, input.config, input.nowMs)
 
   const place: Array<{ readonly pod: PodRow; readonly changes: PodChanges }> = []
   const unplaced: Array<{ readonly pod: PodRow; readonly reason: string }> = []

@@ -2,7 +2,7 @@
 // push each node's changed Assignment; take node reports and node deaths. Callers hold the writer lock.
 import { randomUUID } from "node:crypto"
 import { Clock, Duration, Effect, Option, type Ref, Schema } from "effect"
-import { DeploymentSpec } from "../../domain/DeploymentSpec.js"
+import { parseStoredSpec } from "../../domain/DeploymentSpec.js"
 import type { NodeId, NodeRecord } from "../../domain/Node.js"
 import { gaveUp } from "../../domain/RestartRules.js"
 import { FAILURE_MEMORY_MS, type SchedulerConfig } from "../../domain/Scheduler.js"
@@ -22,23 +22,11 @@ import type { LocalWorkload } from "../../services/workload/LocalWorkload.js"
 import { Metrics } from "../../services/observability/Metrics.js"
 import type { NodeRegistry } from "../../services/cluster/NodeRegistry.js"
 import type { WorkerChannels } from "../../services/cluster/WorkerChannels.js"
-import type { Generations } from "./Assignments.js"
+import type { Generations, ParseTemplate } from "./Assignments.js"
+import { makeMemo } from "./Memo.js"
 import { type DeploymentState, plan, type Plan } from "./Plan.js"
 import type { SecretEnv } from "./SecretEnv.js"
 import type { DeploymentRow, PodChanges, PodRow, Store } from "./Store.js"
-
-const decodeSpec = Schema.decodeUnknownSync(Schema.parseJson(DeploymentSpec))
-const specs = new Map<string, DeploymentSpec>()
-
-/** A stored spec back as a DeploymentSpec; memoised, since every pass reads every deployment. */
-export const parseSpec = (json: string): DeploymentSpec => {
-  const known = specs.get(json)
-  if (known !== undefined) return known
-  const spec = decodeSpec(json)
-  if (specs.size >= 1_000) specs.clear()
-  specs.set(json, spec)
-  return spec
-}
 
 const isPodStatus = Schema.is(PodStatus)
 const isExitReason = Schema.is(PodExitReason)
@@ -88,12 +76,16 @@ export interface ReconcilerDeps {
   readonly eventLog: EventLog["Type"]
   /** decrypts each pod's secrets into its assignment */
   readonly secretEnv: SecretEnv
+  /** the orchestrator's memoised template parser (the plan reads every pod's template each pass) */
+  readonly parseTemplate: ParseTemplate
   /** ask for another pass soon (a rollout or migration can take its next step) */
   readonly wakeUp: Effect.Effect<void>
 }
 
 export const makeReconciler = (deps: ReconcilerDeps) => {
   const { channels, config, eventLog, generations, local, registry, store } = deps
+  // every pass reads every deployment's stored spec; they change only on a deploy
+  const specOf = makeMemo(parseStoredSpec)
 
   const podEvent = (pod: Pick<PodRow, "deploymentName" | "replicaIndex">, action: string, message: string) =>
     eventLog.record({ kind: "pod", name: podName(pod.deploymentName, pod.replicaIndex), action, message })
@@ -112,7 +104,7 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
   ): Array<DeploymentState> =>
     rows.map((row) => ({
       row,
-      spec: parseSpec(row.specJson),
+      spec: specOf(row.specJson),
       desired: effectiveReplicas({ replicas: row.replicas, stopped: row.stopped === 1 }, projects.get(row.project) ?? "active")
     }))
 
@@ -212,7 +204,8 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
       config: yield* deps.scheduler.get,
       maxPods: config.maxPods,
       nowMs,
-      newPodId: () => PodId.make(randomUUID())
+      newPodId: () => PodId.make(randomUUID()),
+      parseTemplate: deps.parseTemplate
     }
     const planStartNs = yield* Clock.currentTimeNanos
     const p = plan(input)
@@ -316,5 +309,5 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
       yield* pass
     })
 
-  return { localNodeOf, projectStatuses, pass, report, podEvents, localReport, nodeDied } as const
+  return { localNodeOf, projectStatuses, specOf, pass, report, podEvents, localReport, nodeDied } as const
 }

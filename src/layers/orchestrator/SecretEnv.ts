@@ -5,14 +5,14 @@ import { Effect, Either, Redacted } from "effect"
 import type { PodId } from "../../domain/Workload.js"
 import type { PodAssignment } from "../../generated/cluster.js"
 import type { SecretStore } from "../../services/security/SecretStore.js"
-import { assignedPods, parseTemplate } from "./Assignments.js"
+import { assignedPods, type ParseTemplate } from "./Assignments.js"
 import type { PodRow, Store } from "./Store.js"
 
 const noSecrets: Readonly<Record<string, string>> = {}
 
 const podLabel = (pod: PodRow) => `pod ${pod.project}/${pod.deploymentName}-${pod.replicaIndex} (${pod.id.slice(0, 8)})`
 
-export const makeSecretEnv = (secrets: SecretStore["Type"], store: Store) => {
+export const makeSecretEnv = (secrets: SecretStore["Type"], store: Store, parseTemplate: ParseTemplate) => {
   const pinned = new Map<PodId, Readonly<Record<string, string>>>()
   // pods already told about (running without a secret that disappeared): warn once, not every pass
   const warned = new Set<PodId>()
@@ -40,7 +40,7 @@ export const makeSecretEnv = (secrets: SecretStore["Type"], store: Store) => {
   const assign = (pods: ReadonlyArray<PodRow>): Effect.Effect<Array<PodAssignment>> =>
     Effect.gen(function*() {
       // the common case (no pod uses secrets) stays one synchronous scan
-      if (pods.every((pod) => parseTemplate(pod.templateJson).secrets.length === 0)) return assignedPods(pods)
+      if (pods.every((pod) => parseTemplate(pod.templateJson).secrets.length === 0)) return assignedPods(pods, parseTemplate)
       const envs = new Map<PodId, Readonly<Record<string, string>>>()
       const included: Array<PodRow> = []
       for (const pod of pods) {
@@ -64,7 +64,7 @@ export const makeSecretEnv = (secrets: SecretStore["Type"], store: Store) => {
         }
         included.push(pod)
       }
-      return assignedPods(included, (pod) => envs.get(pod.id) ?? noSecrets)
+      return assignedPods(included, parseTemplate, (pod) => envs.get(pod.id) ?? noSecrets)
     })
 
   /** Forget pods that are no longer wanted anywhere (their values leave memory). */

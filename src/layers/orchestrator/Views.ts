@@ -10,15 +10,17 @@ import {
   toDeploymentView,
   toPodView
 } from "../../domain/Workload.js"
+import type { DeploymentSpec } from "../../domain/DeploymentSpec.js"
 import { DeploymentNotFound } from "../../domain/WorkloadErrors.js"
 import type { NodeRegistry } from "../../services/cluster/NodeRegistry.js"
-import { parseSpec } from "./Reconciler.js"
 import type { PodRow, Store } from "./Store.js"
 
 export const makeViews = (
   store: Store,
   registry: NodeRegistry["Type"],
-  projectStatuses: Effect.Effect<ReadonlyMap<string, ProjectStatus>>
+  projectStatuses: Effect.Effect<ReadonlyMap<string, ProjectStatus>>,
+  /** the reconciler's memoised reading of a stored spec */
+  specOf: (json: string) => DeploymentSpec
 ) => {
   const deploymentViews = (filter: { readonly project?: string; readonly name?: string }) =>
     Effect.gen(function*() {
@@ -38,7 +40,7 @@ export const makeViews = (
           id: row.id,
           project: row.project,
           name: row.name,
-          spec: parseSpec(row.specJson),
+          spec: specOf(row.specJson),
           replicas: row.replicas,
           stopped: row.stopped === 1,
           createdAtMs: row.createdAtMs,
