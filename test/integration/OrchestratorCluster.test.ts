@@ -24,7 +24,6 @@ import {
   makeTokenVault,
   newJoinToken,
   testConfig,
-  waitUntil,
   workerConfig
 } from "../support/ClusterDoubles.js"
 import * as ClusterServerGrpc from "../../src/layers/cluster/ClusterServerGrpc.js"
@@ -38,6 +37,7 @@ import * as ClusterTlsFiles from "../../src/layers/security/ClusterTlsFiles.js"
 import * as Database from "../../src/layers/state/Database.js"
 import * as ContainerRuntimeMemory from "../../src/layers/workload/ContainerRuntimeMemory.js"
 import * as LocalWorkloadRuntime from "../../src/layers/workload/LocalWorkloadRuntime.js"
+import { eventually } from "../support/Eventually.js"
 
 const spec = (input: Record<string, unknown>): DeploymentSpec => {
   const decoded = decodeSpec({ project: "shop", deployment: { name: "api" }, image: "nginx:1", ...input })
@@ -112,10 +112,10 @@ describe("Orchestrator over a real cluster", () => {
       const engine2 = yield* engine
       const w1 = yield* startWorker("w1", port, token, engine1)
       yield* startWorker("w2", port, token, engine2)
-      yield* waitUntil("both workers joined", Effect.map(registry.list, (nodes) => nodes.length === 2))
+      yield* eventually(Effect.map(registry.list, (nodes) => nodes.length === 2), { what: "both workers joined" })
       yield* orchestrator.deploy(spec({ replicas: 4 }))
 
-      yield* waitUntil("4 replicas run", Effect.map(orchestrator.deployment("shop", "api"), (d) => d.status === "running"))
+      yield* eventually(Effect.map(orchestrator.deployment("shop", "api"), (d) => d.status === "running"), { what: "4 replicas run" })
       expect((yield* runningOn(engine1, "w1")).length).toBe(2)
       expect((yield* runningOn(engine2, "w2")).length).toBe(2)
 
@@ -127,11 +127,7 @@ describe("Orchestrator over a real cluster", () => {
 
       // w1 dies: 2 s of silence later its pods run on w2, each replica index once
       yield* w1.kill
-      yield* waitUntil(
-        "w1's pods moved to w2",
-        Effect.map(orchestrator.pods(), (pods) => pods.length === 4 && pods.every((p) => p.node === "w2" && p.status === "running")),
-        "10 seconds"
-      )
+      yield* eventually(Effect.map(orchestrator.pods(), (pods) => pods.length === 4 && pods.every((p) => p.node === "w2" && p.status === "running")), { what: "w1's pods moved to w2", within: "10 seconds" })
       expect((yield* orchestrator.pods()).map((p) => p.name)).toEqual(["api-0", "api-1", "api-2", "api-3"])
       expect((yield* runningOn(engine2, "w2")).length).toBe(4)
       // its old containers still run on its engine: nobody could tell it yet
@@ -139,7 +135,7 @@ describe("Orchestrator over a real cluster", () => {
 
       // w1 comes back: its assignment no longer lists the moved pods, so it removes them
       yield* startWorker("w1", port, token, engine1)
-      yield* waitUntil("w1 fenced its old containers", Effect.map(runningOn(engine1, "w1"), (c) => c.length === 0))
+      yield* eventually(Effect.map(runningOn(engine1, "w1"), (c) => c.length === 0), { what: "w1 fenced its old containers" })
       expect((yield* orchestrator.pods()).filter((p) => p.status === "running")).toHaveLength(4)
     }), { timeout: 30_000 })
 
@@ -149,10 +145,10 @@ describe("Orchestrator over a real cluster", () => {
       const { orchestrator, port, registry, secrets } = yield* startMaster(token)
       const host = yield* engine
       yield* startWorker("w1", port, token, host)
-      yield* waitUntil("the worker joined", Effect.map(registry.list, (nodes) => nodes.length === 1))
+      yield* eventually(Effect.map(registry.list, (nodes) => nodes.length === 1), { what: "the worker joined" })
       yield* secrets.set("shop", "DB_PASSWORD", Redacted.make("over-the-wire"))
       yield* orchestrator.deploy(spec({ replicas: 1, env: { DB_PASSWORD: "plain", MODE: "x" }, secrets: ["DB_PASSWORD"] }))
-      yield* waitUntil("the pod runs", Effect.map(orchestrator.deployment("shop", "api"), (d) => d.status === "running"))
+      yield* eventually(Effect.map(orchestrator.deployment("shop", "api"), (d) => d.status === "running"), { what: "the pod runs" })
       const [container] = yield* runningOn(host, "w1")
       expect(container!.spec!.env).toEqual({ DB_PASSWORD: "over-the-wire", MODE: "x" })
     }), { timeout: 30_000 })

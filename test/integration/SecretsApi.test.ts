@@ -8,7 +8,8 @@ import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
 import { join, lastAssignment, LocalHost, Wire, workerReports } from "../support/OrchestratorHarness.js"
 import { call } from "../support/RawHttp.js"
-import { eventually, workloadApi } from "../support/WorkloadApiHarness.js"
+import { workloadApi } from "../support/WorkloadApiHarness.js"
+import { eventually } from "../support/Eventually.js"
 
 const VALUE = "pa55-VALUE-never-echoed-9c1e"
 

@@ -7,7 +7,8 @@ import { ApiServer } from "../../src/services/api/ApiServer.js"
 import { Orchestrator } from "../../src/services/orchestrator/Orchestrator.js"
 import { LocalHost } from "../support/OrchestratorHarness.js"
 import { call } from "../support/RawHttp.js"
-import { eventually, WRONG, workloadApi } from "../support/WorkloadApiHarness.js"
+import { WRONG, workloadApi } from "../support/WorkloadApiHarness.js"
+import { eventually } from "../support/Eventually.js"
 
 /** One request from a chosen loopback source address, with no token (null) or a given one. */
 const unauthenticated = (base: string, method: string, route: string, token: string | null, from: string) =>

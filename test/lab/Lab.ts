@@ -11,10 +11,13 @@
 // sweep each other away.
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as https from "node:https"
 import * as path from "node:path"
 import { ensureBusyboxImage } from "../support/busyboxImage.js"
+import { eventually, type Proc, spawnProcess } from "../support/Processes.js"
+
+export { eventually, type Proc }
 
 const root = path.resolve(import.meta.dirname, "../..")
 export const labScript = path.join(import.meta.dirname, "lab.sh")
@@ -67,20 +70,6 @@ const runOk = async (cmd: string, args: ReadonlyArray<string>, options: { env?: 
 
 const lab = (...args: ReadonlyArray<string>) => runOk(labScript, args, { timeoutMs: 180_000 })
 
-export interface Proc {
-  readonly child: ChildProcess
-  readonly pid: number
-  /** everything the process printed so far (stdout + stderr) */
-  output(): string
-  /** resolves with the first matching line printed at or after `from` (an offset into output()) */
-  waitFor(pattern: RegExp, timeoutMs?: number, from?: number): Promise<string>
-  readonly exited: Promise<number | null>
-  /** send a signal and wait for the exit (SIGTERM: SIGKILL after 10 s) */
-  kill(signal?: NodeJS.Signals): Promise<number | null>
-  /** write a line to its stdin */
-  send(line: string): void
-}
-
 /** "PID STARTTIME", what lab.sh checks before it signals a recorded pid (pids get reused). */
 const startTime = (pid: number): string | undefined => {
   try {
@@ -100,88 +89,22 @@ const spawnRecorded = (
   args: ReadonlyArray<string>,
   env: Record<string, string> = {}
 ): Proc => {
-  const child = spawn(cmd, [...args], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] })
-  if (child.pid === undefined) throw new Error(`could not start ${cmd}`)
-  const pid = child.pid
   const pidFile = path.join(LAB_STATE, host, "pids", `${label}-${++procSeq}`)
-  const st = startTime(pid)
-  if (st !== undefined) writeFileSync(pidFile, `${pid} ${st}\n`)
-  let buffer = ""
-  const listeners = new Set<() => void>()
-  // HELYOS_E2E_LOG_DIR=dir keeps every process's output in a file there (for a failure seen in CI)
-  const logDir = process.env.HELYOS_E2E_LOG_DIR
-  const logFile = logDir ? path.join(logDir, `lab-${host}-${label}-${pid}.log`) : undefined
-  if (logFile !== undefined) appendFileSync(logFile, `$ ${cmd} ${args.join(" ")}\n`)
-  let partial = ""
-  const onData = (chunk: Buffer) => {
-    if (logFile !== undefined) {
-      // the daemons' lines carry no time: the log file gets one per line (the output() buffer stays raw)
-      const lines = (partial + chunk.toString()).split("\n")
-      partial = lines.pop() ?? ""
-      const stamp = new Date().toISOString().slice(11, 23)
-      if (lines.length > 0) appendFileSync(logFile, lines.map((l) => `${stamp} ${l}\n`).join(""))
-    }
-    buffer += chunk.toString()
-    for (const l of listeners) l()
-  }
-  child.stdout!.on("data", onData)
-  child.stderr!.on("data", onData)
-  child.stdin!.on("error", () => {})
-  const exited = new Promise<number | null>((resolve) =>
-    child.on("exit", (code, signal) => {
-      rmSync(pidFile, { force: true })
-      resolve(code ?? (signal === null ? null : 128))
-      for (const l of listeners) l()
-    })
-  )
-  const waitFor = (pattern: RegExp, timeoutMs = 30_000, from = 0) =>
-    new Promise<string>((resolve, reject) => {
-      const check = () => {
-        const match = buffer.slice(from).split("\n").find((line) => pattern.test(line))
-        if (match !== undefined) return done(() => resolve(match))
-        if (child.exitCode !== null || child.signalCode !== null) {
-          return done(() => reject(new Error(`${host}/${label} exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${tail(buffer)}`)))
-        }
-      }
-      const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${pattern} from ${host}/${label}:\n${tail(buffer)}`))), timeoutMs)
-      const done = (f: () => void) => {
-        clearTimeout(timer)
-        listeners.delete(check)
-        f()
-      }
-      listeners.add(check)
-      check()
-    })
-  const kill = async (signal: NodeJS.Signals = "SIGTERM") => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill(signal)
-      if (signal !== "SIGKILL") {
-        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000)
-        void exited.then(() => clearTimeout(timer))
-      }
-    }
-    return exited
-  }
-  const send = (line: string) => {
-    child.stdin!.write(`${line}\n`)
-  }
-  return { child, pid, output: () => buffer, waitFor, exited, kill, send }
+  const proc = spawnProcess(cmd, args, {
+    env,
+    label: `lab-${host}-${label}`,
+    stdin: "pipe",
+    killGraceMs: 10_000,
+    stampLog: true,
+    waitTimeoutMs: 30_000,
+    onExit: () => rmSync(pidFile, { force: true })
+  })
+  const st = startTime(proc.pid)
+  if (st !== undefined) writeFileSync(pidFile, `${proc.pid} ${st}\n`)
+  return proc
 }
 
 const tail = (text: string, lines = 60) => text.split("\n").slice(-lines).join("\n")
-
-/** Poll `check` until it stops throwing, or rethrow its last error at the deadline. */
-export const eventually = async <A>(check: () => Promise<A> | A, timeoutMs = 30_000, everyMs = 250): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      return await check()
-    } catch (error) {
-      if (Date.now() > deadline) throw error
-      await new Promise((r) => setTimeout(r, everyMs))
-    }
-  }
-}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

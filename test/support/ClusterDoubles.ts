@@ -1,7 +1,7 @@
 // In-memory doubles for the cluster protocol tests: a token vault whose join token can be swapped,
 // a node registry that counts heartbeats, events, the master's NodeWorkloads and a worker's
 // LocalWorkload, plus a DaemonConfig with compressed timers.
-import { Context, Duration, Effect, Layer, Option, PubSub, Queue, Redacted, Ref, Schedule, type Scope, type Stream } from "effect"
+import { Context, Effect, Layer, Option, PubSub, Queue, Redacted, Ref, type Scope, type Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -169,18 +169,6 @@ export const fixedHostInfo = HostInfo.of({
   hostname: "test-host",
   resources: Effect.succeed(new NodeResources({ cpuCores: 4, memoryBytes: 8e9, cpuAvailable: 3.5, memoryAvailable: 6e9 }))
 })
-
-/** Poll `check` every 20 ms until it holds; fails with a readable error after `within`. */
-export const waitUntil = <E, R>(
-  what: string,
-  check: Effect.Effect<boolean, E, R>,
-  within: Duration.DurationInput = "5 seconds"
-) =>
-  check.pipe(
-    Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (ok) => ok }),
-    Effect.timeoutFail({ duration: within, onTimeout: () => new Error(`timed out waiting until ${what}`) })
-  )
-
 /**
  * A master's in-memory state: the vault holding `token`, the registry, events and NodeWorkloads
  * (outlives any one server, like the SQLite file would).

@@ -174,16 +174,5 @@ export const totalChanges = Effect.flatMap(SqlClient.SqlClient, (sql) =>
 
 /** A database file in a fresh temp directory, removed when the scope closes (for master restarts). */
 export const tempDb = tempDbFile("helyos-orchestrator-")
-
-/** Let forked fibers (the event handlers) run until `check` holds; no clock involved. */
-export const eventually = <E, R>(check: Effect.Effect<boolean, E, R>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 200; i++) {
-      if (yield* check) return
-      yield* Effect.yieldNow()
-    }
-    throw new Error("condition never became true")
-  })
-
 /** The pods that serve or are about to: all but those being stopped. */
 export const running = (pods: ReadonlyArray<PodView>) => pods.filter((p) => p.status !== "stopping")

@@ -27,14 +27,3 @@ export const workloadApi = () =>
     Layer.provideMerge(Layer.mergeAll(TokenVaultSql.layer, ApiTokensSql.layer)),
     Layer.provideMerge(masterOn(":memory:", "100 millis"))
   )
-
-/** Poll (real clock) until `check` holds, at most ~5 s: the reconcile loop above runs every 100 ms. */
-export const eventually = <A, E, R>(probe: Effect.Effect<A, E, R>, check: (a: A) => boolean) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 100; i++) {
-      const value = yield* probe
-      if (check(value)) return value
-      yield* Effect.sleep("50 millis")
-    }
-    return yield* Effect.dieMessage("condition never became true")
-  })

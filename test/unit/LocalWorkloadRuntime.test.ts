@@ -9,6 +9,7 @@ import { makePodEventBuffer } from "../../src/layers/workload/pod/PodEventBuffer
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import * as ContainerRuntimeMemory from "../../src/layers/workload/ContainerRuntimeMemory.js"
 import * as LocalWorkloadRuntime from "../../src/layers/workload/LocalWorkloadRuntime.js"
+import { eventually } from "../support/Eventually.js"
 
 const NODE = "node-a"
 const OTHER = "node-b"
@@ -45,20 +46,6 @@ const TestLayer = Layer.scoped(
   LocalWorkload,
   LocalWorkloadRuntime.make(NODE, { resyncInterval: "5 seconds", stopGrace: "1 second" })
 ).pipe(Layer.provideMerge(ContainerRuntimeMemory.layerWith({ images: [IMAGE] })))
-
-/** Let the converge loop run (no virtual time passes) until `check` holds. */
-const eventually = <A, R>(get: Effect.Effect<A, never, R>, check: (a: A) => boolean) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 500; i++) {
-      const value = yield* get
-      if (check(value)) return value
-      yield* Effect.yieldNow()
-    }
-    const last = yield* get
-    expect.fail(`condition never held; last value: ${JSON.stringify(last)}`)
-    return last
-  })
-
 /** Let background fibers do whatever they would do now, without moving the clock. */
 const settle = Effect.repeatN(Effect.yieldNow(), 50)
 

@@ -12,7 +12,6 @@ import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
 import { Orchestrator } from "../../src/services/orchestrator/Orchestrator.js"
 import {
   countRows,
-  eventually,
   join,
   lastAssignment,
   LocalHost,
@@ -26,6 +25,7 @@ import {
   Wire,
   workerReports
 } from "../support/OrchestratorHarness.js"
+import { eventually } from "../support/Eventually.js"
 
 const onNode = (pods: ReadonlyArray<PodView>, node: string) => pods.filter((p) => p.node === node)
 const byNode = (pods: ReadonlyArray<PodView>) => [...pods].sort((a, b) => (a.node ?? "").localeCompare(b.node ?? ""))
