@@ -66,3 +66,5 @@ export const makeLogRouter = (channels: WorkerChannels["Type"]) =>
 
     return { open, deliver } as const
   })
+
+export type LogRouter = Effect.Effect.Success<ReturnType<typeof makeLogRouter>>

@@ -64,6 +64,9 @@ const reportedChanges = (row: PodRow, s: ReportedPod): PodChanges => {
   return changes
 }
 
+/** The orchestrator's one-writer lock: passes, reports and operator actions never interleave their read-decide-write. */
+export type WriterLock = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
 export interface ReconcilerDeps {
   readonly config: DaemonConfigShape
   readonly store: Store
@@ -311,3 +314,5 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
 
   return { localNodeOf, projectStatuses, specOf, pass, report, podEvents, localReport, nodeDied } as const
 }
+
+export type Reconciler = ReturnType<typeof makeReconciler>

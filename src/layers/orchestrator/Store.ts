@@ -5,6 +5,7 @@ import { Effect, Option, Schema } from "effect"
 import { NodeId } from "../../domain/Node.js"
 import { defaultSchedulerConfig, SchedulerConfig } from "../../domain/Scheduler.js"
 import { DeploymentId, PodExitReason, PodHealth, PodId, PodStatus, ProjectStatus } from "../../domain/Workload.js"
+import { DeploymentNotFound, ProjectNotFound } from "../../domain/WorkloadErrors.js"
 
 export const ProjectRow = Schema.Struct({
   name: Schema.String,
@@ -242,3 +243,17 @@ export const makeStore = Effect.gen(function*() {
 })
 
 export type Store = Effect.Effect.Success<typeof makeStore>
+
+/** A deployment's row, or DeploymentNotFound: what every operation on one starts with. */
+export const requireDeployment = (store: Store, project: string, name: string) =>
+  Effect.flatMap(store.deployment(project, name), Option.match({
+    onNone: () => Effect.fail(new DeploymentNotFound({ project, name })),
+    onSome: Effect.succeed
+  }))
+
+/** A project's row, or ProjectNotFound. */
+export const requireProject = (store: Store, name: string) =>
+  Effect.flatMap(store.project(name), Option.match({
+    onNone: () => Effect.fail(new ProjectNotFound({ name })),
+    onSome: Effect.succeed
+  }))

@@ -91,3 +91,5 @@ export const makeViews = (
 
   return { deploymentViews, deploymentView, pods } as const
 }
+
+export type Views = ReturnType<typeof makeViews>
