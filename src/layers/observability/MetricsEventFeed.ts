@@ -3,19 +3,8 @@
 import { Effect, Layer, Stream } from "effect"
 import type { HelyosEvent } from "../../domain/HelyosEvent.js"
 import { EventLog } from "../../services/observability/EventLog.js"
-import { type ContainerEvent, Metrics } from "../../services/observability/Metrics.js"
-
-/** The pod actions that are container lifecycle events (137 is reported as OOMKilled). */
-export const containerEvents: Partial<Record<string, ContainerEvent>> = {
-  started: "started",
-  died: "died",
-  OOMKilled: "oom"
-}
-
-/** What one pod action adds to the counters (master and workers count alike). */
-export const countsOf = (action: string): { readonly restart: boolean; readonly container: ContainerEvent | undefined } =>
-  // a restart in place starts a new container too
-  action === "restarted" ? { restart: true, container: "started" } : { restart: false, container: containerEvents[action] }
+import { Metrics } from "../../services/observability/Metrics.js"
+import { countsOf } from "./PromKit.js"
 
 const count = (metrics: Metrics["Type"], event: HelyosEvent) => {
   if (event.kind !== "pod") return Effect.void

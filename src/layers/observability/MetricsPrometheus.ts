@@ -3,46 +3,16 @@
 // the state gauges are set from the sample just before each render.
 import { Duration, Effect, Layer } from "effect"
 import { Counter, Gauge, Histogram, Registry } from "prom-client"
-import { PodStatus } from "../../domain/Workload.js"
 import { type ClusterSample, Metrics, type NodeGaugeStatus } from "../../services/observability/Metrics.js"
+import { makeRender, POD_STATUSES, podEventCounters, setByStatus } from "./PromKit.js"
 
 const NODE_STATUSES: ReadonlyArray<NodeGaugeStatus> = ["ready", "notready", "dead", "draining"]
-const POD_STATUSES: ReadonlyArray<PodStatus> = PodStatus.literals
 
 /** A scheduling decision takes microseconds to milliseconds; a reconcile pass up to seconds. */
 const SCHEDULE_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1]
 const RECONCILE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 const seconds = (duration: Duration.Duration) => Duration.toMillis(duration) / 1000
-
-/** The pod lifecycle counters, the same on the master and on workers so one dashboard sums them. */
-export const podEventCounters = (registers: Array<Registry>) => ({
-  containerEvents: new Counter({
-    name: "helyos_container_events_total",
-    help: "Container lifecycle events (started, died, oom)",
-    labelNames: ["event"] as const,
-    registers
-  }),
-  podRestarts: new Counter({ name: "helyos_pod_restarts_total", help: "Pod containers restarted in place", registers })
-})
-
-/** Set a by-status gauge afresh: every known status present (0 when nothing has it), then count. */
-export const setByStatus = (
-  gauge: Gauge<"status">,
-  statuses: ReadonlyArray<string>,
-  items: Iterable<{ readonly status: string }>
-) => {
-  for (const status of statuses) gauge.set({ status }, 0)
-  for (const item of items) gauge.inc({ status: item.status })
-}
-
-/**
- * The page of a registry, its gauges set just before by `setGauges`. One render at a time: a
- * scrape's gauges must not be overwritten by another's before they are read.
- */
-export const makeRender = (registry: Registry) =>
-  Effect.map(Effect.makeSemaphore(1), (lock) => (setGauges: () => void) =>
-    lock.withPermits(1)(Effect.zipRight(Effect.sync(setGauges), Effect.promise(() => registry.metrics()))))
 
 export const make = Effect.gen(function*() {
   const registry = new Registry()

@@ -2,12 +2,8 @@
 // Same names as the master's where they mean the same thing, so one dashboard sums over every node.
 import { Effect, Layer } from "effect"
 import { Counter, Gauge, Registry } from "prom-client"
-import { PodStatus } from "../../domain/Workload.js"
 import { WorkerMetrics } from "../../services/observability/WorkerMetrics.js"
-import { countsOf } from "./MetricsEventFeed.js"
-import { makeRender, podEventCounters, setByStatus } from "./MetricsPrometheus.js"
-
-const POD_STATUSES: ReadonlyArray<string> = PodStatus.literals
+import { countsOf, makeRender, POD_STATUSES, podEventCounters, setByStatus } from "./PromKit.js"
 
 export const make = Effect.gen(function*() {
   const registry = new Registry()
