@@ -2,7 +2,7 @@
 // A token's secret never appears here: only metadata, the 12-character lookup prefix and the rules.
 import { Schema } from "effect"
 import { API_TOKEN_PREFIX } from "./Tokens.js"
-import { rfc3339 } from "./Workload.js"
+import { rfc3339 } from "./Time.js"
 
 /** The row that stands for the first-run or `--api-token` token. */
 export const LEGACY_DEFAULT = "legacy-default"

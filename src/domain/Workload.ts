@@ -3,6 +3,7 @@
 import { Schema } from "effect"
 import { DeploymentSpec } from "./DeploymentSpec.js"
 import { NodeId } from "./Node.js"
+import { rfc3339 } from "./Time.js"
 
 // ---------------------------------------------------------------------------------------------
 // Statuses (serialized lowercase, as the reference's JSON does).
@@ -164,9 +165,6 @@ export const deploymentStatus = (
 
 // ---------------------------------------------------------------------------------------------
 // API views (snake_case, as the REST API and `--json` show them).
-
-/** RFC 3339 UTC, as every timestamp in the API. */
-export const rfc3339 = (epochMs: number): string => new Date(epochMs).toISOString()
 
 export const ProjectView = Schema.Struct({
   name: Schema.String,

@@ -2,7 +2,7 @@
 // oldest events when the subscriber falls behind and owes it a `Missed{count}` before the next event.
 import { Chunk, Clock, Effect, Layer, Queue, Stream } from "effect"
 import type { EventFeedItem, HelyosEvent } from "../../domain/HelyosEvent.js"
-import { rfc3339 } from "../../domain/Workload.js"
+import { rfc3339 } from "../../domain/Time.js"
 import { EventLog } from "../../services/observability/EventLog.js"
 
 export interface EventLogOptions {

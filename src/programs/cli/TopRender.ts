@@ -1,6 +1,7 @@
 // What `helyos top` draws: a pure function from what it knows (nodes, pods, events) and the size of
 // the screen to the lines to print. The terminal handling lives in TopCommand.
 import type { HelyosEvent } from "../../domain/HelyosEvent.js"
+import { rfc3339 } from "../../domain/Time.js"
 import { podStatusLabel, type PodView } from "../../domain/Workload.js"
 import type { NodeStatsView } from "../../services/api/NodesApi.js"
 import { gauge, renderTable } from "./Render.js"
@@ -110,7 +111,7 @@ const fit = (table: ReadonlyArray<string>, room: number): ReadonlyArray<string> 
 /** The whole screen, top to bottom. */
 export const renderTop = (state: TopState, screen: Screen): ReadonlyArray<string> => {
   const { colour } = screen
-  const when = state.refreshedAtMs === undefined ? "" : ` · ${new Date(state.refreshedAtMs).toISOString().slice(11, 19)} UTC`
+  const when = state.refreshedAtMs === undefined ? "" : ` · ${rfc3339(state.refreshedAtMs).slice(11, 19)} UTC`
   const header = [`helyos top · ${state.server}${when}`]
   if (state.problem !== undefined) header.push(colour ? `\u001b[31m! ${state.problem}\u001b[0m` : `! ${state.problem}`)
 

@@ -3,6 +3,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Duration, Effect, Option } from "effect"
 import { formatDuration } from "../../../domain/Duration.js"
 import { NotAClusterMaster, TokenNotRevealable } from "../../../domain/Errors.js"
+import { rfc3339 } from "../../../domain/Time.js"
 import { ClusterServer } from "../../../services/cluster/ClusterServer.js"
 import { ClusterTls } from "../../../services/security/ClusterTls.js"
 import { DaemonConfig } from "../../../services/DaemonConfig.js"
@@ -38,7 +39,7 @@ export const layer = HttpApiBuilder.group(HelyosApi, "cluster", (handlers) =>
           )
           return {
             token: minted.token,
-            expires_at: Option.match(minted.expiresAtMs, { onNone: () => null, onSome: (ms) => new Date(ms).toISOString() }),
+            expires_at: Option.match(minted.expiresAtMs, { onNone: () => null, onSome: rfc3339 }),
             ca_fingerprint: fingerprint,
             grpc_port: grpcPort
           }
