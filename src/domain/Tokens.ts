@@ -1,6 +1,6 @@
 // Token formats. Join tokens (nxa_) admit workers; API tokens (nxa-api_) authorise REST calls.
-// Both are 32 random bytes as 64 lowercase hex; only their hashes are ever stored.
-import { createHash, randomBytes } from "node:crypto"
+// Both are 32 random bytes as 64 lowercase hex; only their hashes are ever stored, and compared in constant time.
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { Redacted } from "effect"
 
 export const JOIN_TOKEN_PREFIX = "nxa_"
@@ -41,3 +41,9 @@ export const mintToken = (prefix: string): Redacted.Redacted<string> =>
 // (Argon2, bcrypt, scrypt) to protect against; brute force is infeasible either way, and every check stays cheap.
 /** The 32-byte digest a token is stored and compared as. */
 export const tokenDigest = (token: string): Buffer => createHash("sha256").update(token, "utf8").digest()
+
+/**
+ * Do two digests match, in time independent of where they differ? A length mismatch (a corrupt
+ * stored hash) is simply no match, never the exception timingSafeEqual would throw.
+ */
+export const digestsEqual = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b)

@@ -1,10 +1,11 @@
 // NodeRegistry on SQLite plus an in-memory heartbeat table: a ping updates memory only, and SQLite
 // is written when liveness changes, when an operator acts, or when a node joins or leaves.
 import { SqlClient, SqlSchema } from "@effect/sql"
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto"
+import { randomBytes, randomUUID } from "node:crypto"
 import { Clock, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { NodeNotFound, SessionInvalid } from "../../domain/Errors.js"
 import { Liveness, NodeId, NodeRecord, NodeResources, NodeRole, Schedulable } from "../../domain/Node.js"
+import { digestsEqual, tokenDigest } from "../../domain/Tokens.js"
 import { type JoinRequest, NodeRegistry } from "../../services/cluster/NodeRegistry.js"
 
 /** A `nodes` row as the client returns it (snake_case already mapped to camelCase). */
@@ -33,14 +34,9 @@ interface Seen {
 
 const STALE_SESSION = "stale session: this node has re-registered since"
 
-const sha256 = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
-
 /** Constant time: both sides are 32-byte digests; a corrupt stored hash simply never matches. */
-const sessionMatches = (storedHex: string, presented: string): boolean => {
-  const candidate = sha256(presented)
-  const stored = Buffer.from(storedHex, "hex")
-  return stored.length === candidate.length && timingSafeEqual(candidate, stored)
-}
+const sessionMatches = (storedHex: string, presented: string): boolean =>
+  digestsEqual(tokenDigest(presented), Buffer.from(storedHex, "hex"))
 
 // Rows are already decoded (or built from checked values): constructing them again with validation
 // on would run the schema for every node on every `list`, which was most of the master's CPU under load.
@@ -143,7 +139,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const session = randomBytes(32).toString("hex")
-      const sessionHash = sha256(session).toString("hex")
+      const sessionHash = tokenDigest(session).toString("hex")
       const previous = yield* rowByName(req.name).pipe(Effect.orDie)
       const row = yield* Option.match(previous, {
         // a re-join keeps id, role, admin intent and join time; the new session hash makes the old one stale

@@ -1,9 +1,8 @@
 // TokenVault on SQLite: the join token exists at rest only as a SHA-256 digest in cluster_config.
 // The current digests are also held in memory, so a rotation is seen by the very next verification.
 import { SqlClient, SqlSchema } from "@effect/sql"
-import { timingSafeEqual } from "node:crypto"
 import { Clock, Duration, Effect, Layer, Option, Redacted, Schema, SynchronizedRef } from "effect"
-import { isJoinTokenFormat, JOIN_TOKEN_PREFIX, mintToken, tokenDigest } from "../../domain/Tokens.js"
+import { digestsEqual, isJoinTokenFormat, JOIN_TOKEN_PREFIX, mintToken, tokenDigest } from "../../domain/Tokens.js"
 import { TokenVault } from "../../services/cluster/TokenVault.js"
 
 const JOIN_KEY = "join_token_hash"
@@ -22,7 +21,7 @@ interface Digests {
 const matches = (stored: Option.Option<Buffer>, candidate: string, wellFormed: (t: string) => boolean): boolean => {
   const presented = tokenDigest(candidate)
   if (Option.isNone(stored)) return false
-  const equal = timingSafeEqual(presented, stored.value)
+  const equal = digestsEqual(presented, stored.value)
   return equal && wellFormed(candidate)
 }
 

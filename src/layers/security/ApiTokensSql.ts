@@ -2,7 +2,7 @@
 // prefix: a request costs one SHA-256 and a constant-time compare, no SQL (last use is written at most
 // once a minute per token). This process is the only writer, so memory and table never disagree.
 import { SqlClient, SqlSchema } from "@effect/sql"
-import { randomUUID, timingSafeEqual } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import { Clock, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import {
   type ApiTokenInfo,
@@ -13,7 +13,7 @@ import {
   LEGACY_DEFAULT,
   lookupPrefix
 } from "../../domain/ApiToken.js"
-import { API_TOKEN_PREFIX, apiTokenProblem, isApiTokenFormat, mintToken, tokenDigest } from "../../domain/Tokens.js"
+import { API_TOKEN_PREFIX, apiTokenProblem, digestsEqual, isApiTokenFormat, mintToken, tokenDigest } from "../../domain/Tokens.js"
 import { ApiTokens, type RejectReason } from "../../services/security/ApiTokens.js"
 
 /** Last use is persisted at most this often per token: a busy client must not mean a write per request. */
@@ -139,12 +139,12 @@ export const make = Effect.gen(function*() {
       if (problem !== undefined) return yield* Effect.dieMessage(`configured API token rejected: ${problem}`)
       const hash = tokenDigest(Redacted.value(token))
       const prefix = lookupPrefix(Redacted.value(token))
-      if (current !== undefined && timingSafeEqual(current.hash, hash)) {
+      if (current !== undefined && digestsEqual(current.hash, hash)) {
         if (current.prefix === null) yield* learnPrefix(current, prefix)
         return Option.some({ token, minted: false })
       }
       const revoked = entries.some((e) =>
-        e.info.name === LEGACY_DEFAULT && e.info.revokedAtMs !== null && timingSafeEqual(e.hash, hash)
+        e.info.name === LEGACY_DEFAULT && e.info.revokedAtMs !== null && digestsEqual(e.hash, hash)
       )
       if (revoked) {
         yield* Effect.logWarning("the configured API token (--api-token / HELYOS_API_TOKEN) was revoked; it stays refused")
@@ -200,7 +200,7 @@ export const make = Effect.gen(function*() {
       if (!isApiTokenFormat(token)) return yield* Effect.fail("malformed" as const)
       const prefix = lookupPrefix(token)
       // the candidate count depends only on the (public) prefix; each compare is constant time
-      const candidates = [...(byPrefix.get(prefix) ?? []), ...unprefixed].filter((e) => timingSafeEqual(e.hash, presented))
+      const candidates = [...(byPrefix.get(prefix) ?? []), ...unprefixed].filter((e) => digestsEqual(e.hash, presented))
       const entry = candidates.find((e) => e.info.revokedAtMs === null) ?? candidates[0]
       if (entry === undefined) return yield* Effect.fail("unknown" as const)
       if (entry.info.revokedAtMs !== null) return yield* Effect.fail("revoked" as const)
