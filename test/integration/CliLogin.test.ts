@@ -11,7 +11,8 @@ import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as TOML from "smol-toml"
-import { type CertifiedKey, classifySans, generateCa, issueServerCertificate, pemFingerprint } from "../../src/layers/security/X509.js"
+import { pemFingerprint } from "../../src/domain/Fingerprint.js"
+import { type CertifiedKey, classifySans, generateCa, issueServerCertificate } from "../../src/layers/security/X509.js"
 import { runHelyos } from "../support/CliInput.js"
 
 const TOKEN = `nxa-api_${"a".repeat(64)}`

@@ -20,7 +20,7 @@ import {
   RegisterRequest,
   type WorkerMessage
 } from "../../src/generated/cluster.js"
-import { caFingerprint, CLUSTER_CA_FILE } from "../../src/layers/security/ClusterTlsFiles.js"
+import { caFingerprint, CLUSTER_CA_FILE } from "../../src/layers/security/ClusterCa.js"
 import { bidi, clientStreaming, unary } from "../../src/layers/cluster/grpc/Client.js"
 import { GrpcError } from "../../src/layers/cluster/grpc/GrpcError.js"
 import { CLUSTER_SERVER_NAME, fetchPeerCa, pinnedCaCredentials } from "../../src/layers/cluster/grpc/PeerCa.js"

@@ -6,16 +6,16 @@ import { X509Certificate } from "node:crypto"
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { pemFingerprint } from "../../src/domain/Fingerprint.js"
+import { caFingerprint, CLUSTER_CA_FILE } from "../../src/layers/security/ClusterCa.js"
 import {
-  caFingerprint,
-  CLUSTER_CA_FILE,
   CLUSTER_CA_KEY_FILE,
   CLUSTER_SERVER_FILE,
   CLUSTER_SERVER_KEY_FILE,
   clusterSans,
   loadOrCreateClusterTls
 } from "../../src/layers/security/ClusterTlsFiles.js"
-import { pemFingerprint, sansOf } from "../../src/layers/security/X509.js"
+import { sansOf } from "../../src/layers/security/X509.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(path.join(os.tmpdir(), "helyos-cluster-tls-"))),

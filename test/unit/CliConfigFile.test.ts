@@ -7,23 +7,19 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as TOML from "smol-toml"
 import {
-  caFingerprint,
   type CliConfig,
   contextNameFor,
   contextNameProblem,
   DEFAULT_SERVER,
   encodeCa,
-  loadConfigForUpdate,
   normalizeServer,
   parseConfig,
-  readConfig,
   resolveConnection,
-  resolveContext,
-  seedLocalContext,
-  tlsMode,
-  writeConfig
-} from "../../src/programs/cli/ConfigFile.js"
-import { generateCa, pemFingerprint } from "../../src/layers/security/X509.js"
+  tlsMode
+} from "../../src/domain/CliContext.js"
+import { pemFingerprint as caFingerprint, pemFingerprint } from "../../src/domain/Fingerprint.js"
+import { loadConfigForUpdate, readConfig, resolveContext, seedLocalContext, writeConfig } from "../../src/programs/cli/ConfigFile.js"
+import { generateCa } from "../../src/layers/security/X509.js"
 
 const TOKEN = `nxa-api_${"1".repeat(64)}`
 const OTHER = `nxa-api_${"2".repeat(64)}`

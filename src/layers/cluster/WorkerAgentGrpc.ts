@@ -27,7 +27,7 @@ import { type GrpcError, grpcError } from "./grpc/GrpcError.js"
 import { INVALID_JOIN_TOKEN, JOIN_TOKEN_EXPIRED, registerRetryDelay } from "./grpc/JoinRefusals.js"
 import { CLUSTER_SERVER_NAME, fetchPeerCa, pinnedCaCredentials } from "./grpc/PeerCa.js"
 import { sessionMetadata } from "./grpc/SessionMetadata.js"
-import { CLUSTER_CA_FILE, caFingerprint } from "../security/ClusterTlsFiles.js"
+import { caFingerprint, CLUSTER_CA_FILE } from "../security/ClusterCa.js"
 import { resolveClusterCa } from "../security/WorkerTrust.js"
 
 /** How long the check of the master's CA after a failed connection waits for a TLS handshake. */

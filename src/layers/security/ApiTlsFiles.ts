@@ -8,15 +8,16 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { apiScheme, wantedSans } from "../../domain/ApiTlsPolicy.js"
+import { pemFingerprint } from "../../domain/Fingerprint.js"
 import { ApiTls, ApiTlsMaterialError, plainHttp } from "../../services/security/ApiTls.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
-import { keepPrivate, readIfPresent, writeFileAtomic } from "./PemFiles.js"
+import { writeFileAtomic } from "./AtomicFile.js"
+import { keepPrivate, readIfPresent } from "./PemFiles.js"
 import {
   type CertifiedKey,
   classifySans,
   generateCa,
   issueServerCertificate,
-  pemFingerprint,
   serverCertificateProblem
 } from "./X509.js"
 

@@ -7,31 +7,23 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { isWildcardHost } from "../../domain/ApiTlsPolicy.js"
-import { displayFingerprint } from "../../domain/Fingerprint.js"
 import { ClusterTls } from "../../services/security/ClusterTls.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
-import { keepPrivate, readIfPresent, writeFileAtomic } from "./PemFiles.js"
+import { writeFileAtomic } from "./AtomicFile.js"
+import { caFingerprint, canonicalCertPem, CLUSTER_CA_FILE } from "./ClusterCa.js"
+import { keepPrivate, readIfPresent } from "./PemFiles.js"
 import {
   type CertifiedKey,
   classifySans,
-  derToPem,
   generateCa,
   issueServerCertificate,
-  pemFingerprint,
   serverCertificateProblem,
   type SubjectAltNames
 } from "./X509.js"
 
-export const CLUSTER_CA_FILE = "grpc-ca.pem"
 export const CLUSTER_CA_KEY_FILE = "grpc-ca-key.pem"
 export const CLUSTER_SERVER_FILE = "grpc-server.pem"
 export const CLUSTER_SERVER_KEY_FILE = "grpc-server-key.pem"
-
-/** The PEM as X509.ts writes it, so the fingerprint does not depend on line endings or headers. */
-export const canonicalCertPem = (pem: string): string => derToPem(new X509Certificate(pem).raw)
-
-/** `sha256:<hex>` of a CA certificate, as printed in the join command and compared by workers. */
-export const caFingerprint = (caPem: string): string => displayFingerprint(pemFingerprint(canonicalCertPem(caPem)))
 
 /** An --advertise-addr may carry a port ("10.0.1.1:6444"); a SAN is only the host. */
 const hostOnly = (address: string) => {

@@ -7,6 +7,7 @@ import { Effect, Layer, Redacted, Schema } from "effect"
 import { MASTER_KEY_BYTES } from "../../domain/SecretCrypto.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { MasterKey } from "../../services/security/MasterKey.js"
+import { writeFileAtomic } from "./AtomicFile.js"
 
 export const MASTER_KEY_FILE = "master.key"
 
@@ -20,33 +21,11 @@ export class MasterKeyInvalid extends Schema.TaggedError<MasterKeyInvalid>()("Ma
   }
 }
 
-const errnoCode = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : undefined
-
 /**
- * Write a new key without ever exposing a partial one: a private temp file, fsynced, then
- * hard-linked into place (link fails if the name exists, so two starting daemons cannot both win).
- * Returns false when a key appeared first.
+ * Write a new key without ever exposing a partial one. `create`, never `replace`: two daemons starting
+ * together cannot both win, and the loser reads the winner's key. Returns false when a key appeared first.
  */
-const createKey = (file: string): boolean => {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`
-  const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600)
-  try {
-    fs.writeSync(fd, randomBytes(MASTER_KEY_BYTES))
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
-  try {
-    fs.linkSync(temp, file)
-    return true
-  } catch (error) {
-    if (errnoCode(error) === "EEXIST") return false
-    throw error
-  } finally {
-    fs.rmSync(temp, { force: true })
-  }
-}
+const createKey = (file: string): boolean => writeFileAtomic(file, randomBytes(MASTER_KEY_BYTES), 0o600, "create")
 
 /** Read the key at `file`, creating it first when absent. Logs (never the key) when it creates one. */
 export const loadOrCreateMasterKey = (file: string): Effect.Effect<Redacted.Redacted<Uint8Array>, MasterKeyInvalid> =>

@@ -10,9 +10,9 @@ import { formatDuration } from "../../domain/Duration.js"
 import { displayFingerprint, normalizeFingerprint, sameFingerprint } from "../../domain/Fingerprint.js"
 import type { ClusterTrust } from "../../services/DaemonConfig.js"
 import { WorkerStopped } from "../../services/cluster/WorkerAgent.js"
-import { CLUSTER_CA_FILE, caFingerprint, canonicalCertPem } from "./ClusterTlsFiles.js"
 import { fetchPeerCa } from "../cluster/grpc/PeerCa.js"
-import { writeFileAtomic } from "./PemFiles.js"
+import { writeFileAtomic } from "./AtomicFile.js"
+import { caFingerprint, canonicalCertPem, CLUSTER_CA_FILE } from "./ClusterCa.js"
 
 /** The mismatch report: the first line is what the docs promise, then both fingerprints. */
 export const fingerprintMismatch = (expected: string, got: string) =>

@@ -1,10 +1,10 @@
 // Certificates for Helyos's own CAs (REST on 6443, cluster gRPC on 6444), made with @peculiar/x509
-// on Node's WebCrypto: ECDSA P-256 keys, PEM files, SANs, and the fingerprint users pin.
+// on Node's WebCrypto: ECDSA P-256 keys, PEM files and SANs (the fingerprint users pin is domain/Fingerprint).
 // tsyringe (inside @peculiar/x509) needs the Reflect metadata polyfill loaded first
 import "reflect-metadata"
 import * as x509 from "@peculiar/x509"
 import { Effect } from "effect"
-import { createHash, createPrivateKey, type KeyObject, webcrypto, X509Certificate as NodeX509 } from "node:crypto"
+import { createPrivateKey, type KeyObject, webcrypto, X509Certificate as NodeX509 } from "node:crypto"
 import { isIP } from "node:net"
 
 type CryptoKey = webcrypto.CryptoKey
@@ -122,15 +122,11 @@ export const sansOf = (certPem: string): SubjectAltNames => {
   return classifySans([...dns, ...ips])
 }
 
-/** DER bytes to the canonical PEM this module writes (64-column base64, trailing newline). */
-export const derToPem = (der: Uint8Array): string => x509.PemConverter.encode(der, "CERTIFICATE") + "\n"
-
 /**
- * The pinned fingerprint: lowercase, colon-separated SHA-256 of the PEM bytes (as documented for
- * `/api/v1/ca`). Both CAs' PEMs are canonical, so a peer that only saw the DER can recompute it.
+ * DER bytes to the canonical PEM this module writes (64-column base64, trailing newline). Both CAs'
+ * PEMs are canonical, so a peer that only saw the DER can recompute the fingerprint users pin.
  */
-export const pemFingerprint = (pem: string): string =>
-  createHash("sha256").update(pem, "utf8").digest("hex").match(/../g)!.join(":")
+export const derToPem = (der: Uint8Array): string => x509.PemConverter.encode(der, "CERTIFICATE") + "\n"
 
 /** A server certificate this close to its end is re-issued at start-up (it is valid two years). */
 const RENEW_BEFORE_MS = 30 * 24 * 60 * 60 * 1000

@@ -8,8 +8,9 @@ import { Console, Data, Duration, Effect, Either, Option, ParseResult, Redacted 
 import { X509Certificate } from "node:crypto"
 import * as Http from "node:http"
 import * as Https from "node:https"
-import { sameFingerprint } from "../../domain/Fingerprint.js"
-import { caFingerprint, resolveContext, type ServerTrust } from "./ConfigFile.js"
+import type { ServerTrust } from "../../domain/CliContext.js"
+import { pemFingerprint, sameFingerprint } from "../../domain/Fingerprint.js"
+import { resolveContext } from "./ConfigFile.js"
 import { ApiError } from "../../services/api/HttpErrors.js"
 import { HelyosApi } from "../../services/api/HelyosApi.js"
 
@@ -192,7 +193,7 @@ const checkPin = (trust: ServerTrust, context: Option.Option<string>): Either.Ei
   } catch {
     return Either.left(`context '${name}' holds an invalid pinned CA ('ca' is not a base64 PEM certificate): log in again`)
   }
-  if (Option.isSome(trust.sha256) && !sameFingerprint(trust.sha256.value, caFingerprint(trust.pem))) {
+  if (Option.isSome(trust.sha256) && !sameFingerprint(trust.sha256.value, pemFingerprint(trust.pem))) {
     return Either.left(`context '${name}': the pinned CA does not match its ca-sha256: log in again`)
   }
   return Either.void

@@ -7,14 +7,11 @@ import {
   activeContext,
   type CliConfig,
   type CliContext,
-  configPath,
   contextNameProblem,
-  loadConfigForUpdate,
   normalizeServer,
-  readConfig,
-  tlsMode,
-  writeConfig
-} from "./ConfigFile.js"
+  tlsMode
+} from "../../domain/CliContext.js"
+import { configPath, loadConfigForUpdate, readConfig, writeConfig } from "./ConfigFile.js"
 import { CliError, helyosRoot } from "./Connection.js"
 import { renderTable } from "./Render.js"
 

@@ -2,37 +2,29 @@
 // typed confirmation on a terminal — never silently), validate the token with whoami over the pinned
 // connection, and store the context; logout drops the token but keeps the server and the pin.
 import { Args, Command, Options, Prompt } from "@effect/cli"
-import { HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Console, Duration, Effect, Either, Option, Redacted, Schema } from "effect"
+import { HttpApiClient, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { Console, Duration, Effect, Either, Option, Redacted } from "effect"
 import { X509Certificate } from "node:crypto"
 import * as fs from "node:fs"
 import * as readline from "node:readline"
-import { nameProblem } from "../../domain/DeploymentSpec.js"
-import { normalizeFingerprint, sameFingerprint } from "../../domain/Fingerprint.js"
 import {
   activeContext,
-  caFingerprint,
   type CliConfig,
   type CliContext,
-  configPath,
   contextNameFor,
   contextNameProblem,
   encodeCa,
-  loadConfigForUpdate,
   normalizeServer,
-  type ServerTrust,
-  writeConfig
-} from "./ConfigFile.js"
+  type ServerTrust
+} from "../../domain/CliContext.js"
+import { nameProblem } from "../../domain/DeploymentSpec.js"
+import { colonHex, normalizeFingerprint, pemFingerprint, sameFingerprint } from "../../domain/Fingerprint.js"
+import { HelyosApi } from "../../services/api/HelyosApi.js"
+import { configPath, loadConfigForUpdate, writeConfig } from "./ConfigFile.js"
 import { CliError, helyosRoot, httpClientFor, isLoopback, transportProblem } from "./Connection.js"
 
 /** How long login waits for /api/v1/ca and /api/v1/whoami. */
 const LOGIN_REQUEST_TIMEOUT = Duration.seconds(10)
-
-/** GET /api/v1/ca: the daemon's self-signed CA. */
-const CaAnswer = Schema.Struct({ pem: Schema.String, sha256: Schema.String })
-
-/** GET /api/v1/whoami: what login stores (`name`) and shows. */
-const WhoAmIAnswer = Schema.Struct({ name: Schema.String, scope: Schema.optional(Schema.String) })
 
 const fail = (message: string) => Effect.fail(new CliError({ message }))
 
@@ -40,9 +32,6 @@ const orFail = <A>(either: Either.Either<A, string>) => Either.mapLeft(either, (
 
 /** A prompt needs a person: stdin and stderr both on a terminal. */
 const interactive = () => process.stdin.isTTY === true && process.stderr.isTTY === true
-
-/** `9f86…08` → `9f:86:…:08`, the form /api/v1/ca and the daemon's log print. */
-const colonHex = (hex: string) => hex.match(/../g)!.join(":")
 
 // ---------------------------------------------------------------------------------------------
 // Reading from the user
@@ -88,57 +77,83 @@ const errorOf = (response: HttpClientResponse.HttpClientResponse) =>
     Effect.orElseSucceed(() => Option.none<string>())
   )
 
-/** GET `path` on `server` trusting `trust`; the answer whatever its status, or a readable failure. */
-const get = (server: string, trust: ServerTrust, path: string, token: Option.Option<Redacted.Redacted<string>>) =>
-  Effect.gen(function*() {
-    const client = yield* httpClientFor(trust)
-    const request = Option.match(token, {
-      onNone: () => HttpClientRequest.get(`${server}${path}`),
-      onSome: (t) => HttpClientRequest.bearerToken(HttpClientRequest.get(`${server}${path}`), t)
+/**
+ * HelyosApi's derived client on `server`, trusting `trust`, sending `token` if any. Only 2xx answers
+ * reach the endpoints' schemas; any other status arrives as a ResponseError that login reads by its
+ * status, so a proxy's error page is judged like helyosd's own `{"error"}`.
+ */
+const apiClient = (server: string, trust: ServerTrust, token: Option.Option<Redacted.Redacted<string>>) =>
+  Effect.flatMap(httpClientFor(trust), (http) =>
+    HttpApiClient.makeWith(HelyosApi, {
+      baseUrl: server,
+      httpClient: HttpClient.filterStatusOk(Option.match(token, {
+        onNone: () => http,
+        onSome: (t) => HttpClient.mapRequest(http, HttpClientRequest.bearerToken(t))
+      }))
+    }))
+
+/**
+ * One call of login's, made readable: a timeout and transport failures explained, an answer other
+ * than 200 handed to `onStatus`, one the endpoint's schema refuses reported as `undecodable`.
+ */
+const loginCall = <A, E>(
+  server: string,
+  trust: ServerTrust,
+  call: Effect.Effect<A, E>,
+  handlers: {
+    readonly onStatus: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, CliError>
+    readonly undecodable: string
+  }
+): Effect.Effect<A, CliError> =>
+  call.pipe(
+    Effect.timeoutFail({
+      duration: LOGIN_REQUEST_TIMEOUT,
+      onTimeout: () => new CliError({ message: `${server} did not answer within ${Duration.format(LOGIN_REQUEST_TIMEOUT)}` })
+    }),
+    Effect.catchAll((error: E | CliError) => {
+      if (error instanceof CliError) return Effect.fail(error)
+      if (HttpClientError.isHttpClientError(error)) {
+        if (error._tag === "RequestError") {
+          return fail(
+            error.reason === "Transport"
+              ? transportProblem(server, trust, Option.none(), error.cause)
+              : `invalid request to ${server}: ${error.message}`
+          )
+        }
+        if (error.response.status !== 200) return handlers.onStatus(error.response)
+      }
+      return fail(handlers.undecodable)
     })
-    return yield* client.execute(request).pipe(
-      Effect.timeoutFail({
-        duration: LOGIN_REQUEST_TIMEOUT,
-        onTimeout: () => new CliError({ message: `${server} did not answer within ${Duration.format(LOGIN_REQUEST_TIMEOUT)}` })
-      }),
-      Effect.catchTag("RequestError", (error) =>
-        fail(
-          error.reason === "Transport"
-            ? transportProblem(server, trust, Option.none(), error.cause)
-            : `invalid request to ${server}: ${error.message}`
-        ))
-    )
-  })
+  )
 
 /** The CA the daemon serves, fetched WITHOUT verification (that is what pinning is for); none on 404. */
 const fetchCa = (server: string) =>
   Effect.gen(function*() {
-    const response = yield* get(server, { _tag: "Insecure" }, "/api/v1/ca", Option.none())
-    if (response.status === 404) return Option.none<string>()
-    if (response.status !== 200) {
-      return yield* fail(`cannot fetch the CA of ${server}: HTTP ${response.status} (is it a helyosd?)`)
-    }
-    const body = yield* response.json.pipe(
-      Effect.flatMap(Schema.decodeUnknown(CaAnswer)),
-      Effect.mapError(() => new CliError({ message: `${server} answered /api/v1/ca with something that is not a CA (is it a helyosd?)` }))
-    )
-    yield* orFail(certificateProblem(body.pem, `the CA served by ${server}`))
-    return Option.some(body.pem)
+    const insecure: ServerTrust = { _tag: "Insecure" }
+    const api = yield* apiClient(server, insecure, Option.none())
+    const served = yield* loginCall(server, insecure, Effect.map(api.system.ca(), Option.some), {
+      onStatus: (response) =>
+        response.status === 404
+          ? Effect.succeed(Option.none())
+          : fail(`cannot fetch the CA of ${server}: HTTP ${response.status} (is it a helyosd?)`),
+      undecodable: `${server} answered /api/v1/ca with something that is not a CA (is it a helyosd?)`
+    })
+    if (Option.isSome(served)) yield* orFail(certificateProblem(served.value.pem, `the CA served by ${server}`))
+    return Option.map(served, (ca) => ca.pem)
   })
 
 /** Validate the token with whoami over the connection the context will use. */
 const whoami = (server: string, trust: ServerTrust, token: Redacted.Redacted<string>) =>
   Effect.gen(function*() {
-    const response = yield* get(server, trust, "/api/v1/whoami", Option.some(token))
-    if (response.status === 401) return yield* fail(`token rejected by ${server}`)
-    if (response.status !== 200) {
-      const said = yield* errorOf(response)
-      return yield* fail(Option.getOrElse(said, () => `unexpected answer from ${server} to /api/v1/whoami (HTTP ${response.status})`))
-    }
-    return yield* response.json.pipe(
-      Effect.flatMap(Schema.decodeUnknown(WhoAmIAnswer)),
-      Effect.mapError(() => new CliError({ message: `unexpected answer from ${server} to /api/v1/whoami (is it a helyosd of this version?)` }))
-    )
+    const api = yield* apiClient(server, trust, Option.some(token))
+    return yield* loginCall(server, trust, api.tokens.whoami(), {
+      onStatus: (response) =>
+        response.status === 401
+          ? fail(`token rejected by ${server}`)
+          : Effect.flatMap(errorOf(response), (said) =>
+            fail(Option.getOrElse(said, () => `unexpected answer from ${server} to /api/v1/whoami (HTTP ${response.status})`))),
+      undecodable: `unexpected answer from ${server} to /api/v1/whoami (is it a helyosd of this version?)`
+    })
   })
 
 /** Left when `pem` holds no certificate. */
@@ -161,7 +176,7 @@ interface Pin {
 }
 
 const pinned = (pem: string): Pin => {
-  const sha256 = caFingerprint(pem)
+  const sha256 = pemFingerprint(pem)
   return { trust: { _tag: "Pinned", pem, sha256: Option.some(sha256) }, keys: { ca: encodeCa(pem), caSha256: sha256 } }
 }
 
@@ -212,7 +227,7 @@ const establishTrust = (server: string, flags: TrustFlags) =>
       if (Option.isNone(fetched)) {
         return yield* fail(`${server} serves no self-signed CA to compare --ca-fingerprint with (TLS off or its own certificate): pass --ca-file, or no CA flag to use the system roots`)
       }
-      const got = caFingerprint(fetched.value)
+      const got = pemFingerprint(fetched.value)
       if (!sameFingerprint(expected, got)) return yield* fail(mismatchMessage(expected, got))
       return pinned(fetched.value)
     }
@@ -221,7 +236,7 @@ const establishTrust = (server: string, flags: TrustFlags) =>
       yield* Console.error(`${server} serves no self-signed CA: verifying it against the system roots (pass --ca-file for a private CA)`)
       return SYSTEM
     }
-    const fingerprint = caFingerprint(fetched.value)
+    const fingerprint = pemFingerprint(fetched.value)
     if (!interactive()) {
       return yield* fail(
         `refusing to trust the CA of ${server} without confirmation (not a terminal): pass --ca-fingerprint <sha256> (printed in helyosd's log, or curl -sk ${server}/api/v1/ca on the server) or --ca-file <pem>`
@@ -346,9 +361,8 @@ export const login = Command.make("login", { server: serverArg, ...loginOptions 
       contexts,
       currentContext: flags.noSetCurrent ? config.currentContext : Option.some(name)
     })
-    const scope = me.scope !== undefined ? ` (scope ${me.scope})` : ""
     const current = flags.noSetCurrent ? "" : ", now the current context"
-    yield* Console.log(`Logged in to ${server} as ${me.name}${scope}: context '${name}'${current}`)
+    yield* Console.log(`Logged in to ${server} as ${me.name} (scope ${me.scope}): context '${name}'${current}`)
   })).pipe(Command.withDescription("Log in to a helyosd: pin its CA, check the token with whoami, and save a context"))
 
 export const logout = Command.make(
