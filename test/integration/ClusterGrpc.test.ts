@@ -45,7 +45,6 @@ import {
   startClusterMaster as startMaster,
   testConfig,
   testDataDir,
-  waitUntil,
   workerConfig
 } from "../support/ClusterDoubles.js"
 import * as ClusterServerGrpc from "../../src/layers/cluster/ClusterServerGrpc.js"
@@ -54,6 +53,7 @@ import * as WorkerChannelsLive from "../../src/layers/cluster/WorkerChannelsLive
 import * as EventsLive from "../../src/layers/observability/EventsLive.js"
 import * as ClusterTlsFiles from "../../src/layers/security/ClusterTlsFiles.js"
 import * as Database from "../../src/layers/state/Database.js"
+import { eventually } from "../support/Eventually.js"
 
 // ---- harness ----------------------------------------------------------------------------------
 
@@ -97,7 +97,7 @@ const stopped = (fiber: Fiber.Fiber<never, WorkerStopped>) =>
 const heartbeatsGrow = (state: MasterState, name: string, by: number) =>
   Effect.gen(function*() {
     const before = yield* state.registry.heartbeats(name)
-    yield* waitUntil(`'${name}' heartbeats ${by} more times`, Effect.map(state.registry.heartbeats(name), (n) => n >= before + by))
+    yield* eventually(Effect.map(state.registry.heartbeats(name), (n) => n >= before + by), { what: `'${name}' heartbeats ${by} more times` })
   })
 
 // raw grpc calls, to play a misbehaving or hand-rolled worker (over TLS, trusting the test CA)
@@ -172,7 +172,7 @@ describe("cluster protocol over gRPC", () => {
       yield* state.vault.setJoinToken(token)
       const worker = yield* startWorker("w1", master.port, token)
 
-      yield* waitUntil("w1 heartbeats 3 times", Effect.map(state.registry.heartbeats("w1"), (n) => n >= 3))
+      yield* eventually(Effect.map(state.registry.heartbeats("w1"), (n) => n >= 3), { what: "w1 heartbeats 3 times" })
       const node = yield* state.registry.service.findByName("w1")
       expect(node.role).toBe("Worker")
       expect(node.address).toBe("127.0.0.1") // no --advertise-addr: the address it connected from
@@ -180,10 +180,7 @@ describe("cluster protocol over gRPC", () => {
       expect(yield* state.events.published).toEqual([ClusterEvent.NodeJoined({ nodeId: node.id, name: "w1" })])
       expect((yield* worker.local.applied)[0]).toEqual(desiredSet)
       // pings carry the pods and the generation the worker applied
-      yield* waitUntil(
-        "a report with generation 7",
-        Effect.map(state.workloads.reports, (rs) => rs.some((r) => r.nodeId === node.id && r.appliedGeneration === 7))
-      )
+      yield* eventually(Effect.map(state.workloads.reports, (rs) => rs.some((r) => r.nodeId === node.id && r.appliedGeneration === 7)), { what: "a report with generation 7" })
       const report = (yield* state.workloads.reports).at(-1)
       expect(report?.pods.map((p) => p.podId)).toEqual(["pod-1"])
       expect(yield* master.channels.connected).toEqual([node.id])
@@ -338,7 +335,7 @@ describe("cluster protocol over gRPC", () => {
       const stop = yield* stopped(worker.fiber)
       expect(stop.reason).toBe("Removed")
       expect(stop.message).toBe("node 'w1' was removed from the cluster: removed by an operator")
-      yield* waitUntil("the stream is detached", Effect.map(master.channels.connected, (ids) => ids.length === 0))
+      yield* eventually(Effect.map(master.channels.connected, (ids) => ids.length === 0), { what: "the stream is detached" })
     }))
 
   it.scopedLive("a node deleted from the registry cannot keep heartbeating: its worker stops", () =>
@@ -365,12 +362,9 @@ describe("cluster protocol over gRPC", () => {
 
       const next: Assignment = { generation: 8, pods: [] }
       expect(yield* master.channels.send(node.id, { kind: { $case: "assignment", value: next } })).toBe(true)
-      yield* waitUntil("generation 8 is applied", Effect.map(worker.local.applied, (as) => as.at(-1)?.generation === 8))
+      yield* eventually(Effect.map(worker.local.applied, (as) => as.at(-1)?.generation === 8), { what: "generation 8 is applied" })
       expect((yield* worker.local.applied).map((a) => a.generation)).toEqual([7, 8])
-      yield* waitUntil(
-        "a ping reports generation 8",
-        Effect.map(state.workloads.reports, (rs) => rs.some((r) => r.appliedGeneration === 8))
-      )
+      yield* eventually(Effect.map(state.workloads.reports, (rs) => rs.some((r) => r.appliedGeneration === 8)), { what: "a ping reports generation 8" })
     }))
 
   it.scopedLive("a LogRequest makes the worker push the pod's logs, ending with eof (and the error if any)", () =>
@@ -416,7 +410,7 @@ describe("cluster protocol over gRPC", () => {
 
       yield* heartbeatsGrow(state, "w1", 3)
       const node = yield* state.registry.service.findByName("w1")
-      yield* waitUntil("w1 is attached to the new server", Effect.map(second.channels.connected, (ids) => ids.includes(node.id)))
+      yield* eventually(Effect.map(second.channels.connected, (ids) => ids.includes(node.id)), { what: "w1 is attached to the new server" })
       // the same session was accepted again: no second registration
       expect((yield* state.events.published).filter((e) => e._tag === "NodeJoined")).toHaveLength(1)
       expect(Option.isNone(yield* Fiber.poll(worker.fiber))).toBe(true) // still running
@@ -437,10 +431,7 @@ describe("cluster protocol over gRPC", () => {
       yield* Scope.close(firstScope, Exit.void)
       yield* startMaster(state, { port: first.port })
 
-      yield* waitUntil(
-        "w1 registered a third time",
-        Effect.map(state.events.published, (es) => es.filter((e) => e._tag === "NodeJoined").length === 3)
-      )
+      yield* eventually(Effect.map(state.events.published, (es) => es.filter((e) => e._tag === "NodeJoined").length === 3), { what: "w1 registered a third time" })
       yield* heartbeatsGrow(state, "w1", 2)
     }))
 
@@ -455,7 +446,7 @@ describe("cluster protocol over gRPC", () => {
         Stream.runCollect,
         Effect.fork
       )
-      yield* waitUntil("the first stream is attached", Effect.map(master.channels.connected, (ids) => ids.length === 1))
+      yield* eventually(Effect.map(master.channels.connected, (ids) => ids.length === 1), { what: "the first stream is attached" })
       const [assignment] = yield* rawConnect(client, metadata, 1)
       expect(assignment?.kind?.$case).toBe("assignment")
       // the older stream ends normally (its outbox was shut), after what it had already received
@@ -486,16 +477,16 @@ describe("cluster protocol over gRPC", () => {
       ))
       const port = Context.get(server, ClusterServer).port
       yield* startWorker("w1", port, token)
-      yield* waitUntil("w1 is in the registry", Effect.map(registry.list, (ns) => ns.some((n) => n.name === "w1")))
+      yield* eventually(Effect.map(registry.list, (ns) => ns.some((n) => n.name === "w1")), { what: "w1 is in the registry" })
       const node = yield* registry.findByName("w1")
       const heardAt = (yield* registry.get(node.id)).lastHeartbeatMs
-      yield* waitUntil("w1 heartbeats", Effect.map(registry.get(node.id), (n) => n.lastHeartbeatMs > heardAt))
+      yield* eventually(Effect.map(registry.get(node.id), (n) => n.lastHeartbeatMs > heardAt), { what: "w1 heartbeats" })
 
       yield* vault.rotateJoinToken(Option.none())
       const late = yield* startWorker("w2", port, token)
       expect((yield* stopped(late.fiber)).reason).toBe("InvalidJoinToken")
       const before = (yield* registry.get(node.id)).lastHeartbeatMs
-      yield* waitUntil("w1 still heartbeats", Effect.map(registry.get(node.id), (n) => n.lastHeartbeatMs > before))
+      yield* eventually(Effect.map(registry.get(node.id), (n) => n.lastHeartbeatMs > before), { what: "w1 still heartbeats" })
       expect((yield* registry.list).map((n) => n.name)).not.toContain("w2")
     }))
 })
@@ -678,6 +669,6 @@ describe("cluster channel security", () => {
 
       // a real worker on the slowed address backs off and gets in once the bucket refills
       yield* startWorker("w1", master.port, token)
-      yield* waitUntil("w1 joins after backing off", Effect.map(state.registry.heartbeats("w1"), (n) => n >= 1), "15 seconds")
+      yield* eventually(Effect.map(state.registry.heartbeats("w1"), (n) => n >= 1), { what: "w1 joins after backing off", within: "15 seconds" })
     }), 30_000)
 })

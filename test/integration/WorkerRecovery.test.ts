@@ -24,10 +24,10 @@ import {
   makeMasterState,
   newJoinToken,
   startClusterMaster,
-  waitUntil,
   workerConfig
 } from "../support/ClusterDoubles.js"
 import * as WorkerAgentGrpc from "../../src/layers/cluster/WorkerAgentGrpc.js"
+import { eventually } from "../support/Eventually.js"
 
 /** Every line a worker logs, with its level. */
 const captureInto = (lines: Array<string>) =>
@@ -70,13 +70,13 @@ describe("a worker pinned to a cluster CA the master no longer has", () => {
       const lines: Array<string> = []
       const worker = yield* startWorker("w1", a.port, token, dirA, lines)
       const connected = Effect.sync(() => lines.some((l) => l.includes("connected to the master")))
-      yield* waitUntil("w1 connects to master A", connected)
+      yield* eventually(connected, { what: "w1 connects to master A" })
 
       // A goes down: a master that is down is retried, however many times
       yield* Scope.close(scopeA, Exit.void)
       const retries = Effect.sync(() =>
         lines.filter((l) => l.includes("lost its connection") || l.includes("cannot register")).length)
-      yield* waitUntil("w1 retried A twice", Effect.map(retries, (n) => n >= 2))
+      yield* eventually(Effect.map(retries, (n) => n >= 2), { what: "w1 retried A twice" })
       expect(worker.fiber.unsafePoll()).toBeNull()
       expect(yield* errorLines(lines)).toEqual([])
 
@@ -152,7 +152,7 @@ describe("a worker on a throttled address", () => {
       // its backoff (cap 1 s) is shorter than the bucket's refill (2 s): only the hint spares a second refusal
       const lines: Array<string> = []
       yield* startWorker("w1", master.port, token, dir, lines)
-      yield* waitUntil("w1 registers", Effect.sync(() => lines.some((l) => l.includes("registered with the master"))), "10 seconds")
+      yield* eventually(Effect.sync(() => lines.some((l) => l.includes("registered with the master"))), { what: "w1 registers", within: "10 seconds" })
       const refusals = lines.filter((l) => l.includes("cannot register"))
       expect(refusals).toHaveLength(1)
       expect(refusals[0]).toContain("too many failed join attempts")
