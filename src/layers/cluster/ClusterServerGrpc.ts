@@ -18,6 +18,7 @@ import {
 } from "../../generated/cluster.js"
 import { ClusterServer } from "../../services/cluster/ClusterServer.js"
 import { ClusterTls } from "../../services/security/ClusterTls.js"
+import { keepaliveOptions } from "./grpc/Keepalive.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { Events } from "../../services/observability/Events.js"
 import { NodeRegistry } from "../../services/cluster/NodeRegistry.js"
@@ -241,6 +242,9 @@ export const layer = Layer.scoped(
       host: config.host,
       port: config.grpcPort,
       credentials: tlsCredentials(tls.serverChainPem, Redacted.value(tls.serverKeyPem)),
+      // HTTP/2 pings find a connection whose peer vanished (cut link, no FIN) in seconds rather than
+      // after TCP's retransmission timeout, so the dead stream is detached and its worker can re-attach
+      options: keepaliveOptions(config.heartbeatInterval),
       implementation: (run) =>
         ({
           register: (call, callback) => serveUnary(run, "Register", call, callback, register(call.request, call.getPeer())),

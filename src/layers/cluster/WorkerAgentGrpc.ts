@@ -4,7 +4,7 @@
 import * as grpc from "@grpc/grpc-js"
 import * as path from "node:path"
 import { Duration, Effect, Either, Layer, Option, Redacted, Ref, Schedule, Stream } from "effect"
-import { makeReconnectBackoff, type ReconnectBackoff } from "../../domain/Backoff.js"
+import { BACKOFF_BASE, makeReconnectBackoff, type ReconnectBackoff } from "../../domain/Backoff.js"
 import { formatDuration } from "../../domain/Duration.js"
 import { sameFingerprint } from "../../domain/Fingerprint.js"
 import type { NodeResources } from "../../domain/Node.js"
@@ -26,6 +26,7 @@ import { bidi, clientStreaming, unary } from "./grpc/Client.js"
 import { type GrpcError, grpcError } from "./grpc/GrpcError.js"
 import { INVALID_JOIN_TOKEN, JOIN_TOKEN_EXPIRED, registerRetryDelay } from "./grpc/JoinRefusals.js"
 import { CLUSTER_SERVER_NAME, fetchPeerCa, pinnedCaCredentials } from "./grpc/PeerCa.js"
+import { keepaliveOptions } from "./grpc/Keepalive.js"
 import { sessionMetadata } from "./grpc/SessionMetadata.js"
 import { caFingerprint, CLUSTER_CA_FILE } from "../security/ClusterCa.js"
 import { resolveClusterCa } from "../security/WorkerTrust.js"
@@ -76,23 +77,20 @@ export const layer = Layer.scoped(
     const nodeName = config.nodeName
     const capMs = Math.max(1, Duration.toMillis(config.reconnectCap))
 
-    // One TLS channel for the agent's lifetime, verifying the master against exactly `caPem`;
-    // grpc-js re-dials it after a drop. Its own reconnect backoff (1 s .. 120 s by default) would
-    // outlast ours, so it is held to our cap.
-    const openClient = (caPem: string) =>
-      Effect.acquireRelease(
-        Effect.sync(() =>
-          new ClusterClient(target, pinnedCaCredentials(caPem), {
-            "grpc.initial_reconnect_backoff_ms": Math.min(1_000, capMs),
-            "grpc.max_reconnect_backoff_ms": capMs,
-            // a connection of our own, not one shared with other clients of this process (tests run several agents)
-            "grpc.use_local_subchannel_pool": 1,
-            // SNI carries a fixed name: the target is often an IP, which TLS does not allow there
-            "grpc.ssl_target_name_override": CLUSTER_SERVER_NAME
-          })
-        ),
-        (c) => Effect.sync(() => c.close())
-      )
+    // A TLS channel verifying the master against exactly `caPem`. grpc-js re-dials a channel after a
+    // drop, but a connection that stalled (a cut link: no FIN, no RST) stays "ready" until TCP gives up,
+    // minutes later; so every new Connect gets a fresh channel, and keepalive pings close a stalled one.
+    // grpc-js's own reconnect backoff (1 s .. 120 s by default) would outlast ours, so it is held to our cap.
+    const dial = (caPem: string, heartbeatInterval: Duration.Duration) =>
+      new ClusterClient(target, pinnedCaCredentials(caPem), {
+        "grpc.initial_reconnect_backoff_ms": Math.min(1_000, capMs),
+        "grpc.max_reconnect_backoff_ms": capMs,
+        // a connection of our own, not one shared with other clients of this process (tests run several agents)
+        "grpc.use_local_subchannel_pool": 1,
+        // SNI carries a fixed name: the target is often an IP, which TLS does not allow there
+        "grpc.ssl_target_name_override": CLUSTER_SERVER_NAME,
+        ...keepaliveOptions(heartbeatInterval)
+      })
 
     const invalidJoinToken = (e: GrpcError) =>
       Effect.gen(function*() {
@@ -288,12 +286,26 @@ export const layer = Layer.scoped(
       // trust first: the join token only ever travels to a master verified against this CA
       const caPem = yield* resolveClusterCa({ target, dataDir: config.dataDir, trust: config.clusterTrust, backoff })
       yield* backoff.reset
-      const client = yield* openClient(caPem)
+      // the channel in use; the scope closes whichever is current when the agent stops
+      let client = dial(caPem, defaults.heartbeatInterval)
+      yield* Effect.addFinalizer(() => Effect.sync(() => client.close()))
+      const redial = (heartbeatInterval: Duration.Duration) =>
+        Effect.sync(() => {
+          client.close()
+          client = dial(caPem, heartbeatInterval)
+        })
       let session = yield* register(client, caPem, backoff)
+      // Once joined, a lost path is retried at least every two heartbeats (and never slower than
+      // --reconnect-max): after a partition heals the worker is back within about two intervals,
+      // however long the partition lasted. Jitter still spreads a master restart's reconnects.
+      const reconnect = yield* makeReconnectBackoff(
+        Duration.min(config.reconnectCap, Duration.max(Duration.times(session.heartbeatInterval, 2), BACKOFF_BASE))
+      )
       while (true) {
-        const ending = yield* connectOnce(client, caPem, session, backoff)
+        yield* redial(session.heartbeatInterval)
+        const ending = yield* connectOnce(client, caPem, session, reconnect)
         yield* metrics.countReconnect
-        const delay = yield* backoff.nextDelay
+        const delay = yield* reconnect.nextDelay
         if (ending._tag === "StaleSession") {
           // e.g. the master lost its state, or this name re-registered elsewhere: join again
           yield* Effect.logWarning(

@@ -181,6 +181,8 @@ export const serve = <D extends grpc.ServiceDefinition>(options: {
   readonly host: string
   readonly port: number
   readonly credentials: grpc.ServerCredentials
+  /** channel arguments of the server (keepalive) */
+  readonly options?: grpc.ServerOptions
   readonly implementation: (run: HandlerRuntime) => grpc.UntypedServiceImplementation
 }): Effect.Effect<{ readonly port: number }, GrpcError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -190,7 +192,7 @@ export const serve = <D extends grpc.ServiceDefinition>(options: {
     const address = `${options.host}:${options.port}`
     const { port } = yield* Effect.acquireRelease(
       Effect.async<{ server: grpc.Server; port: number }, GrpcError>((resume) => {
-        const server = new grpc.Server()
+        const server = new grpc.Server(options.options)
         server.addService(options.definition, impl)
         // grpc-js >= 1.10 serves as soon as bindAsync succeeds (server.start() is deprecated)
         server.bindAsync(address, options.credentials, (err, boundPort) => {
