@@ -416,6 +416,30 @@ describe("cluster protocol over gRPC", () => {
       expect(Option.isNone(yield* Fiber.poll(worker.fiber))).toBe(true) // still running
     }))
 
+  it.scopedLive("a returning worker is Ready again only once it has applied the assignment its new stream opened with", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      yield* state.workloads.setDesired({ generation: 5, pods: [] })
+      const firstScope = yield* Scope.make()
+      const first = yield* startMaster(state, { scope: firstScope })
+      const worker = yield* startWorker("w1", first.port, token)
+      yield* eventually(Effect.map(worker.local.applied, (as) => as.at(-1)?.generation === 5), { what: "generation 5 is applied" })
+      const node = yield* state.registry.service.findByName("w1")
+
+      // the path drops; meanwhile the worker went NotReady and its pods were given to others
+      yield* Scope.close(firstScope, Exit.void)
+      yield* state.registry.service.setLiveness(node.id, "NotReady")
+      yield* state.workloads.setDesired({ generation: 6, pods: [] })
+      yield* worker.local.hold // converging (removing its stale containers) takes a while
+      yield* startMaster(state, { port: first.port })
+
+      yield* heartbeatsGrow(state, "w1", 3)
+      expect((yield* state.registry.service.get(node.id)).liveness).toBe("NotReady")
+      yield* worker.local.release
+      yield* eventually(Effect.map(state.registry.service.get(node.id), (n) => n.liveness === "Ready"), { what: "w1 is Ready again" })
+    }))
+
   it.scopedLive("a worker whose session went stale registers again with the join token", () =>
     Effect.gen(function*() {
       const token = newJoinToken()

@@ -99,8 +99,8 @@ export const makeNodeRegistry = Effect.gen(function*() {
   const counts = new Map<string, number>()
   const service = NodeRegistry.of({
     ...registry,
-    heartbeat: (id, resources) =>
-      Effect.tap(registry.heartbeat(id, resources), (node) => Effect.sync(() => counts.set(node.name, (counts.get(node.name) ?? 0) + 1)))
+    heartbeat: (id, resources, caughtUp) =>
+      Effect.tap(registry.heartbeat(id, resources, caughtUp), (node) => Effect.sync(() => counts.set(node.name, (counts.get(node.name) ?? 0) + 1)))
   })
   return {
     service,
@@ -148,6 +148,9 @@ export const makeNodeWorkloads = Effect.gen(function*() {
 export const makeLocalWorkload = (logs: (request: LogRequest) => Stream.Stream<Uint8Array, string>) =>
   Effect.gen(function*() {
     const applied = yield* Ref.make<ReadonlyArray<Assignment>>([])
+    // while held, the worker reports the generation it had applied when held (a slow converge)
+    const heldAt = yield* Ref.make<number | undefined>(undefined)
+    const latest = Effect.map(Ref.get(applied), (all) => all.at(-1)?.generation ?? 0)
     const service = LocalWorkload.of({
       apply: (a) => Ref.update(applied, (all) => [...all, a]),
       statuses: Effect.succeed([PodStatus.fromPartial({
@@ -159,10 +162,16 @@ export const makeLocalWorkload = (logs: (request: LogRequest) => Stream.Stream<U
         message: ""
       })]),
       takeEvents: Effect.succeed([]),
-      appliedGeneration: Effect.map(Ref.get(applied), (all) => all.at(-1)?.generation ?? 0),
+      appliedGeneration: Effect.flatMap(Ref.get(heldAt), (held) => (held === undefined ? latest : Effect.succeed(held))),
       logs
     })
-    return { service, applied: Ref.get(applied) }
+    return {
+      service,
+      applied: Ref.get(applied),
+      /** Stop reporting progress: appliedGeneration stays where it is until `release`. */
+      hold: Effect.flatMap(latest, (g) => Ref.set(heldAt, g)),
+      release: Ref.set(heldAt, undefined)
+    }
   })
 
 export const fixedHostInfo = HostInfo.of({

@@ -173,16 +173,19 @@ export const layer = Layer.scoped(
       node: NodeRecord,
       message: WorkerMessage,
       resourcesOf: (wire: Resources | undefined) => Effect.Effect<NodeResources, GrpcError>,
-      ack: (seq: number, nowMs: number) => void
+      ack: (seq: number, nowMs: number) => void,
+      streamGeneration: number
     ) => {
       const kind = message.kind
       // a message kind from a newer worker decodes as undefined: ignore it rather than drop the stream
       if (kind === undefined) return Effect.void
       const ping = kind.value
+      // Ready again only once the assignment this stream opened with is applied (its stale pods gone)
+      const caughtUp = ping.appliedGeneration >= streamGeneration
       return resourcesOf(ping.resources).pipe(
         Effect.flatMap((resources) =>
           // a node removed meanwhile must not keep heartbeating: end its stream
-          registry.heartbeat(node.id, resources).pipe(
+          registry.heartbeat(node.id, resources, caughtUp).pipe(
             Effect.catchTag("NodeNotFound", () => Effect.fail(grpcError(grpc.status.NOT_FOUND, "node removed from the cluster")))
           )
         ),
@@ -217,7 +220,7 @@ export const layer = Layer.scoped(
             : Effect.tap(decodeResources(wire), (r) => {
               lastResources = r
             })
-        const incoming = readEach<WorkerMessage, GrpcError>(call, (message) => receive(node, message, resourcesOf, ack))
+        const incoming = readEach<WorkerMessage, GrpcError>(call, (message) => receive(node, message, resourcesOf, ack, desired.generation))
         // an outbox shut down (eviction flushed, or a newer stream of the same node) ends the stream too
         const outgoing = Stream.fromQueue(outbox).pipe(
           Stream.takeUntil((m) => m.kind?.$case === "removed"),

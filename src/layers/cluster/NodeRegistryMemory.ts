@@ -71,12 +71,12 @@ export const make = (table: NodeTable) =>
         return { node: record, session: Redacted.make(session) }
       })
 
-    const heartbeat = (id: NodeId, resources: NodeResources) =>
+    const heartbeat = (id: NodeId, resources: NodeResources, caughtUp = true) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.map(requireById(id), (stored) => {
           seen.set(id, { lastHeartbeatMs: now, resources })
           // NotReady/Dead -> Ready is a transition, persisted as on SQLite
-          const current = stored.record.liveness === "Ready" ? stored : persist(stored, { liveness: "Ready", lastHeartbeatMs: now, resources })
+          const current = stored.record.liveness === "Ready" || !caughtUp ? stored : persist(stored, { liveness: "Ready", lastHeartbeatMs: now, resources })
           return recordOf(current)
         }))
 

@@ -194,13 +194,13 @@ export const make = Effect.gen(function*() {
       return toRecord(back, undefined)
     }).pipe(serialized)
 
-  // A ping from a Ready node touches memory only: no SQL, no lock.
-  const heartbeat = (id: NodeId, resources: NodeResources) =>
+  // A ping from a Ready node (or a returning one not caught up yet) touches memory only: no SQL, no lock.
+  const heartbeat = (id: NodeId, resources: NodeResources, caughtUp = true) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.suspend(() => {
         const row = rows.get(id)
         if (row === undefined) return Effect.fail(new NodeNotFound({ name: id }))
-        if (row.liveness !== "Ready") return backToReady(id, resources)
+        if (row.liveness !== "Ready" && caughtUp) return backToReady(id, resources)
         const s = { lastHeartbeatMs: now, resources }
         seen.set(id, s)
         return Effect.succeed(recordOf(row, s))

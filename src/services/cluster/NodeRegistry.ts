@@ -19,8 +19,12 @@ export class NodeRegistry extends Context.Tag("helyos/NodeRegistry")<NodeRegistr
   readonly join: (req: JoinRequest) => Effect.Effect<{ readonly node: NodeRecord; readonly session: Redacted.Redacted<string> }>
   /** Check a node's session secret (constant time); NodeNotFound if the node was removed, SessionInvalid if the secret is stale. */
   readonly authenticate: (id: NodeId, session: string) => Effect.Effect<NodeRecord, NodeNotFound | SessionInvalid>
-  /** Record a heartbeat in memory; a NotReady/Dead node becomes Ready again (persisted). Returns the node. */
-  readonly heartbeat: (id: NodeId, resources: NodeResources) => Effect.Effect<NodeRecord, NodeNotFound>
+  /**
+   * Record a heartbeat in memory. A NotReady/Dead node becomes Ready again (persisted) only when
+   * `caughtUp` (default true): a returning worker that has not applied its current assignment yet
+   * may still run pods that were replaced meanwhile, so it is heard but stays out of scheduling.
+   */
+  readonly heartbeat: (id: NodeId, resources: NodeResources, caughtUp?: boolean) => Effect.Effect<NodeRecord, NodeNotFound>
   /** Set liveness (the monitor's transitions). */
   readonly setLiveness: (id: NodeId, liveness: Liveness) => Effect.Effect<NodeRecord, NodeNotFound>
   /** Set admin intent by name (drain / undrain). Only an operator calls this. */
