@@ -65,39 +65,33 @@ const groupBy = <K, A>(items: ReadonlyArray<A>, key: (a: A) => K): Map<K, Array<
   return groups
 }
 
-/**
- * The nodes as the scheduler sees them: capacity taken by the requests of every pod still on a node
- * (running or on its way out: its container holds the resources until it is removed).
- */
-export const snapshotsOf = (
-  nodes: ReadonlyArray<NodeRecord>,
-  pods: ReadonlyArray<PodRow>,
-  failures: ReadonlyMap<NodeId, ReadonlyArray<number>>,
-  maxPods: number,
-  parseTemplate: ParseTemplate
-): Array<NodeSnapshot> => {
-  const usage = new Map<NodeId, { pods: number; cpuRequested: number; memoryRequested: number }>()
-  for (const pod of pods) {
-    if (pod.nodeId === null) continue
-    const t = parseTemplate(pod.templateJson)
-    const u = usage.get(pod.nodeId) ?? { pods: 0, cpuRequested: 0, memoryRequested: 0 }
-    usage.set(pod.nodeId, {
-      pods: u.pods + 1,
-      cpuRequested: u.cpuRequested + t.cpu,
-      memoryRequested: u.memoryRequested + t.memoryBytes
-    })
+/** One pass: account for gone nodes, retire what is not wanted, roll what changed, place the rest. */
+export const plan = (input: PlanInput): Plan => {
+  const nodes = nodeFacts(input.nodes)
+  const lost = lostPods(input.pods, nodes)
+  const forget = forgottenRows(input.pods, nodes)
+  const lostIds = new Set(lost.map((p) => p.id))
+  const running = input.pods.filter((p) => p.desired === "run" && !lostIds.has(p.id))
+  const lingering = lingeringPods(input.pods, nodes)
+
+  const retire = orphans(running, input.deployments)
+  const wanted: Array<{ readonly deployment: DeploymentState; readonly index: number }> = []
+  const runningByDeployment = groupBy(running, (p) => p.deploymentId)
+  for (const deployment of input.deployments) {
+    const pods = runningByDeployment.get(deployment.row.id) ?? []
+    retire.push(...scaleDown(pods, deployment.desired))
+    const rolled = rollingReplace(deployment, pods, lingering, nodes, input.parseTemplate)
+    retire.push(...rolled.retire)
+    wanted.push(...rolled.wanted.map((index) => ({ deployment, index })))
   }
-  return nodes.map((node) =>
-    nodeSnapshot(
-      node,
-      { ...(usage.get(node.id) ?? { pods: 0, cpuRequested: 0, memoryRequested: 0 }), recentFailures: failures.get(node.id) ?? [] },
-      maxPods
-    )
-  )
+
+  const retired = new Set(retire.map((r) => r.pod.id))
+  const pending = running.filter((p) => p.nodeId === null && !retired.has(p.id))
+  return { lost, forget, retire, ...placePods(input, [...running, ...lingering], pending, newPods(input, wanted)) }
 }
 
 // ---------------------------------------------------------------------------------------------
-// The steps of one pass, in the order `plan` (at the bottom) takes them. Each is pure.
+// The steps, in the order `plan` takes them. Each is pure.
 
 /** What the plan asks about a pod's node. */
 interface NodeFacts {
@@ -317,29 +311,33 @@ const placePods = (
   return { create, place, unplaced }
 }
 
-// ---------------------------------------------------------------------------------------------
-
-/** One pass: account for gone nodes, retire what is not wanted, roll what changed, place the rest. */
-export const plan = (input: PlanInput): Plan => {
-  const nodes = nodeFacts(input.nodes)
-  const lost = lostPods(input.pods, nodes)
-  const forget = forgottenRows(input.pods, nodes)
-  const lostIds = new Set(lost.map((p) => p.id))
-  const running = input.pods.filter((p) => p.desired === "run" && !lostIds.has(p.id))
-  const lingering = lingeringPods(input.pods, nodes)
-
-  const retire = orphans(running, input.deployments)
-  const wanted: Array<{ readonly deployment: DeploymentState; readonly index: number }> = []
-  const runningByDeployment = groupBy(running, (p) => p.deploymentId)
-  for (const deployment of input.deployments) {
-    const pods = runningByDeployment.get(deployment.row.id) ?? []
-    retire.push(...scaleDown(pods, deployment.desired))
-    const rolled = rollingReplace(deployment, pods, lingering, nodes, input.parseTemplate)
-    retire.push(...rolled.retire)
-    wanted.push(...rolled.wanted.map((index) => ({ deployment, index })))
+/**
+ * The nodes as the scheduler sees them: capacity taken by the requests of every pod still on a node
+ * (running or on its way out: its container holds the resources until it is removed).
+ */
+export const snapshotsOf = (
+  nodes: ReadonlyArray<NodeRecord>,
+  pods: ReadonlyArray<PodRow>,
+  failures: ReadonlyMap<NodeId, ReadonlyArray<number>>,
+  maxPods: number,
+  parseTemplate: ParseTemplate
+): Array<NodeSnapshot> => {
+  const usage = new Map<NodeId, { pods: number; cpuRequested: number; memoryRequested: number }>()
+  for (const pod of pods) {
+    if (pod.nodeId === null) continue
+    const t = parseTemplate(pod.templateJson)
+    const u = usage.get(pod.nodeId) ?? { pods: 0, cpuRequested: 0, memoryRequested: 0 }
+    usage.set(pod.nodeId, {
+      pods: u.pods + 1,
+      cpuRequested: u.cpuRequested + t.cpu,
+      memoryRequested: u.memoryRequested + t.memoryBytes
+    })
   }
-
-  const retired = new Set(retire.map((r) => r.pod.id))
-  const pending = running.filter((p) => p.nodeId === null && !retired.has(p.id))
-  return { lost, forget, retire, ...placePods(input, [...running, ...lingering], pending, newPods(input, wanted)) }
+  return nodes.map((node) =>
+    nodeSnapshot(
+      node,
+      { ...(usage.get(node.id) ?? { pods: 0, cpuRequested: 0, memoryRequested: 0 }), recentFailures: failures.get(node.id) ?? [] },
+      maxPods
+    )
+  )
 }
