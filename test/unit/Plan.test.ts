@@ -1,6 +1,6 @@
-// The pure reconcile plan, case by case: nodes, deployments and pod rows in, the changes out. No SQLite
-// and no Effect runtime: each case states a cluster and what one pass decides for it.
-import { describe, expect, it } from "@effect/vitest"
+// The pure reconcile plan, case by case: a cluster in, one pass's changes out.
+// No SQLite and no Effect runtime: each case states a cluster and what one pass decides for it.
+import { describe, expect, it } from "vitest"
 import { decodeSpec, type DeploymentSpec, encodeSpec, specHash } from "../../src/domain/DeploymentSpec.js"
 import { NodeId, NodeRecord, NodeResources } from "../../src/domain/Node.js"
 import { defaultSchedulerConfig } from "../../src/domain/Scheduler.js"

@@ -1,5 +1,5 @@
-// What an operator does to a deployment: deploy, scale, stop, restart, remove. Each one changes the
-// store under the writer lock, records what it did, and runs a pass so the change starts at once.
+// Operations on one deployment: deploy, scale, stop, restart, remove.
+// Each changes the store under the writer lock, records what it did, and runs a pass so it starts at once.
 import { randomUUID } from "node:crypto"
 import { Clock, Effect, Either, Option, type Ref } from "effect"
 import { type DeploymentSpec, encodeSpec, specHash } from "../../domain/DeploymentSpec.js"

@@ -1,5 +1,5 @@
-// `helyos logs`: the lines of a deployment's pods (or one of them), merged as they come. This host's
-// pods are read from LocalWorkload; every other node's are asked for over its stream (LogRouter).
+// `helyos logs`: a deployment's pod logs, merged line by line as they come.
+// This host's pods are read from LocalWorkload; every other node's are asked for over its stream (LogRouter).
 import { randomUUID } from "node:crypto"
 import { Effect, Stream } from "effect"
 import { podName } from "../../domain/Workload.js"

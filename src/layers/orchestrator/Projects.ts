@@ -1,5 +1,5 @@
-// Projects (create, suspend, resume, delete) and the scheduler's settings: the orchestrator's
-// operations that are not about one deployment. Writes go under the writer lock like every other.
+// Projects (create, suspend, resume, delete) and the scheduler's settings.
+// The orchestrator's operations that are not about one deployment; writes go under the writer lock too.
 import { Clock, Effect, Either, Option, Ref } from "effect"
 import { applySetting, type SchedulerConfig } from "../../domain/Scheduler.js"
 import { type ProjectStatus, toProjectView } from "../../domain/Workload.js"

@@ -1,5 +1,5 @@
-// Node reports, with the quiet shortcut: a steady node pings the same statuses over and over, and a
-// report that changed nothing last time changes nothing again, so it is answered from memory.
+// Node reports, answered from memory when the same report changed nothing last time (the quiet cache).
+// A steady node pings the same statuses over and over: against the same pods and generation, no lock, no SQL.
 import { Effect } from "effect"
 import type { NodeId } from "../../domain/Node.js"
 import type { PodEvent, PodStatus as ReportedPod } from "../../generated/cluster.js"
