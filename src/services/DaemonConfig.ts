@@ -73,6 +73,11 @@ export interface DaemonConfigShape {
   readonly authThrottle: ThrottleRules
   /** how long the engine may take to answer a ping before it counts as unavailable */
   readonly enginePingTimeout: Duration.Duration
+  /**
+   * worker: self-fencing. After this long without a word from the master, stop every pod here (the
+   * master has probably replaced them); none = keep serving through any disconnection (the default).
+   */
+  readonly stopAfterDisconnect: Option.Option<Duration.Duration>
 }
 
 const homeDir = () => os.homedir() || "/var/lib/helyos"
@@ -105,7 +110,9 @@ export const defaults: DaemonConfigShape = {
   resyncInterval: Duration.seconds(5),
   stopGrace: Duration.seconds(5),
   authThrottle: defaultThrottleRules,
-  enginePingTimeout: Duration.seconds(5)
+  enginePingTimeout: Duration.seconds(5),
+  // off, as in Nomad, Swarm and Kubernetes: a master that is down must never take the workloads with it
+  stopAfterDisconnect: Option.none()
 }
 
 /**

@@ -7,7 +7,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import * as tls from "node:tls"
 import * as grpc from "@grpc/grpc-js"
-import { Chunk, Clock, Context, Effect, Exit, Fiber, Layer, Option, Queue, Redacted, Scope, Stream } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Redacted, Scope, Stream } from "effect"
 import { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import { defaultThrottleRules } from "../../src/domain/AuthThrottle.js"
 import { NodeResources } from "../../src/domain/Node.js"
@@ -438,6 +438,41 @@ describe("cluster protocol over gRPC", () => {
       expect((yield* state.registry.service.get(node.id)).liveness).toBe("NotReady")
       yield* worker.local.release
       yield* eventually(Effect.map(state.registry.service.get(node.id), (n) => n.liveness === "Ready"), { what: "w1 is Ready again" })
+    }))
+
+  it.scopedLive("--stop-after-disconnect: a worker cut off that long stops its pods once, and runs them again when the master assigns them", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      yield* state.workloads.setDesired({ generation: 5, pods: [] })
+      const firstScope = yield* Scope.make()
+      const first = yield* startMaster(state, { scope: firstScope })
+      const worker = yield* startWorker("w1", first.port, token, { stopAfterDisconnect: Option.some(Duration.millis(500)) })
+      yield* eventually(Effect.map(worker.local.applied, (as) => as.length === 1), { what: "the first assignment is applied" })
+      expect(yield* worker.local.fenced).toBe(0)
+
+      yield* Scope.close(firstScope, Exit.void)
+      yield* eventually(Effect.map(worker.local.fenced, (n) => n === 1), { what: "w1 fences itself" })
+      yield* Effect.sleep("700 millis") // still cut off: fencing happens once per disconnection
+      expect(yield* worker.local.fenced).toBe(1)
+
+      yield* startMaster(state, { port: first.port })
+      yield* eventually(Effect.map(worker.local.applied, (as) => as.length === 2), { what: "the master's assignment arrives again" })
+      expect(yield* worker.local.fenced).toBe(1)
+    }))
+
+  it.scopedLive("by default a worker cut off from the master keeps its pods running", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const firstScope = yield* Scope.make()
+      const first = yield* startMaster(state, { scope: firstScope })
+      const worker = yield* startWorker("w1", first.port, token)
+      yield* eventually(Effect.map(worker.local.applied, (as) => as.length === 1), { what: "the first assignment is applied" })
+      yield* Scope.close(firstScope, Exit.void)
+      // dead-after of these timers is 2 s: well past it, nothing was stopped
+      yield* Effect.sleep("2500 millis")
+      expect(yield* worker.local.fenced).toBe(0)
     }))
 
   it.scopedLive("a worker whose session went stale registers again with the join token", () =>

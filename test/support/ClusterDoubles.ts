@@ -150,9 +150,11 @@ export const makeLocalWorkload = (logs: (request: LogRequest) => Stream.Stream<U
     const applied = yield* Ref.make<ReadonlyArray<Assignment>>([])
     // while held, the worker reports the generation it had applied when held (a slow converge)
     const heldAt = yield* Ref.make<number | undefined>(undefined)
+    const fenced = yield* Ref.make(0)
     const latest = Effect.map(Ref.get(applied), (all) => all.at(-1)?.generation ?? 0)
     const service = LocalWorkload.of({
       apply: (a) => Ref.update(applied, (all) => [...all, a]),
+      fence: Effect.as(Ref.update(fenced, (n) => n + 1), 1),
       statuses: Effect.succeed([PodStatus.fromPartial({
         podId: "pod-1",
         status: "running",
@@ -170,7 +172,9 @@ export const makeLocalWorkload = (logs: (request: LogRequest) => Stream.Stream<U
       applied: Ref.get(applied),
       /** Stop reporting progress: appliedGeneration stays where it is until `release`. */
       hold: Effect.flatMap(latest, (g) => Ref.set(heldAt, g)),
-      release: Ref.set(heldAt, undefined)
+      release: Ref.set(heldAt, undefined),
+      /** How many times the worker fenced itself (stopped all its pods). */
+      fenced: Ref.get(fenced)
     }
   })
 

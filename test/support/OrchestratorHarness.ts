@@ -74,6 +74,7 @@ const localLayer = Layer.effectContext(Effect.gen(function*() {
   const latest = Effect.map(Ref.get(applied), (all) => all[all.length - 1])
   const workload = LocalWorkload.of({
     apply: (assignment) => Ref.update(applied, (all) => [...all, assignment]),
+    fence: Effect.die("the master's own pods are never fenced"),
     statuses: Effect.gen(function*() {
       const a = yield* latest
       const s = yield* Ref.get(status)

@@ -108,6 +108,17 @@ describe("LocalWorkloadRuntime", () => {
       expect(yield* eventually(workload.appliedGeneration, (g) => g === 1)).toBe(1)
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("fence stops every pod but keeps the generation: the same assignment again starts them", () =>
+    Effect.gen(function*() {
+      const workload = yield* LocalWorkload
+      yield* apply(4, [pod(0), pod(1)])
+      yield* eventually(containersOf(NODE), (cs) => cs.filter((c) => c.state === "running").length === 2)
+      expect(yield* workload.fence).toBe(2)
+      yield* eventually(containersOf(NODE), (cs) => cs.length === 0)
+      yield* apply(4, [pod(0), pod(1)])
+      yield* eventually(containersOf(NODE), (cs) => cs.filter((c) => c.state === "running").length === 2)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("reports every desired pod at once (pending) and appliedGeneration 0 before any pass", () =>
     Effect.gen(function*() {
       const workload = yield* LocalWorkload

@@ -112,6 +112,7 @@ describe("WorkerMetrics (prom-client)", () => {
 describe("the worker's HTTP routes", () => {
   const workload = Layer.succeed(LocalWorkload, LocalWorkload.of({
     apply: () => Effect.void,
+    fence: Effect.succeed(0),
     statuses: Effect.succeed([pod("a", "running")]),
     takeEvents: Effect.succeed([]),
     appliedGeneration: Effect.succeed(0),

@@ -3,7 +3,7 @@
 // assignments, log requests, Removed in), reconnect with backoff.
 import * as grpc from "@grpc/grpc-js"
 import * as path from "node:path"
-import { Duration, Effect, Either, Layer, Option, Redacted, Ref, Schedule, Stream } from "effect"
+import { Clock, Duration, Effect, Either, Layer, Option, Redacted, Ref, Schedule, Stream } from "effect"
 import { BACKOFF_BASE, makeReconnectBackoff, type ReconnectBackoff } from "../../domain/Backoff.js"
 import { formatDuration } from "../../domain/Duration.js"
 import { sameFingerprint } from "../../domain/Fingerprint.js"
@@ -76,6 +76,31 @@ export const layer = Layer.scoped(
     const target = config.join.value
     const nodeName = config.nodeName
     const capMs = Math.max(1, Duration.toMillis(config.reconnectCap))
+    // when the master was last heard from (any message), and whether this node has fenced itself since
+    const lastHeard = yield* Ref.make(0)
+    const fenced = yield* Ref.make(false)
+    const heard = Effect.gen(function*() {
+      yield* Ref.set(lastHeard, yield* Clock.currentTimeMillis)
+      if (yield* Ref.getAndSet(fenced, false)) {
+        yield* Effect.logInfo(`node '${nodeName}' hears the master again: its pods start as the master assigns them`)
+      }
+    })
+
+    /** --stop-after-disconnect: after that long without the master, stop every pod here (once per disconnection). */
+    const fenceWhenSilent = (after: Duration.Duration) => {
+      const check = Effect.gen(function*() {
+        const silentMs = (yield* Clock.currentTimeMillis) - (yield* Ref.get(lastHeard))
+        if (silentMs < Duration.toMillis(after) || (yield* Ref.get(fenced))) return
+        yield* Ref.set(fenced, true)
+        const stopped = yield* workload.fence
+        yield* Effect.logWarning(
+          `node '${nodeName}' has not heard from the master for ${formatDuration(Duration.millis(silentMs))}: ` +
+            `stopped its ${stopped} pod(s) (--stop-after-disconnect ${formatDuration(after)}); they start again once the master assigns them`
+        )
+      })
+      const every = Duration.max(Duration.millis(50), Duration.min(Duration.millis(Duration.toMillis(after) / 4), Duration.seconds(1)))
+      return Effect.repeat(check, Schedule.spaced(every))
+    }
 
     // A TLS channel verifying the master against exactly `caPem`. grpc-js re-dials a channel after a
     // drop, but a connection that stalled (a cut link: no FIN, no RST) stays "ready" until TCP gives up,
@@ -233,7 +258,8 @@ export const layer = Layer.scoped(
         const pings = Stream.repeatEffectWithSchedule(ping, Schedule.spaced(session.heartbeatInterval))
 
         const acked = yield* Ref.make(false)
-        const receive = (message: MasterMessage) => {
+        const receive = (message: MasterMessage) => Effect.zipRight(heard, handle(message))
+        const handle = (message: MasterMessage) => {
           const kind = message.kind
           if (kind === undefined) return Effect.void
           switch (kind.$case) {
@@ -295,6 +321,8 @@ export const layer = Layer.scoped(
           client = dial(caPem, heartbeatInterval)
         })
       let session = yield* register(client, caPem, backoff)
+      yield* heard
+      if (Option.isSome(config.stopAfterDisconnect)) yield* Effect.forkScoped(fenceWhenSilent(config.stopAfterDisconnect.value))
       // Once joined, a lost path is retried at least every two heartbeats (and never slower than
       // --reconnect-max): after a partition heals the worker is back within about two intervals,
       // however long the partition lasted. Jitter still spreads a master restart's reconnects.

@@ -387,7 +387,13 @@ export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
         )
       }))
 
-    return LocalWorkload.of({ apply, statuses, takeEvents: events.take, appliedGeneration: Ref.get(applied), logs })
+    const fence = Effect.gen(function*() {
+      const stopped = yield* Ref.modify(desired, (current) => [current.pods.length, { ...current, pods: [] }] as const)
+      yield* Queue.offer(wake, undefined)
+      return stopped
+    })
+
+    return LocalWorkload.of({ apply, fence, statuses, takeEvents: events.take, appliedGeneration: Ref.get(applied), logs })
   })
 
 /** This node's workload on the ContainerRuntime: node name and numbers from DaemonConfig, `options` on top. */

@@ -65,6 +65,20 @@ export const daemonFlags = {
   notReadyAfter: duration("not-ready-after", defaults.notReadyAfter, "master: silence after which a worker is NotReady"),
   deadAfter: duration("dead-after", defaults.deadAfter, "master: silence after which a worker is dead and its pods move"),
   reconnectMax: duration("reconnect-max", defaults.reconnectCap, "worker: cap of the reconnect backoff (1s doubling)"),
+  stopAfterDisconnect: Options.text("stop-after-disconnect").pipe(
+    Options.withDescription(
+      "worker: stop this node's pods after this long without the master (e.g. 60s, the master's --dead-after: no replica then runs twice during a partition, but a master outage stops them too); default: keep serving"
+    ),
+    Options.optional,
+    Options.mapEffect(Option.match({
+      onNone: () => Effect.succeed(Option.none<Duration.Duration>()),
+      onSome: (text) =>
+        Either.match(parseDuration(text), {
+          onLeft: (problem) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--stop-after-disconnect: ${problem}`))),
+          onRight: (d) => Effect.succeed(Option.some(d))
+        })
+    }))
+  ),
   maxPods: Options.integer("max-pods").pipe(Options.withDescription("most pods per node"), defaultTo(defaults.maxPods)),
   logLevel: Options.choice("log-level", ["trace", "debug", "info", "warn", "error"]).pipe(
     Options.withDescription("least severe level that is logged"),
@@ -148,6 +162,9 @@ export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigSh
   for (const [name, port] of [["--port", flags.port], ["--grpc-port", flags.grpcPort], ["--metrics-port", flags.metricsPort]] as const) {
     if (port < 0 || port > 65535) return Either.left(`${name} must be between 0 and 65535, got ${port}`)
   }
+  if (Option.exists(flags.stopAfterDisconnect, (d) => Duration.toMillis(d) <= 0)) {
+    return Either.left("--stop-after-disconnect must be greater than 0 (leave it out to keep serving)")
+  }
   if (flags.maxPods < 1) return Either.left(`--max-pods must be at least 1, got ${flags.maxPods}`)
   if (Duration.toMillis(flags.restartBackoffBase) <= 0) return Either.left("--restart-backoff-base must be greater than 0")
   if (Duration.lessThan(flags.restartBackoffMax, flags.restartBackoffBase)) {
@@ -184,6 +201,7 @@ export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigSh
     ...timers,
     reconnectCap: Duration.max(flags.reconnectMax, Duration.seconds(1)),
     maxPods: flags.maxPods,
+    stopAfterDisconnect: flags.stopAfterDisconnect,
     dockerSocket: flags.dockerSocket,
     cliConfigPath: process.env.HELYOS_CONFIG || defaults.cliConfigPath,
     apiTls: {

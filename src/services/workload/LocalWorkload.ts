@@ -5,6 +5,11 @@ import type { Assignment, LogRequest, PodEvent, PodStatus } from "../../generate
 export class LocalWorkload extends Context.Tag("helyos/LocalWorkload")<LocalWorkload, {
   /** Converge this host to the master's desired pod set (latest generation wins; returns at once). */
   readonly apply: (assignment: Assignment) => Effect.Effect<void>
+  /**
+   * Self-fencing: stop every pod now, keeping the generation, so the next assignment of the same or
+   * a later generation starts again whatever is still assigned here. Returns how many pods were stopped.
+   */
+  readonly fence: Effect.Effect<number>
   /** The status of every pod this node runs, for the next ping. */
   readonly statuses: Effect.Effect<ReadonlyArray<PodStatus>>
   /** What happened to this node's pods since the last call, oldest first (bounded; for the next ping). */
@@ -17,6 +22,7 @@ export class LocalWorkload extends Context.Tag("helyos/LocalWorkload")<LocalWork
   /** Runs nothing: for a control-plane-only worker and for tests. */
   static readonly layerNoop = Layer.succeed(LocalWorkload, LocalWorkload.of({
     apply: () => Effect.void,
+    fence: Effect.succeed(0),
     statuses: Effect.succeed([]),
     takeEvents: Effect.succeed([]),
     appliedGeneration: Effect.succeed(0),
