@@ -121,7 +121,8 @@ export const registerSelf = (resources: NodeResources) =>
     const registry = yield* NodeRegistry
     const { node } = yield* registry.join({
       name: config.nodeName,
-      address: `${advertisedHost(config.host, config.advertiseAddr)}:${config.grpcPort}`,
+      // the host only, as for every worker (its ports are in the flags, not part of its address)
+      address: advertisedHost(config.host, config.advertiseAddr),
       role: "Master",
       resources
     })
