@@ -3,7 +3,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Fiber, Layer, Ref, Stream, TestClock } from "effect"
 import type { HealthCheck, PodAssignment, PodStatus } from "../../src/generated/cluster.js"
-import { MemoryEngine } from "../../src/layers/workload/ContainerRuntimeMemory.js"
+import { MemoryEngine } from "../../src/services/workload/MemoryEngine.js"
 import { restartDelay, type RestartRules } from "../../src/domain/RestartRules.js"
 import { makePodEventBuffer } from "../../src/layers/workload/pod/PodEventBuffer.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"

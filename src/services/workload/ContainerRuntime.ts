@@ -1,5 +1,5 @@
 // Containers on this host (the port): images, the project network, run/stop/remove, list, logs, events, exec.
-// Implemented by ContainerRuntimeDocker (dockerode) and MemoryEngine (unit tests).
+// Implemented by ContainerRuntimeDocker (dockerode) and ContainerRuntimeMemory (unit tests, driven through MemoryEngine).
 import { Context, Data, type Duration, type Effect, type Stream } from "effect"
 
 /** The engine could not be reached at all (socket missing, refused, no permission). */
