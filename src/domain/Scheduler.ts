@@ -67,6 +67,65 @@ export const applySetting = (
   return Either.right({ strategy: "custom", weights: { ...config.weights, [weight]: number } })
 }
 
+/** One `key = value` change, as `helyos cluster config set` sends it. */
+export interface SchedulerSetting {
+  readonly key: string
+  readonly value: string | number
+}
+
+/** Several changes at once, all or none (a strategy first resets the weights, then weights apply). */
+export const applySettings = (
+  config: SchedulerConfig,
+  settings: ReadonlyArray<SchedulerSetting>
+): Either.Either<SchedulerConfig, InvalidSchedulerSetting> => {
+  let next = config
+  for (const setting of settings) {
+    const applied = applySetting(next, setting.key, setting.value)
+    if (Either.isLeft(applied)) return applied
+    next = applied.right
+  }
+  return Either.right(next)
+}
+
+/**
+ * The body of POST /api/v1/cluster/scheduler in each form clients send: ours `{key, value}`, the
+ * reference's `{strategy}` and `{weights: {name, value}}`, and a weights object `{weights: {cpu: 0.5}}`
+ * (with or without a strategy).
+ */
+export interface SchedulerRequest {
+  readonly key?: string | undefined
+  readonly value?: string | number | undefined
+  readonly strategy?: string | undefined
+  readonly weights?: Readonly<Record<string, string | number>> | undefined
+}
+
+const REQUEST_FORMS = `{"strategy": "spread"|"binpack"}, {"weights": {"cpu": 0.5, …}}, {"weights": {"name": "cpu", "value": 0.5}} or {"key": …, "value": …}`
+
+/** The changes a request asks for, in order; an unknown weight or a body of no known form is refused. */
+export const settingsOfRequest = (
+  request: SchedulerRequest
+): Either.Either<ReadonlyArray<SchedulerSetting>, InvalidSchedulerSetting> => {
+  if (request.key !== undefined && request.value !== undefined) return Either.right([{ key: request.key, value: request.value }])
+  const settings: Array<SchedulerSetting> = []
+  if (request.strategy !== undefined) settings.push({ key: "scheduler", value: request.strategy })
+  const weights = request.weights
+  if (weights !== undefined) {
+    const named = typeof weights.name === "string" && weights.value !== undefined && Object.keys(weights).length === 2
+    const pairs: ReadonlyArray<readonly [string, string | number]> = named
+      ? [[String(weights.name), weights.value!]]
+      : Object.entries(weights)
+    for (const [name, value] of pairs) {
+      if (!(weightNames as ReadonlyArray<string>).includes(name)) {
+        return Either.left(new InvalidSchedulerSetting({ key: `weights.${name}`, value: String(value), expected: "one of the weights cpu, memory, load, failure" }))
+      }
+      settings.push({ key: `scheduler.weights.${name}`, value })
+    }
+  }
+  return settings.length > 0
+    ? Either.right(settings)
+    : Either.left(new InvalidSchedulerSetting({ key: "the request", value: JSON.stringify(request), expected: REQUEST_FORMS }))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Inputs.
 

@@ -139,7 +139,7 @@ describe("secrets in deployments", () => {
       yield* call("POST", "/api/v1/projects", { name: "web" })
       yield* call("POST", "/api/v1/projects/web/secrets/DB_PASSWORD", { value: VALUE })
       const deployed = yield* call("POST", "/api/v1/deploy", spec(["DB_PASSWORD"]))
-      expect(deployed.status).toBe(200)
+      expect(deployed.status).toBe(201)
       const [pod] = yield* eventually(pods, (list) => list.some((p) => p.status === "running"))
       const env = (yield* assignedEnv).get(pod!.id)
       // the secret wins over env's DB_PASSWORD; the rest of env is kept

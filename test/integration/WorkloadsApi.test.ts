@@ -64,10 +64,10 @@ describe("POST /api/v1/deploy", () => {
       expect((answer.body as { error: string }).error).toMatch(/^invalid deployment spec: spec: must be a mapping/)
     })))
 
-  it.scopedLive("a valid spec answers the deployment; its pods are then listed with the documented fields", () =>
+  it.scopedLive("a valid spec answers 201 with the deployment; its pods are then listed with the documented fields", () =>
     withApi(Effect.gen(function*() {
       const answer = yield* call("POST", "/api/v1/deploy", apiSpec)
-      expect(answer.status).toBe(200)
+      expect(answer.status).toBe(201)
       expect(answer.body).toMatchObject({ project: "shop", name: "api", image: "nginx:1", replicas: 2 })
       const list = yield* eventually(pods(), (all) => all.filter((p) => p.status === "running").length === 2)
       expect(list.map((p) => p.name).sort()).toEqual(["api-0", "api-1"])
@@ -203,6 +203,27 @@ describe("/api/v1/cluster/scheduler", () => {
       const custom = yield* call("POST", "/api/v1/cluster/scheduler", { key: "scheduler.weights.cpu", value: "0.5" })
       expect(custom.body).toEqual({ strategy: "custom", weights: { cpu: 0.5, memory: -0.3, load: -0.1, failure: 0.15 } })
       expect((yield* call("GET", "/api/v1/cluster/scheduler")).body).toEqual(custom.body)
+    })))
+
+  it.scopedLive("the reference's forms work too: {strategy}, {weights: {name, value}}, and a weights object", () =>
+    withApi(Effect.gen(function*() {
+      const binpack = yield* call("POST", "/api/v1/cluster/scheduler", { strategy: "binpack" })
+      expect(binpack.status).toBe(200)
+      expect(binpack.body).toEqual({ strategy: "binpack", weights: { cpu: -0.3, memory: -0.3, load: -0.1, failure: 0.15 } })
+      const named = yield* call("POST", "/api/v1/cluster/scheduler", { weights: { name: "failure", value: 0.4 } })
+      expect(named.body).toEqual({ strategy: "custom", weights: { cpu: -0.3, memory: -0.3, load: -0.1, failure: 0.4 } })
+      const object = yield* call("POST", "/api/v1/cluster/scheduler", { strategy: "spread", weights: { cpu: 0.5, load: 0 } })
+      expect(object.body).toEqual({ strategy: "custom", weights: { cpu: 0.5, memory: 0.35, load: 0, failure: 0.15 } })
+    })))
+
+  it.scopedLive("an empty body, an unknown weight in an object, or a bad value among good ones answers 422 and changes nothing", () =>
+    withApi(Effect.gen(function*() {
+      for (const body of [{}, { weights: { gpu: 1 } }, { strategy: "binpack", weights: { cpu: "lots" } }]) {
+        const answer = yield* call("POST", "/api/v1/cluster/scheduler", body)
+        expect(answer.status).toBe(422)
+        expect((answer.body as { error: string }).error).toMatch(/expected/)
+      }
+      expect((yield* call("GET", "/api/v1/cluster/scheduler")).body).toMatchObject({ strategy: "spread" })
     })))
 
   it.scopedLive("an unknown key, strategy or non-number weight answers 422 and changes nothing", () =>

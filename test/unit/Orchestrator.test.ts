@@ -467,12 +467,12 @@ describe("Orchestrator: restarts", () => {
       yield* Effect.scoped(Effect.gen(function*() {
         const orchestrator = yield* Orchestrator
         expect((yield* orchestrator.schedulerConfig).strategy).toBe("spread")
-        yield* orchestrator.setScheduler("scheduler", "binpack")
-        expect(yield* orchestrator.setScheduler("scheduler.weights.failure", "0.5")).toMatchObject({
+        yield* orchestrator.setScheduler([{ key: "scheduler", value: "binpack" }])
+        expect(yield* orchestrator.setScheduler([{ key: "scheduler.weights.failure", value: "0.5" }])).toMatchObject({
           strategy: "custom",
           weights: { cpu: -0.3, memory: -0.3, load: -0.1, failure: 0.5 }
         })
-        const bad = yield* Effect.either(orchestrator.setScheduler("scheduler", "random"))
+        const bad = yield* Effect.either(orchestrator.setScheduler([{ key: "scheduler", value: "random" }]))
         expect(Either.isLeft(bad) && bad.left._tag).toBe("InvalidSchedulerSetting")
       }).pipe(Effect.provide(masterOn(file))))
       const after = yield* Effect.scoped(

@@ -1,7 +1,7 @@
 // Projects (create, suspend, resume, delete) and the scheduler's settings.
 // The orchestrator's operations that are not about one deployment; writes go under the writer lock too.
 import { Clock, Effect, Either, Option, Ref } from "effect"
-import { applySetting, type SchedulerConfig } from "../../domain/Scheduler.js"
+import { applySettings, type SchedulerConfig, type SchedulerSetting } from "../../domain/Scheduler.js"
 import { type ProjectStatus, toProjectView } from "../../domain/Workload.js"
 import { ProjectExists, ProjectNotEmpty } from "../../domain/WorkloadErrors.js"
 import type { Orchestrator } from "../../services/orchestrator/Orchestrator.js"
@@ -59,15 +59,15 @@ export const makeProjects = (
       yield* Effect.logInfo(`project ${name} deleted`)
     }))
 
-  const setScheduler = (key: string, value: string) =>
+  const setScheduler = (settings: ReadonlyArray<SchedulerSetting>) =>
     serialized(Effect.gen(function*() {
-      const next = yield* Either.match(applySetting(yield* Ref.get(scheduler), key, value), {
+      const next = yield* Either.match(applySettings(yield* Ref.get(scheduler), settings), {
         onLeft: Effect.fail,
         onRight: Effect.succeed
       })
       yield* store.saveSchedulerConfig(next)
       yield* Ref.set(scheduler, next)
-      yield* Effect.logInfo(`scheduler set: ${key} = ${value} (strategy ${next.strategy})`)
+      yield* Effect.logInfo(`scheduler set: ${settings.map((s) => `${s.key} = ${s.value}`).join(", ")} (strategy ${next.strategy})`)
       return next
     }))
 

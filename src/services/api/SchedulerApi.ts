@@ -8,10 +8,18 @@ import { httpError } from "./HttpErrors.js"
 
 export const InvalidSchedulerSettingError = httpError(InvalidSchedulerSetting, 422)
 
-/** `{"key": "scheduler", "value": "binpack"}` or `{"key": "scheduler.weights.cpu", "value": "0.5"}` (a number works too). */
+const Value = Schema.Union(Schema.String, Schema.Number)
+
+/**
+ * `{"key": "scheduler", "value": "binpack"}`, `{"key": "scheduler.weights.cpu", "value": 0.5}`, or the
+ * reference's forms `{"strategy": "binpack"}`, `{"weights": {"name": "cpu", "value": 0.5}}`, and a
+ * weights object `{"weights": {"cpu": 0.5, "memory": 0.3}}` (domain/Scheduler.settingsOfRequest).
+ */
 export const SchedulerSetting = Schema.Struct({
-  key: Schema.String,
-  value: Schema.Union(Schema.String, Schema.Number)
+  key: Schema.optional(Schema.String),
+  value: Schema.optional(Value),
+  strategy: Schema.optional(Schema.String),
+  weights: Schema.optional(Schema.Record({ key: Schema.String, value: Value }))
 })
 
 export class SchedulerApi extends HttpApiGroup.make("scheduler")

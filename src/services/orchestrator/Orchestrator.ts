@@ -2,7 +2,7 @@
 // converged by a level-triggered reconcile loop that places pods through the scheduler.
 import { Context, type Effect, Schema, type Stream } from "effect"
 import type { DeploymentSpec } from "../../domain/DeploymentSpec.js"
-import type { SchedulerConfig } from "../../domain/Scheduler.js"
+import type { SchedulerConfig, SchedulerSetting } from "../../domain/Scheduler.js"
 import type { MissingSecret, SecretUndecryptable } from "../../domain/Secrets.js"
 import type { DeploymentView, PodView, ProjectView } from "../../domain/Workload.js"
 import type {
@@ -82,5 +82,6 @@ export class Orchestrator extends Context.Tag("helyos/Orchestrator")<Orchestrato
 
   readonly schedulerConfig: Effect.Effect<SchedulerConfig>
   /** Apply `scheduler` / `scheduler.weights.<name>` settings; persisted; future placements only. */
-  readonly setScheduler: (key: string, value: string) => Effect.Effect<SchedulerConfig, InvalidSchedulerSetting>
+  /** Apply these changes in order, all or none. */
+  readonly setScheduler: (settings: ReadonlyArray<SchedulerSetting>) => Effect.Effect<SchedulerConfig, InvalidSchedulerSetting>
 }>() {}

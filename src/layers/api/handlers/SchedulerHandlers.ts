@@ -1,6 +1,7 @@
 // Handlers of /api/v1/cluster/scheduler: read and change the placement strategy and weights.
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
+import { settingsOfRequest } from "../../../domain/Scheduler.js"
 import { HelyosApi } from "../../../services/api/HelyosApi.js"
 import { Orchestrator } from "../../../services/orchestrator/Orchestrator.js"
 
@@ -9,6 +10,7 @@ export const layer = HttpApiBuilder.group(HelyosApi, "scheduler", (handlers) =>
     const orchestrator = yield* Orchestrator
     return handlers
       .handle("get", () => orchestrator.schedulerConfig)
-      .handle("set", ({ payload }) => orchestrator.setScheduler(payload.key, String(payload.value)))
+      .handle("set", ({ payload }) =>
+        Either.match(settingsOfRequest(payload), { onLeft: Effect.fail, onRight: orchestrator.setScheduler }))
   })
 )
