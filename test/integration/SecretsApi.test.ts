@@ -79,17 +79,26 @@ describe("the secrets routes", () => {
       expect(logged.join("\n")).not.toContain(VALUE)
     })))
 
-  it.scopedLive("an unknown project is 404 on every route; bad names and bodies are 422; no token is 401", () =>
+  it.scopedLive("setting a secret creates its project (as the reference does); listing or removing in an unknown project is 404", () =>
     withApi(Effect.gen(function*() {
       for (const [method, route] of [
         ["GET", "/api/v1/projects/nope/secrets"],
-        ["POST", "/api/v1/projects/nope/secrets/A"],
         ["DELETE", "/api/v1/projects/nope/secrets/A"]
       ] as const) {
-        const answer = yield* call(method, route, method === "POST" ? { value: "v" } : undefined)
+        const answer = yield* call(method, route)
         expect(answer.status).toBe(404)
         expect(answer.body).toEqual({ error: "project 'nope' not found" })
       }
+      const first = yield* call("POST", "/api/v1/projects/fresh/secrets/A", { value: "v" })
+      expect(first.status).toBe(204)
+      expect((yield* call("GET", "/api/v1/projects")).body).toMatchObject([{ name: "fresh", status: "active" }])
+      expect((yield* call("GET", "/api/v1/projects/fresh/secrets")).body).toEqual({ project: "fresh", secrets: ["A"] })
+      const badProject = yield* call("POST", "/api/v1/projects/No_Such/secrets/A", { value: "v" })
+      expect(badProject.status).toBe(422)
+    })))
+
+  it.scopedLive("bad names and bodies are 422; no token is 401", () =>
+    withApi(Effect.gen(function*() {
       yield* call("POST", "/api/v1/projects", { name: "web" })
       const badName = yield* call("POST", "/api/v1/projects/web/secrets/DB-PASSWORD", { value: "v" })
       expect(badName.status).toBe(422)

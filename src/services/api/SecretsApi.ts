@@ -11,7 +11,7 @@ import {
 } from "../../domain/Secrets.js"
 import { Authorization } from "./Authorization.js"
 import { httpError } from "./HttpErrors.js"
-import { ProjectNotFoundError } from "./ProjectsApi.js"
+import { InvalidNameError, ProjectNotFoundError } from "./ProjectsApi.js"
 
 export const SecretNotFoundError = httpError(SecretNotFound, 404)
 export const InvalidSecretNameError = httpError(InvalidSecretName, 422)
@@ -41,11 +41,12 @@ export class SecretsApi extends HttpApiGroup.make("secrets")
       .addError(ProjectNotFoundError)
   )
   .add(
-    // 204 on success, whether created or overwritten
+    // 204 on success, whether created or overwritten (and the project with it)
     HttpApiEndpoint.post("set", "/api/v1/projects/:project/secrets/:name")
       .setPath(SecretPath)
       .setPayload(SecretPayload)
-      .addError(ProjectNotFoundError)
+      // a missing project is created; an invalid project name is refused then
+      .addError(InvalidNameError)
       .addError(InvalidSecretNameError)
       .addError(InvalidSecretValueError)
   )

@@ -1,7 +1,9 @@
-// Handlers of /api/v1/projects/:project/secrets: the project must exist (create it first, or deploy
-// into it), then the SecretStore does the rest. Answers carry names only.
+// Handlers of /api/v1/projects/:project/secrets. Setting a secret creates its project when there is
+// none yet, as the reference does (scripts set secrets before their first deploy, and a deploy that
+// names a missing secret is refused); listing and removing need the project. Answers carry names only.
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
+import { validateName } from "../../../domain/DeploymentSpec.js"
 import { ProjectNotFound } from "../../../domain/WorkloadErrors.js"
 import { HelyosApi } from "../../../services/api/HelyosApi.js"
 import { Orchestrator } from "../../../services/orchestrator/Orchestrator.js"
@@ -22,6 +24,13 @@ export const layer = HttpApiBuilder.group(HelyosApi, "secrets", (handlers) =>
         ))
       .handle("set", ({ path, payload }) =>
         requireProject(path.project).pipe(
+          Effect.catchTag("ProjectNotFound", () =>
+            validateName(path.project).pipe(
+              Effect.flatMap(orchestrator.createProject),
+              // created meanwhile by another request: just as good
+              Effect.catchTag("ProjectExists", () => Effect.void),
+              Effect.zipRight(Effect.logInfo(`project ${path.project} created for its first secret`))
+            )),
           Effect.zipRight(secrets.set(path.project, path.name, payload.value)),
           Effect.tap(({ created }) =>
             Effect.logInfo(`secret ${path.project}/${path.name} ${created ? "created" : "updated"}`)),
