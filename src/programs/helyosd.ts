@@ -1,5 +1,5 @@
 // helyosd: the Helyos daemon. single (default), master (+ cluster gRPC) or worker (joins a master).
-import { Command } from "@effect/cli"
+import { CliConfig, Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Either, Logger, LogLevel, Option } from "effect"
 import { HELYOS_VERSION } from "../services/api/SystemApi.js"
@@ -20,7 +20,7 @@ const helyosd = Command.make("helyosd", daemonFlags, (flags) =>
       onLeft: (problem) => Effect.fail(new Refused(problem)),
       onRight: Effect.succeed
     })
-    const level = { trace: LogLevel.Trace, debug: LogLevel.Debug, info: LogLevel.Info, warn: LogLevel.Warning, error: LogLevel.Error }[flags.logLevel]
+    const level = { trace: LogLevel.Trace, debug: LogLevel.Debug, info: LogLevel.Info, warn: LogLevel.Warning, warning: LogLevel.Warning, error: LogLevel.Error }[flags.logLevel]
     if (config.mode !== "worker") {
       return yield* runServer(config).pipe(
         Logger.withMinimumLogLevel(level),
@@ -41,7 +41,7 @@ const helyosd = Command.make("helyosd", daemonFlags, (flags) =>
           : Effect.fail(new Refused(e.message)))
     )
   })
-).pipe(Command.withDescription("The Helyos daemon: runs containers; --mode master serves a cluster, --mode worker joins one."))
+).pipe(Command.withDescription("The Helyos daemon: runs containers; --mode master serves a cluster, --mode worker joins one. Also: --help, --version."))
 
 const cli = Command.run(helyosd, { name: "helyosd", version: HELYOS_VERSION })
 
@@ -57,6 +57,9 @@ cli(process.argv).pipe(
     }
     return Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("helyosd stopped on an unexpected error", cause).pipe(Effect.zipRight(Effect.failCause(cause)))
   }),
+  // one --log-level (ours, defaulting to info): @effect/cli's built-in one is hidden with the other
+  // built-ins, which the description names instead
+  Effect.provide(CliConfig.layer({ showBuiltIns: false })),
   Effect.provide(NodeContext.layer),
   Effect.provide(PlainLoggerLive),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })

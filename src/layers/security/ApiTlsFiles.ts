@@ -13,6 +13,7 @@ import { ApiTls, ApiTlsMaterialError, plainHttp } from "../../services/security/
 import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { writeFileAtomic } from "./AtomicFile.js"
 import { keepPrivate, readIfPresent } from "./PemFiles.js"
+import { ensurePrivateDir } from "../state/DataDir.js"
 import {
   type CertifiedKey,
   classifySans,
@@ -88,7 +89,7 @@ export const selfSignedMaterial = (dataDir: string, names: ReadonlyArray<string>
   Effect.gen(function*() {
     const files = apiTlsPaths(dataDir)
     yield* Effect.try({
-      try: () => fs.mkdirSync(dataDir, { recursive: true }),
+      try: () => ensurePrivateDir(dataDir),
       catch: (error) => fail(`cannot create the data dir ${dataDir}: ${reason(error)}`)
     })
     const existingCa = yield* loadCa(files)

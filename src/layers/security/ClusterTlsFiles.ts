@@ -12,6 +12,7 @@ import { DaemonConfig } from "../../services/DaemonConfig.js"
 import { writeFileAtomic } from "./AtomicFile.js"
 import { caFingerprint, canonicalCertPem, CLUSTER_CA_FILE } from "./ClusterCa.js"
 import { keepPrivate, readIfPresent } from "./PemFiles.js"
+import { ensurePrivateDir } from "../state/DataDir.js"
 import {
   type CertifiedKey,
   classifySans,
@@ -72,7 +73,7 @@ const loadOrCreateCa = (dir: string) =>
 /** Load (or make) the CA and a server certificate for `sans` in `dir`. */
 export const loadOrCreateClusterTls = (dir: string, sans: SubjectAltNames) =>
   Effect.gen(function*() {
-    fs.mkdirSync(dir, { recursive: true })
+    ensurePrivateDir(dir)
     const { ca, created } = yield* loadOrCreateCa(dir)
     const serverFile = path.join(dir, CLUSTER_SERVER_FILE)
     const serverKeyFile = path.join(dir, CLUSTER_SERVER_KEY_FILE)

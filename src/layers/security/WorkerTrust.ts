@@ -13,6 +13,7 @@ import { WorkerStopped } from "../../services/cluster/WorkerAgent.js"
 import { fetchPeerCa } from "../cluster/grpc/PeerCa.js"
 import { writeFileAtomic } from "./AtomicFile.js"
 import { caFingerprint, canonicalCertPem, CLUSTER_CA_FILE } from "./ClusterCa.js"
+import { ensurePrivateDir } from "../state/DataDir.js"
 
 /** The mismatch report: the first line is what the docs promise, then both fingerprints. */
 export const fingerprintMismatch = (expected: string, got: string) =>
@@ -74,7 +75,7 @@ export const resolveClusterCa = (options: {
       const got = caFingerprint(fetched)
       if (!sameFingerprint(got, expected)) return yield* Effect.fail(untrusted(fingerprintMismatch(expected, got)))
       yield* Effect.try(() => {
-        fs.mkdirSync(dataDir, { recursive: true })
+        ensurePrivateDir(dataDir)
         writeFileAtomic(file, fetched, 0o644)
       }).pipe(
         Effect.tap(() => Effect.logInfo(`cluster CA ${got} verified and saved to ${file}`)),

@@ -2,7 +2,8 @@
 // migration applied before any service sees it.
 import { Migrator } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Layer, String } from "effect"
+import { Effect, Layer, String } from "effect"
+import { ensurePrivateFile } from "./DataDir.js"
 import { migrations } from "./migrations/index.js"
 
 const MEMORY = ":memory:"
@@ -23,5 +24,9 @@ export const layerSqlite = (filename: string) =>
  */
 export const layerMigrations = Layer.effectDiscard(Migrator.make({})({ loader: Migrator.fromRecord(migrations) }))
 
-/** SqlClient + SqliteClient on `filename` (":memory:" for a throwaway database), fully migrated. */
-export const layerWith = (filename: string) => layerMigrations.pipe(Layer.provideMerge(layerSqlite(filename)))
+/** SqlClient + SqliteClient on `filename` (":memory:" for a throwaway database), fully migrated; a file is private (0600). */
+export const layerWith = (filename: string) =>
+  layerMigrations.pipe(
+    Layer.provideMerge(layerSqlite(filename)),
+    Layer.provide(filename === MEMORY ? Layer.empty : Layer.effectDiscard(Effect.sync(() => ensurePrivateFile(filename))))
+  )

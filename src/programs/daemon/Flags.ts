@@ -80,7 +80,7 @@ export const daemonFlags = {
     }))
   ),
   maxPods: Options.integer("max-pods").pipe(Options.withDescription("most pods per node"), defaultTo(defaults.maxPods)),
-  logLevel: Options.choice("log-level", ["trace", "debug", "info", "warn", "error"]).pipe(
+  logLevel: Options.choice("log-level", ["trace", "debug", "info", "warn", "warning", "error"]).pipe(
     Options.withDescription("least severe level that is logged"),
     defaultTo("info" as const)
   ),

@@ -1,6 +1,6 @@
 // The layer graph of each mode. single: API + state; master: + cluster gRPC + monitor; worker: the agent.
 import { Context, Effect, Layer } from "effect"
-import * as fs from "node:fs"
+import { ensurePrivateDir } from "../../layers/state/DataDir.js"
 import * as path from "node:path"
 import * as NodeRegistrySql from "../../layers/cluster/NodeRegistrySql.js"
 import * as SecretStoreSql from "../../layers/security/SecretStoreSql.js"
@@ -33,7 +33,7 @@ import * as LocalWorkloadRuntime from "../../layers/workload/LocalWorkloadRuntim
 
 /** State shared by single and master: SQLite at <data-dir>/helyos.db, tokens, nodes, events. */
 const stateLayer = (config: DaemonConfigShape) => {
-  fs.mkdirSync(config.dataDir, { recursive: true })
+  ensurePrivateDir(config.dataDir)
   // secrets: in helyos.db, sealed with <data-dir>/master.key (a bad key file stops the start)
   const secrets = SecretStoreSql.layer.pipe(Layer.provide(MasterKeyFile.layer))
   return Layer.mergeAll(TokenVaultSql.layer, ApiTokensSql.layer, NodeRegistrySql.layer, secrets).pipe(
