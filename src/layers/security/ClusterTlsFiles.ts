@@ -3,7 +3,6 @@
 // same CA when the wanted SANs change or it nears expiry). Key files are 0600; every write is atomic.
 import { Clock, Effect, Layer, Redacted } from "effect"
 import { X509Certificate } from "node:crypto"
-import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { isWildcardHost } from "../../domain/ApiTlsPolicy.js"

@@ -25,6 +25,28 @@ export const advertisedHost = (host: string, advertise: Option.Option<string>): 
   return "127.0.0.1"
 }
 
+/**
+ * The line that says the daemon serves: the address it is bound to and, when that is every address
+ * (0.0.0.0, ::), the URLs it is reachable at — the advertised one first, then this host's own, then loopback.
+ */
+export const listeningLine = (options: {
+  readonly mode: string
+  readonly scheme: ApiScheme
+  readonly host: string
+  readonly port: number
+  readonly advertiseAddr: Option.Option<string>
+  readonly grpc: Option.Option<{ readonly host: string; readonly port: number }>
+}): string => {
+  const grpc = Option.match(options.grpc, { onNone: () => "", onSome: (g) => `cluster gRPC on ${g.host}:${g.port}` })
+  if (!isWildcardHost(options.host)) {
+    return `helyosd ${options.mode} listening on ${urlOf(options.scheme, options.host, options.port)}${grpc === "" ? "" : ` (${grpc})`}`
+  }
+  const own = Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => a.family === "IPv4" && !a.internal).map((a) => a.address))
+  const hosts = [...new Set([...Option.toArray(options.advertiseAddr), ...own, "127.0.0.1"])]
+  const reachable = hosts.map((h) => urlOf(options.scheme, h, options.port)).join(", ")
+  return `helyosd ${options.mode} listening on ${urlOf(options.scheme, options.host, options.port)} (every address; reachable at ${reachable}${grpc === "" ? "" : `; ${grpc}`})`
+}
+
 /** A secret printed only at creation must never be filtered out by --log-level: it cannot be shown again. */
 const shownOnce = (lines: ReadonlyArray<string>) =>
   Effect.forEach(lines, (line) => Effect.logInfo(line), { discard: true }).pipe(Logger.withMinimumLogLevel(LogLevel.Info))

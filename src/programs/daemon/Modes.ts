@@ -1,5 +1,5 @@
 // The layer graph of each mode. single: API + state; master: + cluster gRPC + monitor; worker: the agent.
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { ensurePrivateDir } from "../../layers/state/DataDir.js"
 import * as path from "node:path"
 import * as NodeRegistrySql from "../../layers/cluster/NodeRegistrySql.js"
@@ -11,7 +11,8 @@ import { ApiServer } from "../../services/api/ApiServer.js"
 import { DaemonConfig, type DaemonConfigShape } from "../../services/DaemonConfig.js"
 import { HostInfo } from "../../services/workload/HostInfo.js"
 import { WorkerAgent } from "../../services/cluster/WorkerAgent.js"
-import { announceApiToken, announceJoinToken, announceLogin, registerSelf } from "./Announce.js"
+import { ClusterServer } from "../../services/cluster/ClusterServer.js"
+import { announceApiToken, announceJoinToken, announceLogin, listeningLine, registerSelf } from "./Announce.js"
 import * as ApiServerHttp from "../../layers/api/ApiServerHttp.js"
 import * as ClusterServerGrpc from "../../layers/cluster/ClusterServerGrpc.js"
 import * as HeartbeatMonitorLive from "../../layers/cluster/HeartbeatMonitorLive.js"
@@ -66,10 +67,15 @@ export const runServer = (config: DaemonConfigShape) => {
     yield* registerSelf(yield* (yield* HostInfo).resources)
     // the API starts last, so a client that can connect finds the tokens and the master node in place
     const api = yield* Layer.build(ApiServerHttp.layer).pipe(Effect.map((ctx) => Context.get(ctx, ApiServer)))
-    yield* Effect.logInfo(
-      `helyosd ${config.mode} listening on ${api.url}` +
-        (config.mode === "master" ? ` (cluster gRPC on ${config.host}:${config.grpcPort})` : "")
-    )
+    const cluster = yield* Effect.serviceOption(ClusterServer)
+    yield* Effect.logInfo(listeningLine({
+      mode: config.mode,
+      scheme: api.url.startsWith("https:") ? "https" : "http",
+      host: config.host,
+      port: api.port,
+      advertiseAddr: config.advertiseAddr,
+      grpc: Option.map(cluster, (server) => ({ host: config.host, port: server.port }))
+    }))
     yield* announceLogin(api.port)
     return yield* Effect.never
   })
