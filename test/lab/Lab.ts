@@ -503,7 +503,7 @@ export class LabCluster {
     }
     args = [
       ...args, "--node-name", name, "--data-dir", host.dataDir, "--docker-socket", host.socketPath,
-      "--reconnect-max", "1s", ...(this.options.workerArgs ?? []), ...extraArgs
+      ...(this.options.workerArgs ?? []), ...extraArgs
     ]
     const proc = host.spawnHelyosd(args)
     this.workers.set(name, proc)
