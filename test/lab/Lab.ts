@@ -19,9 +19,17 @@ import { eventually, type Proc, spawnProcess } from "../support/Processes.js"
 
 export { eventually, type Proc }
 
-const root = path.resolve(import.meta.dirname, "../..")
-export const labScript = path.join(import.meta.dirname, "lab.sh")
-const relayScript = path.join(import.meta.dirname, "relay.mjs")
+// The repository root, found from here whether this module runs as test/lab/Lab.ts (vitest) or compiled
+// as dist/test/lab/Lab.js (bench/failover.ts imports it): the scripts and bin/ are only in the source tree.
+const findRoot = (from: string): string => {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "package.json")) && existsSync(path.join(dir, "test", "lab", "lab.sh"))) return dir
+    if (path.dirname(dir) === dir) throw new Error(`no repository root above ${from}`)
+  }
+}
+const root = findRoot(import.meta.dirname)
+export const labScript = path.join(root, "test", "lab", "lab.sh")
+const relayScript = path.join(root, "test", "lab", "relay.mjs")
 export const helyosdBin = path.join(root, "bin", "helyosd")
 export const helyosBin = path.join(root, "bin", "helyos")
 export const LAB_STATE = "/tmp/hlab"
@@ -107,6 +115,55 @@ const spawnRecorded = (
 const tail = (text: string, lines = 60) => text.split("\n").slice(-lines).join("\n")
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export interface Sample<A> {
+  /** ms since the sampler started */
+  readonly atMs: number
+  readonly value: A
+}
+
+export interface Sampler<A> {
+  /** the samples so far */
+  readonly samples: ReadonlyArray<Sample<A>>
+  /** stop sampling; resolves once the sample in flight is in */
+  stop(): Promise<ReadonlyArray<Sample<A>>>
+}
+
+/**
+ * Take `probe` every `everyMs` (never two at once: a slow probe delays the next) in the background
+ * until stop(). A probe that throws is recorded as its error message, so a failing API shows up in the
+ * samples rather than ending them.
+ */
+export const sampleEvery = <A>(everyMs: number, probe: () => Promise<A>): Sampler<A | { readonly error: string }> => {
+  const samples: Array<Sample<A | { readonly error: string }>> = []
+  const t0 = Date.now()
+  let stopped = false
+  const loop = (async () => {
+    while (!stopped) {
+      const started = Date.now()
+      let value: A | { readonly error: string }
+      try {
+        value = await probe()
+      } catch (error) {
+        value = { error: error instanceof Error ? error.message : String(error) }
+      }
+      samples.push({ atMs: started - t0, value })
+      const wait = everyMs - (Date.now() - started)
+      if (wait > 0 && !stopped) await sleep(wait)
+    }
+  })()
+  return {
+    samples,
+    stop: async () => {
+      stopped = true
+      await loop
+      return samples
+    }
+  }
+}
+
+export const isSampleError = (v: unknown): v is { readonly error: string } =>
+  typeof v === "object" && v !== null && "error" in v && Object.keys(v).length === 1
 
 // ---------------------------------------------------------------------------------------------
 // Hosts
