@@ -7,9 +7,10 @@ import * as net from "node:net"
 import * as path from "node:path"
 import * as tls from "node:tls"
 import * as grpc from "@grpc/grpc-js"
-import { Chunk, Clock, Context, Duration, Effect, Exit, Fiber, Layer, Option, Queue, Redacted, Scope, Stream } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, Exit, Fiber, Layer, Logger, Option, Queue, Redacted, Scope, Stream } from "effect"
 import { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import { defaultThrottleRules } from "../../src/domain/AuthThrottle.js"
+import type { LogRequestMessage } from "../../src/domain/MasterMessage.js"
 import { NodeResources } from "../../src/domain/Node.js"
 import {
   type Assignment,
@@ -20,7 +21,8 @@ import {
   RegisterRequest,
   type WorkerMessage
 } from "../../src/generated/cluster.js"
-import { caFingerprint, CLUSTER_CA_FILE } from "../../src/layers/security/ClusterCa.js"
+import { legacyPemFingerprint } from "../../src/domain/Fingerprint.js"
+import { caFingerprint, canonicalCertPem, CLUSTER_CA_FILE } from "../../src/layers/security/ClusterCa.js"
 import { bidi, clientStreaming, unary } from "../../src/layers/cluster/grpc/Client.js"
 import { GrpcError } from "../../src/layers/cluster/grpc/GrpcError.js"
 import { CLUSTER_SERVER_NAME, fetchPeerCa, pinnedCaCredentials } from "../../src/layers/cluster/grpc/PeerCa.js"
@@ -361,7 +363,7 @@ describe("cluster protocol over gRPC", () => {
       const node = yield* state.registry.service.findByName("w1")
 
       const next: Assignment = { generation: 8, pods: [] }
-      expect(yield* master.channels.send(node.id, { kind: { $case: "assignment", value: next } })).toBe(true)
+      expect(yield* master.channels.send(node.id, { _tag: "Assignment", assignment: next })).toBe(true)
       yield* eventually(Effect.map(worker.local.applied, (as) => as.at(-1)?.generation === 8), { what: "generation 8 is applied" })
       expect((yield* worker.local.applied).map((a) => a.generation)).toEqual([7, 8])
       yield* eventually(Effect.map(state.workloads.reports, (rs) => rs.some((r) => r.appliedGeneration === 8)), { what: "a ping reports generation 8" })
@@ -378,8 +380,9 @@ describe("cluster protocol over gRPC", () => {
         Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("no log chunk") })
       )
 
-      const request = (requestId: string, podId: string): MasterMessage => ({
-        kind: { $case: "logRequest", value: { requestId, podId, tail: 100, follow: false } }
+      const request = (requestId: string, podId: string): LogRequestMessage => ({
+        _tag: "LogRequest",
+        request: { requestId, podId, tail: 100, follow: false }
       })
       expect(yield* master.channels.send(node.id, request("r1", "pod-1"))).toBe(true)
       const chunks = [yield* nextChunk, yield* nextChunk, yield* nextChunk]
@@ -641,6 +644,20 @@ describe("cluster channel security", () => {
       // same data dir, no flag: the saved CA is used
       yield* startWorker("w2", master.port, token, { dataDir: dir })
       yield* heartbeatsGrow(state, "w2", 2)
+    }))
+
+  it.scopedLive("a join command printed by Helyos 0.1 (fingerprint of the PEM text) still works, with a note naming the new fingerprint", () =>
+    Effect.gen(function*() {
+      const { master, state, token } = yield* freshMaster
+      const old = `sha256:${legacyPemFingerprint(canonicalCertPem(master.tls.caPem)).replace(/:/g, "")}`
+      expect(old).not.toBe(master.tls.fingerprint)
+      const lines: Array<string> = []
+      yield* startWorker("w1", master.port, token, {
+        dataDir: freshDataDir(),
+        clusterTrust: { caFingerprint: Option.some(old), insecureSkipCaVerify: false }
+      }).pipe(Effect.provide(Logger.add(Logger.make(({ message }) => void lines.push(String(message))))))
+      yield* heartbeatsGrow(state, "w1", 2)
+      expect(lines.some((l) => l.includes("form of Helyos 0.1") && l.includes(master.tls.fingerprint))).toBe(true)
     }))
 
   it.scopedLive("a wrong fingerprint stops the worker before it sends the join token (the master sees no Register)", () =>

@@ -344,7 +344,7 @@ insecure = true
     expect(Either.getOrThrow(resolveConnection(config(""), {}, {})).trust).toEqual({ _tag: "System" })
   })
 
-  it.effect("the CLI's CA fingerprint is the daemon's (SHA-256 of the PEM text, colon hex)", () =>
+  it.effect("the CLI's CA fingerprint is the daemon's (SHA-256 of the certificate, colon hex)", () =>
     Effect.gen(function*() {
       const ca = yield* generateCa("fingerprint test")
       expect(caFingerprint(ca.certPem)).toBe(pemFingerprint(ca.certPem))

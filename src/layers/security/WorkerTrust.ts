@@ -7,12 +7,12 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { ReconnectBackoff } from "../../domain/Backoff.js"
 import { formatDuration } from "../../domain/Duration.js"
-import { displayFingerprint, normalizeFingerprint, sameFingerprint } from "../../domain/Fingerprint.js"
+import { displayFingerprint, normalizeFingerprint } from "../../domain/Fingerprint.js"
 import type { ClusterTrust } from "../../services/DaemonConfig.js"
 import { WorkerStopped } from "../../services/cluster/WorkerAgent.js"
 import { fetchPeerCa } from "../cluster/grpc/PeerCa.js"
 import { writeFileAtomic } from "./AtomicFile.js"
-import { caFingerprint, canonicalCertPem, CLUSTER_CA_FILE } from "./ClusterCa.js"
+import { caFingerprint, caPinMatch, canonicalCertPem, CLUSTER_CA_FILE } from "./ClusterCa.js"
 import { ensurePrivateDir } from "../state/DataDir.js"
 
 /** The mismatch report: the first line is what the docs promise, then both fingerprints. */
@@ -70,10 +70,14 @@ export const resolveClusterCa = (options: {
       }
       // already pinned earlier with the same fingerprint: no need to ask the network
       const saved = yield* readCaFile(file).pipe(Effect.orElseSucceed(() => Option.none<string>()))
-      if (Option.isSome(saved) && sameFingerprint(caFingerprint(saved.value), expected)) return saved.value
+      if (Option.isSome(saved) && caPinMatch(expected, saved.value) !== undefined) return saved.value
       const fetched = yield* fetchWithRetry(target, backoff)
       const got = caFingerprint(fetched)
-      if (!sameFingerprint(got, expected)) return yield* Effect.fail(untrusted(fingerprintMismatch(expected, got)))
+      const match = caPinMatch(expected, fetched)
+      if (match === undefined) return yield* Effect.fail(untrusted(fingerprintMismatch(expected, got)))
+      if (match === "legacy") {
+        yield* Effect.logWarning(`--ca-fingerprint ${expected} is in the form of Helyos 0.1 (SHA-256 of the PEM text); it matches, and the certificate's SHA-256 (what openssl prints, and what to pass from now on) is ${got}`)
+      }
       yield* Effect.try(() => {
         ensurePrivateDir(dataDir)
         writeFileAtomic(file, fetched, 0o644)

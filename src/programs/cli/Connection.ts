@@ -9,7 +9,7 @@ import { X509Certificate } from "node:crypto"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type { ServerTrust } from "../../domain/CliContext.js"
-import { pemFingerprint, sameFingerprint } from "../../domain/Fingerprint.js"
+import { pinMatch } from "../../domain/Fingerprint.js"
 import { resolveContext } from "./ConfigFile.js"
 import { ApiError } from "../../services/api/HttpErrors.js"
 import { HelyosApi } from "../../services/api/HelyosApi.js"
@@ -193,7 +193,8 @@ const checkPin = (trust: ServerTrust, context: Option.Option<string>): Either.Ei
   } catch {
     return Either.left(`context '${name}' holds an invalid pinned CA ('ca' is not a base64 PEM certificate): log in again`)
   }
-  if (Option.isSome(trust.sha256) && !sameFingerprint(trust.sha256.value, pemFingerprint(trust.pem))) {
+  // a context saved by Helyos 0.1 holds the old rule's fingerprint: still the same CA
+  if (Option.isSome(trust.sha256) && pinMatch(trust.sha256.value, trust.pem) === undefined) {
     return Either.left(`context '${name}': the pinned CA does not match its ca-sha256: log in again`)
   }
   return Either.void

@@ -18,7 +18,7 @@ import {
   type ServerTrust
 } from "../../domain/CliContext.js"
 import { nameProblem } from "../../domain/DeploymentSpec.js"
-import { colonHex, normalizeFingerprint, pemFingerprint, sameFingerprint } from "../../domain/Fingerprint.js"
+import { colonHex, normalizeFingerprint, pemFingerprint, pinMatch } from "../../domain/Fingerprint.js"
 import { HelyosApi } from "../../services/api/HelyosApi.js"
 import { configPath, loadConfigForUpdate, writeConfig } from "./ConfigFile.js"
 import { CliError, helyosRoot, httpClientFor, isLoopback, transportProblem } from "./Connection.js"
@@ -228,7 +228,11 @@ const establishTrust = (server: string, flags: TrustFlags) =>
         return yield* fail(`${server} serves no self-signed CA to compare --ca-fingerprint with (TLS off or its own certificate): pass --ca-file, or no CA flag to use the system roots`)
       }
       const got = pemFingerprint(fetched.value)
-      if (!sameFingerprint(expected, got)) return yield* fail(mismatchMessage(expected, got))
+      const match = pinMatch(expected, fetched.value)
+      if (match === undefined) return yield* fail(mismatchMessage(expected, got))
+      if (match === "legacy") {
+        yield* Console.error(`note: ${expected} is a fingerprint of the form Helyos 0.1 printed (SHA-256 of the PEM text); the certificate's SHA-256 is ${got}`)
+      }
       return pinned(fetched.value)
     }
     if (Option.isNone(fetched)) {
