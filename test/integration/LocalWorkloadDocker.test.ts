@@ -3,7 +3,8 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import Docker from "dockerode"
 import { Chunk, Duration, Effect, Layer, Schedule, Stream } from "effect"
-import type { PodAssignment, PodEvent, PodStatus } from "../../src/generated/cluster.js"
+import type { PodAssignment } from "../../src/domain/PodAssignment.js"
+import type { PodEvent, PodReport } from "../../src/domain/PodReport.js"
 import { type LocalWorkloadOptions } from "../../src/layers/workload/LocalWorkloadRuntime.js"
 import { DaemonConfig } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
@@ -69,7 +70,7 @@ const pod = (index: number, overrides: Partial<PodAssignment> = {}): PodAssignme
 const mine = () => docker.listContainers({ all: true, filters: { label: [`helyos.node=${node}`] } })
 
 /** Poll statuses (real time) until `check` holds. */
-const statusesUntil = (check: (all: ReadonlyArray<PodStatus>) => boolean, within: Duration.DurationInput = "20 seconds") =>
+const statusesUntil = (check: (all: ReadonlyArray<PodReport>) => boolean, within: Duration.DurationInput = "20 seconds") =>
   Effect.flatMap(LocalWorkload, (w) =>
     w.statuses.pipe(
       Effect.filterOrFail(check, () => "not yet"),

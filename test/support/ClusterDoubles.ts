@@ -8,7 +8,9 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { ClusterEvent } from "../../src/domain/ClusterEvent.js"
 import { NodeId, NodeResources } from "../../src/domain/Node.js"
-import { type Assignment, type LogChunk, type LogRequest, PodStatus } from "../../src/generated/cluster.js"
+import type { LogChunk, LogRequest } from "../../src/domain/LogRequest.js"
+import type { Assignment } from "../../src/domain/PodAssignment.js"
+import type { PodReport } from "../../src/domain/PodReport.js"
 import { ClusterServer } from "../../src/services/cluster/ClusterServer.js"
 import { ClusterTls } from "../../src/services/security/ClusterTls.js"
 import { DaemonConfig, type DaemonConfigShape, fastTimers } from "../../src/services/DaemonConfig.js"
@@ -23,6 +25,7 @@ import * as ClusterServerGrpc from "../../src/layers/cluster/ClusterServerGrpc.j
 import * as NodeRegistryMemory from "../../src/layers/cluster/NodeRegistryMemory.js"
 import * as WorkerChannelsLive from "../../src/layers/cluster/WorkerChannelsLive.js"
 import * as ClusterTlsFiles from "../../src/layers/security/ClusterTlsFiles.js"
+import { podReport } from "./PodReports.js"
 
 export const newJoinToken = () => `nxa_${randomBytes(32).toString("hex")}`
 
@@ -126,7 +129,7 @@ export const makeEvents = Effect.gen(function*() {
 
 export interface Report {
   readonly nodeId: NodeId
-  readonly pods: ReadonlyArray<PodStatus>
+  readonly pods: ReadonlyArray<PodReport>
   readonly appliedGeneration: number
 }
 
@@ -155,7 +158,7 @@ export const makeLocalWorkload = (logs: (request: LogRequest) => Stream.Stream<U
     const service = LocalWorkload.of({
       apply: (a) => Ref.update(applied, (all) => [...all, a]),
       fence: Effect.as(Ref.update(fenced, (n) => n + 1), 1),
-      statuses: Effect.succeed([PodStatus.fromPartial({
+      statuses: Effect.succeed([podReport({
         podId: "pod-1",
         status: "running",
         containerId: "c1",

@@ -8,7 +8,9 @@ import { Context, type Duration, Effect, Layer, Redacted, Ref, Stream } from "ef
 import { decodeSpec, type DeploymentSpec } from "../../src/domain/DeploymentSpec.js"
 import { type NodeId, NodeResources } from "../../src/domain/Node.js"
 import type { PodView } from "../../src/domain/Workload.js"
-import { type Assignment, type MasterMessage, PodStatus } from "../../src/generated/cluster.js"
+import type { MasterMessage } from "../../src/domain/MasterMessage.js"
+import type { Assignment } from "../../src/domain/PodAssignment.js"
+import type { PodReport } from "../../src/domain/PodReport.js"
 import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
 import * as SecretStoreSql from "../../src/layers/security/SecretStoreSql.js"
 import { MasterKey } from "../../src/services/security/MasterKey.js"
@@ -18,6 +20,7 @@ import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
 import { WorkerChannels } from "../../src/services/cluster/WorkerChannels.js"
+import { podReport } from "./PodReports.js"
 import { tempDbFile } from "./TempDb.js"
 import * as EventLogLive from "../../src/layers/observability/EventLogLive.js"
 import * as EventsLive from "../../src/layers/observability/EventsLive.js"
@@ -78,7 +81,7 @@ const localLayer = Layer.effectContext(Effect.gen(function*() {
     statuses: Effect.gen(function*() {
       const a = yield* latest
       const s = yield* Ref.get(status)
-      return (a?.pods ?? []).map((p): PodStatus => PodStatus.fromPartial({
+      return (a?.pods ?? []).map((p): PodReport => podReport({
         podId: p.podId,
         status: s.status,
         containerId: `c-${p.podId.slice(0, 6)}`,
@@ -137,7 +140,7 @@ export const workerReports = (id: NodeId, status = "running", message = "") =>
     const assignment = yield* workloads.desired(id)
     yield* workloads.report(
       id,
-      assignment.pods.map((p) => PodStatus.fromPartial({
+      assignment.pods.map((p) => podReport({
         podId: p.podId,
         status,
         containerId: `c-${p.podId.slice(0, 6)}`,
@@ -153,9 +156,9 @@ export const workerReports = (id: NodeId, status = "running", message = "") =>
 /** The last Assignment each worker was sent over its stream. */
 export const lastAssignment = (id: NodeId) =>
   Effect.map(Effect.flatMap(Wire, (w) => w.sent), (sent) => {
-    const mine = sent.filter((s) => s.nodeId === id && s.message.kind?.$case === "assignment")
-    const last = mine[mine.length - 1]?.message.kind
-    return last?.$case === "assignment" ? last.value : undefined
+    const mine = sent.filter((s) => s.nodeId === id && s.message._tag === "Assignment")
+    const last = mine[mine.length - 1]?.message
+    return last?._tag === "Assignment" ? last.assignment : undefined
   })
 
 export const spec = (input: Record<string, unknown>): DeploymentSpec => {

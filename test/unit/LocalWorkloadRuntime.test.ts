@@ -2,7 +2,8 @@
 // restart policies with backoff, crash loop, failures that stay readable.
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Fiber, Layer, Ref, Stream, TestClock } from "effect"
-import type { HealthCheck, PodAssignment, PodStatus } from "../../src/generated/cluster.js"
+import type { HealthCheck, PodAssignment } from "../../src/domain/PodAssignment.js"
+import type { PodReport } from "../../src/domain/PodReport.js"
 import { MemoryEngine } from "../../src/services/workload/MemoryEngine.js"
 import { restartDelay, type RestartRules } from "../../src/domain/RestartRules.js"
 import { makePodEventBuffer } from "../../src/layers/workload/pod/PodEventBuffer.js"
@@ -52,7 +53,7 @@ const settle = Effect.repeatN(Effect.yieldNow(), 50)
 const statusOf = (podId: string) =>
   Effect.flatMap(LocalWorkload, (w) => Effect.map(w.statuses, (all) => all.find((s) => s.podId === podId)))
 
-const waitFor = (podId: string, check: (s: PodStatus) => boolean) =>
+const waitFor = (podId: string, check: (s: PodReport) => boolean) =>
   Effect.map(eventually(statusOf(podId), (s) => s !== undefined && check(s)), (s) => s!)
 
 const apply = (generation: number, pods: ReadonlyArray<PodAssignment>) =>

@@ -541,7 +541,7 @@ const requestSentTo = (id: NodeId) =>
     const wire = yield* Wire
     const find = Effect.map(wire.sent, (sent) => {
       for (const s of sent) {
-        if (s.nodeId === id && s.message.kind?.$case === "logRequest") return s.message.kind.value
+        if (s.nodeId === id && s.message._tag === "LogRequest") return s.message.request
       }
       return undefined
     })

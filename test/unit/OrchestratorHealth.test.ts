@@ -3,7 +3,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import { ClusterEvent } from "../../src/domain/ClusterEvent.js"
-import { PodEvent, PodStatus } from "../../src/generated/cluster.js"
+import type { PodEvent, PodReport } from "../../src/domain/PodReport.js"
 import { EventLog } from "../../src/services/observability/EventLog.js"
 import { Events } from "../../src/services/observability/Events.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
@@ -12,6 +12,7 @@ import { Orchestrator } from "../../src/services/orchestrator/Orchestrator.js"
 import { join, masterOn, reconcile, running, spec, tempDb, workerReports } from "../support/OrchestratorHarness.js"
 import type { NodeId } from "../../src/domain/Node.js"
 import { eventually } from "../support/Eventually.js"
+import { podEvent, podReport } from "../support/PodReports.js"
 
 const recentLines = Effect.map(
   Effect.flatMap(EventLog, (log) => log.recent(100)),
@@ -21,7 +22,7 @@ const recentLines = Effect.map(
 /** A worker's ping: every pod of its current set with these details, plus pod events. */
 const report = (
   id: NodeId,
-  details: Partial<PodStatus>,
+  details: Partial<PodReport>,
   events: (podId: string) => ReadonlyArray<Partial<PodEvent>> = () => []
 ) =>
   Effect.gen(function*() {
@@ -29,9 +30,9 @@ const report = (
     const assignment = yield* workloads.desired(id)
     yield* workloads.report(
       id,
-      assignment.pods.map((p) => PodStatus.fromPartial({ podId: p.podId, containerId: "c1", containerIp: "10.0.0.9", ...details })),
+      assignment.pods.map((p) => podReport({ podId: p.podId, containerId: "c1", containerIp: "10.0.0.9", ...details })),
       assignment.generation,
-      assignment.pods.flatMap((p) => events(p.podId).map((e) => PodEvent.fromPartial({ podId: p.podId, ...e })))
+      assignment.pods.flatMap((p) => events(p.podId).map((e) => podEvent({ podId: p.podId, ...e })))
     )
   })
 

@@ -3,13 +3,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Fiber, Queue, Scope, Stream, TestClock } from "effect"
 import { NodeId } from "../../src/domain/Node.js"
-import type { MasterMessage } from "../../src/generated/cluster.js"
+import type { MasterMessage } from "../../src/domain/MasterMessage.js"
 import { WorkerChannels } from "../../src/services/cluster/WorkerChannels.js"
 import * as WorkerChannelsLive from "../../src/layers/cluster/WorkerChannelsLive.js"
 
 const n1 = NodeId.make("node-1")
-const assignment = (generation: number): MasterMessage => ({ kind: { $case: "assignment", value: { generation, pods: [] } } })
-const removed = (reason: string): MasterMessage => ({ kind: { $case: "removed", value: { reason } } })
+const assignment = (generation: number): MasterMessage => ({ _tag: "Assignment", assignment: { generation, pods: [] } })
+const removed = (reason: string): MasterMessage => ({ _tag: "Removed", reason })
 
 /** What a Connect stream would write: everything until its outbox is shut down. */
 const drain = (outbox: Queue.Dequeue<MasterMessage>) =>

@@ -7,7 +7,7 @@ import { Effect, Layer, Stream } from "effect"
 import parsePrometheusText, { type PrometheusFamily } from "parse-prometheus-text-format"
 import { makePodEventBuffer } from "../../src/layers/workload/pod/PodEventBuffer.js"
 import { workerHttpApp } from "../../src/layers/observability/WorkerHttp.js"
-import { PodStatus } from "../../src/generated/cluster.js"
+import { podReport } from "../support/PodReports.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import { WorkerMetrics } from "../../src/services/observability/WorkerMetrics.js"
 import * as WorkerMetricsPrometheus from "../../src/layers/observability/WorkerMetricsPrometheus.js"
@@ -19,7 +19,7 @@ const familiesOf = (text: string): ReadonlyMap<string, PrometheusFamily> =>
 const series = (families: ReadonlyMap<string, PrometheusFamily>, name: string): ReadonlyArray<Record<string, string | undefined>> =>
   (families.get(name)?.metrics ?? []).map((m) => ({ ...m.labels, value: m.value }))
 
-const pod = (podId: string, status: string) => PodStatus.fromPartial({ podId, status })
+const pod = (podId: string, status: string) => podReport({ podId, status })
 
 describe("WorkerMetrics (prom-client)", () => {
   it.effect("declares every family, prefixed helyos_, at 0 before anything happened", () =>

@@ -1,6 +1,7 @@
 // The master's cluster endpoint on grpc-js, served only over TLS with the master's own cluster CA:
 // Register (join token -> node id + session; failed joins slowed per address), Connect (one bidi
 // stream per worker: pings in, assignments/acks/log requests out) and PushLogs, both by session.
+// Protobuf stops here: what goes to the ports is translated by ./grpc/Wire.
 import * as grpc from "@grpc/grpc-js"
 import { Clock, Duration, Effect, Layer, Option, ParseResult, Redacted, Schema, Stream } from "effect"
 import { AuthThrottle } from "../../domain/AuthThrottle.js"
@@ -39,6 +40,7 @@ import {
   write
 } from "./grpc/Server.js"
 import { NODE_ID_HEADER, SESSION_HEADER } from "./grpc/SessionMetadata.js"
+import { fromWire, toWire } from "./grpc/Wire.js"
 
 const invalid = (details: string) => grpcError(grpc.status.INVALID_ARGUMENT, details)
 
@@ -189,7 +191,7 @@ export const layer = Layer.scoped(
             Effect.catchTag("NodeNotFound", () => Effect.fail(grpcError(grpc.status.NOT_FOUND, "node removed from the cluster")))
           )
         ),
-        Effect.zipRight(workloads.report(node.id, ping.pods, ping.appliedGeneration, ping.events)),
+        Effect.zipRight(workloads.report(node.id, fromWire.podReports(ping.pods), ping.appliedGeneration, fromWire.podEvents(ping.events))),
         Effect.zipRight(Clock.currentTimeMillis),
         Effect.map((now) => ack(ping.seq, now))
       )
@@ -203,11 +205,12 @@ export const layer = Layer.scoped(
         yield* Effect.addFinalizer(() => Effect.logInfo(`node '${node.name}' disconnected`))
         // the first message on every stream: the node's full desired pod set
         const desired = yield* workloads.desired(node.id)
-        yield* write<MasterMessage>(call, { kind: { $case: "assignment", value: desired } })
+        yield* write<MasterMessage>(call, toWire.masterMessage({ _tag: "Assignment", assignment: desired }))
 
         // Removed is the last thing a stream carries: no ack follows it
         let closing = false
-        // grpc-js queues the write behind any message still being flushed, so order is kept
+        // grpc-js queues the write behind any message still being flushed, so order is kept; written in
+        // its protobuf form at once (no domain message in between: this runs for every ping)
         const ack = (seq: number, serverTimeMs: number) => {
           if (closing || call.writableEnded || call.destroyed) return
           call.write({ kind: { $case: "ack", value: { seq, serverTimeMs } } })
@@ -223,10 +226,10 @@ export const layer = Layer.scoped(
         const incoming = readEach<WorkerMessage, GrpcError>(call, (message) => receive(node, message, resourcesOf, ack, desired.generation))
         // an outbox shut down (eviction flushed, or a newer stream of the same node) ends the stream too
         const outgoing = Stream.fromQueue(outbox).pipe(
-          Stream.takeUntil((m) => m.kind?.$case === "removed"),
+          Stream.takeUntil((m) => m._tag === "Removed"),
           Stream.runForEach((m) => {
-            if (m.kind?.$case === "removed") closing = true
-            return write(call, m)
+            if (m._tag === "Removed") closing = true
+            return write(call, toWire.masterMessage(m))
           })
         )
         // whichever side finishes first ends the call (the worker half-closing, a failed ping, the outbox)
@@ -236,7 +239,7 @@ export const layer = Layer.scoped(
     const pushLogs = (call: grpc.ServerReadableStream<LogChunk, unknown>) =>
       Effect.gen(function*() {
         const node = yield* authenticate(call.metadata)
-        yield* fromReadable<LogChunk>(call).pipe(Stream.runForEach((chunk) => workloads.logChunk(node.id, chunk)))
+        yield* fromReadable<LogChunk>(call).pipe(Stream.runForEach((chunk) => workloads.logChunk(node.id, fromWire.logChunk(chunk))))
         return {}
       })
 

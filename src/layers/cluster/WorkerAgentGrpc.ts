@@ -1,22 +1,15 @@
 // The worker's side of the cluster protocol on grpc-js: decide to trust the master's CA (WorkerTrust),
 // then over TLS pinned to it register with the join token, keep one Connect stream open (pings out;
-// assignments, log requests, Removed in), reconnect with backoff.
+// assignments, log requests, Removed in), reconnect with backoff. Protobuf is translated by ./grpc/Wire.
 import * as grpc from "@grpc/grpc-js"
 import * as path from "node:path"
 import { Clock, Duration, Effect, Either, Layer, Option, Redacted, Ref, Schedule, Stream } from "effect"
 import { BACKOFF_BASE, makeReconnectBackoff, type ReconnectBackoff } from "../../domain/Backoff.js"
 import { formatDuration } from "../../domain/Duration.js"
 import { sameFingerprint } from "../../domain/Fingerprint.js"
-import type { NodeResources } from "../../domain/Node.js"
-import {
-  ClusterClient,
-  type LogChunk,
-  type LogRequest,
-  type MasterMessage,
-  type RegisterReply,
-  type Resources,
-  type WorkerMessage
-} from "../../generated/cluster.js"
+import type { LogRequest } from "../../domain/LogRequest.js"
+import type { MasterMessage } from "../../domain/MasterMessage.js"
+import { ClusterClient, type MasterMessage as WireMasterMessage, type RegisterReply } from "../../generated/cluster.js"
 import { DaemonConfig, defaults } from "../../services/DaemonConfig.js"
 import { HostInfo } from "../../services/workload/HostInfo.js"
 import { LocalWorkload } from "../../services/workload/LocalWorkload.js"
@@ -28,6 +21,7 @@ import { INVALID_JOIN_TOKEN, JOIN_TOKEN_EXPIRED, registerRetryDelay } from "./gr
 import { CLUSTER_SERVER_NAME, fetchPeerCa, pinnedCaCredentials } from "./grpc/PeerCa.js"
 import { keepaliveOptions } from "./grpc/Keepalive.js"
 import { sessionMetadata } from "./grpc/SessionMetadata.js"
+import { fromWire, toWire } from "./grpc/Wire.js"
 import { caFingerprint, CLUSTER_CA_FILE } from "../security/ClusterCa.js"
 import { resolveClusterCa } from "../security/WorkerTrust.js"
 
@@ -57,13 +51,6 @@ interface Session {
 type Ending =
   | { readonly _tag: "Dropped"; readonly detail: string }
   | { readonly _tag: "StaleSession"; readonly detail: string }
-
-const toWire = (r: NodeResources): Resources => ({
-  cpuCores: r.cpuCores,
-  memoryBytes: Math.round(r.memoryBytes),
-  cpuAvailable: r.cpuAvailable,
-  memoryAvailable: Math.round(r.memoryAvailable)
-})
 
 export const layer = Layer.scoped(
   WorkerAgent,
@@ -175,7 +162,7 @@ export const layer = Layer.scoped(
             nodeName,
             // empty: the master uses the address we connect from
             address: Option.getOrElse(config.advertiseAddr, () => ""),
-            resources: toWire(resources)
+            resources: toWire.resources(resources)
           }, cb)
         ).pipe(
           Effect.timeoutFail({
@@ -214,12 +201,8 @@ export const layer = Layer.scoped(
 
     /** Push one pod's logs back on a PushLogs call tagged with the request id; a final chunk says eof (and why). */
     const pushLogs = (client: ClusterClient, metadata: grpc.Metadata, request: LogRequest) => {
-      const chunk = (data: Uint8Array, eof: boolean, error: string): LogChunk => ({
-        requestId: request.requestId,
-        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-        eof,
-        error
-      })
+      const chunk = (data: Uint8Array, eof: boolean, error: string) =>
+        toWire.logChunk({ requestId: request.requestId, data, eof, error })
       const chunks = workload.logs(request).pipe(
         Stream.map((data) => chunk(data, false, "")),
         Stream.concat(Stream.succeed(chunk(new Uint8Array(), true, ""))),
@@ -250,20 +233,18 @@ export const layer = Layer.scoped(
           ])
           const events = yield* workload.takeEvents
           yield* metrics.countHeartbeat
-          return {
-            kind: { $case: "ping", value: { seq: n, resources: toWire(resources), pods: [...pods], appliedGeneration, events: [...events] } }
-          } satisfies WorkerMessage
+          return toWire.ping({ seq: n, resources, pods, appliedGeneration, events })
         })
         // the first ping goes out at once, then one every interval
         const pings = Stream.repeatEffectWithSchedule(ping, Schedule.spaced(session.heartbeatInterval))
 
         const acked = yield* Ref.make(false)
-        const receive = (message: MasterMessage) => Effect.zipRight(heard, handle(message))
-        const handle = (message: MasterMessage) => {
-          const kind = message.kind
-          if (kind === undefined) return Effect.void
-          switch (kind.$case) {
-            case "ack":
+        const receive = (message: WireMasterMessage) => Effect.zipRight(heard, handle(fromWire.masterMessage(message)))
+        // undefined: a message kind from a newer master, ignored
+        const handle = (message: MasterMessage | undefined) => {
+          if (message === undefined) return Effect.void
+          switch (message._tag) {
+            case "Ack":
               // the first ack proves the connection healthy: the next drop backs off from 1 s again
               return Effect.flatMap(Ref.getAndSet(acked, true), (before) =>
                 before
@@ -272,12 +253,12 @@ export const layer = Layer.scoped(
                     Effect.zipRight(metrics.setConnected(true)),
                     Effect.zipRight(Effect.logInfo(`node '${nodeName}' connected to the master at ${target}`))
                   ))
-            case "assignment":
-              return workload.apply(kind.value)
-            case "logRequest":
-              return Effect.asVoid(Effect.forkScoped(pushLogs(client, metadata, kind.value)))
-            case "removed":
-              return removed(kind.value.reason)
+            case "Assignment":
+              return workload.apply(message.assignment)
+            case "LogRequest":
+              return Effect.asVoid(Effect.forkScoped(pushLogs(client, metadata, message.request)))
+            case "Removed":
+              return removed(message.reason)
           }
         }
 

@@ -2,7 +2,7 @@
 // A Connect stream ends when its outbox is shut down (Stream.fromQueue ends on shutdown).
 import { Effect, FiberSet, Layer, Queue, Schedule } from "effect"
 import type { NodeId } from "../../domain/Node.js"
-import type { MasterMessage } from "../../generated/cluster.js"
+import type { MasterMessage } from "../../domain/MasterMessage.js"
 import { WorkerChannels } from "../../services/cluster/WorkerChannels.js"
 
 /** How long an evicted stream gets to take its Removed message before its outbox is shut anyway. */
@@ -78,7 +78,7 @@ export const layer = Layer.scoped(
           return q
         })
         if (queue === undefined) return
-        queue.unsafeOffer({ kind: { $case: "removed", value: { reason } } })
+        queue.unsafeOffer({ _tag: "Removed", reason })
         yield* shutWhenFlushed(queue)
       })
 

@@ -4,7 +4,7 @@ import { Effect, Schema } from "effect"
 import { type DeploymentSpec, isBindMount, parseMemory, probeOf } from "../../domain/DeploymentSpec.js"
 import type { NodeId } from "../../domain/Node.js"
 import { containerName } from "../../domain/Workload.js"
-import type { PodAssignment } from "../../generated/cluster.js"
+import { HealthCheck, type PodAssignment, Volume } from "../../domain/PodAssignment.js"
 import { makeMemo } from "./Memo.js"
 import type { PodRow } from "./Store.js"
 
@@ -16,30 +16,14 @@ export const PodTemplate = Schema.Struct({
   ports: Schema.Array(Schema.Number),
   /** host ports are bound only for a single-replica deployment; decided when the pod is created */
   publishPorts: Schema.Boolean,
-  volumes: Schema.Array(Schema.Struct({
-    name: Schema.String,
-    hostPath: Schema.String,
-    mount: Schema.String,
-    readonly: Schema.Boolean
-  })),
+  volumes: Schema.Array(Volume),
   cpu: Schema.Number,
   memoryBytes: Schema.Number,
   restartPolicy: Schema.String,
   /** secret NAMES only (values are decrypted into env when the pod is assigned); absent in older rows */
   secrets: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   /** the health probe the node runs (DeploymentSpec.probeOf); absent: none, and in older rows */
-  healthcheck: Schema.optionalWith(
-    Schema.Struct({
-      kind: Schema.String,
-      path: Schema.String,
-      port: Schema.Number,
-      command: Schema.Array(Schema.String),
-      intervalMs: Schema.Number,
-      timeoutMs: Schema.Number,
-      retries: Schema.Number
-    }),
-    { exact: true }
-  )
+  healthcheck: Schema.optionalWith(HealthCheck, { exact: true })
 })
 export type PodTemplate = typeof PodTemplate.Type
 

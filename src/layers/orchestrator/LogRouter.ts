@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto"
 import { Effect, Queue, Ref, Stream } from "effect"
 import type { NodeId } from "../../domain/Node.js"
-import type { LogChunk } from "../../generated/cluster.js"
+import type { LogChunk } from "../../domain/LogRequest.js"
 import type { WorkerChannels } from "../../services/cluster/WorkerChannels.js"
 
 interface Waiting {
@@ -42,7 +42,8 @@ export const makeLogRouter = (channels: WorkerChannels["Type"]) =>
           (queue) => forget(requestId).pipe(Effect.zipRight(Queue.shutdown(queue)))
         )
         const sent = yield* channels.send(node.id, {
-          kind: { $case: "logRequest", value: { requestId, podId, tail: options.tail, follow: options.follow } }
+          _tag: "LogRequest",
+          request: { requestId, podId, tail: options.tail, follow: options.follow }
         })
         if (!sent) return yield* Effect.fail(`node '${node.name}' is not connected`)
         return Stream.fromQueue(chunks).pipe(
@@ -50,7 +51,7 @@ export const makeLogRouter = (channels: WorkerChannels["Type"]) =>
           Stream.mapEffect((chunk) =>
             chunk.error !== ""
               ? Effect.fail(`node '${node.name}': ${chunk.error}`)
-              : Effect.succeed(new Uint8Array(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength))
+              : Effect.succeed(chunk.data)
           ),
           Stream.filter((bytes) => bytes.byteLength > 0)
         )

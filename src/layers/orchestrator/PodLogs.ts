@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto"
 import { Effect, Stream } from "effect"
 import { podName } from "../../domain/Workload.js"
-import type { LogRequest } from "../../generated/cluster.js"
+import type { LogRequest } from "../../domain/LogRequest.js"
 import type { NodeRegistry } from "../../services/cluster/NodeRegistry.js"
 import { type LogOptions, LogsUnavailable, type Orchestrator } from "../../services/orchestrator/Orchestrator.js"
 import type { LocalWorkload } from "../../services/workload/LocalWorkload.js"

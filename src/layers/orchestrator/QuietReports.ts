@@ -2,7 +2,7 @@
 // A steady node pings the same statuses over and over: against the same pods and generation, no lock, no SQL.
 import { Effect } from "effect"
 import type { NodeId } from "../../domain/Node.js"
-import type { PodEvent, PodStatus as ReportedPod } from "../../generated/cluster.js"
+import type { PodEvent, PodReport } from "../../domain/PodReport.js"
 import type { NodeRegistry } from "../../services/cluster/NodeRegistry.js"
 import type { Generations } from "./Assignments.js"
 import type { Reconciler, WriterLock } from "./Reconciler.js"
@@ -25,7 +25,7 @@ interface Quiet {
   readonly lastSent: number | undefined
 }
 
-const reportKey = (statuses: ReadonlyArray<ReportedPod>, appliedGeneration: number) =>
+const reportKey = (statuses: ReadonlyArray<PodReport>, appliedGeneration: number) =>
   `${appliedGeneration}|${JSON.stringify(statuses)}`
 
 export const makeQuietReports = (deps: QuietReportsDeps) => {
@@ -39,7 +39,7 @@ export const makeQuietReports = (deps: QuietReportsDeps) => {
   /** A node's report (worker ping, or the local node's poll): looked at under the lock unless it is quiet. */
   const report = (
     id: NodeId,
-    statuses: ReadonlyArray<ReportedPod>,
+    statuses: ReadonlyArray<PodReport>,
     appliedGeneration: number,
     podEvents: ReadonlyArray<PodEvent>
   ) =>

@@ -15,7 +15,7 @@ import {
   podName,
   type ProjectStatus
 } from "../../domain/Workload.js"
-import type { PodEvent, PodStatus as ReportedPod } from "../../generated/cluster.js"
+import type { PodEvent, PodReport } from "../../domain/PodReport.js"
 import type { DaemonConfigShape } from "../../services/DaemonConfig.js"
 import type { EventLog } from "../../services/observability/EventLog.js"
 import type { LocalWorkload } from "../../services/workload/LocalWorkload.js"
@@ -40,7 +40,7 @@ export const nodeName = (nodes: ReadonlyArray<NodeRecord>, id: NodeId | null) =>
   id === null ? null : (nodes.find((n) => n.id === id)?.name ?? null)
 
 /** The columns of a pod that a report changes; empty when nothing did (then nothing is written). */
-const reportedChanges = (row: PodRow, s: ReportedPod): PodChanges => {
+const reportedChanges = (row: PodRow, s: PodReport): PodChanges => {
   const changes: { -readonly [K in keyof PodChanges]: PodChanges[K] } = {}
   if (isPodStatus(s.status) && s.status !== row.status) changes.status = s.status
   const containerId = s.containerId === "" ? null : s.containerId
@@ -134,7 +134,7 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
           yield* local.apply(assignment)
         } else {
           // not connected: it gets this same set (and generation) from `desired` when its stream opens
-          yield* channels.send(node.id, { kind: { $case: "assignment", value: assignment } })
+          yield* channels.send(node.id, { _tag: "Assignment", assignment })
         }
         yield* Effect.logDebug(`node '${node.name}' assigned ${mine.length} pod(s), generation ${generation}`)
       }
@@ -224,7 +224,7 @@ export const makeReconciler = (deps: ReconcilerDeps) => {
   })
 
   /** What a node says it runs. SQLite is written only when something changed. */
-  const report = (nodeId: NodeId, statuses: ReadonlyArray<ReportedPod>, appliedGeneration: number) =>
+  const report = (nodeId: NodeId, statuses: ReadonlyArray<PodReport>, appliedGeneration: number) =>
     Effect.gen(function*() {
       const rows = yield* store.podsOfNode(nodeId)
       if (rows.length === 0) return

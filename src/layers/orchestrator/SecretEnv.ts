@@ -3,7 +3,7 @@
 // only) for its life: later changes reach new pods (a redeploy rolls them), never running ones.
 import { Effect, Either, Redacted } from "effect"
 import type { PodId } from "../../domain/Workload.js"
-import type { PodAssignment } from "../../generated/cluster.js"
+import type { PodAssignment } from "../../domain/PodAssignment.js"
 import type { SecretStore } from "../../services/security/SecretStore.js"
 import { assignedPods, type ParseTemplate } from "./Assignments.js"
 import type { PodRow, Store } from "./Store.js"

@@ -9,7 +9,8 @@ import {
   restartPolicyOf,
   type RestartRules
 } from "../../domain/RestartRules.js"
-import type { Assignment, LogRequest, PodAssignment } from "../../generated/cluster.js"
+import type { LogRequest } from "../../domain/LogRequest.js"
+import type { Assignment, PodAssignment } from "../../domain/PodAssignment.js"
 import { ContainerRuntime, Labels, projectNetwork, type ContainerInfo } from "../../services/workload/ContainerRuntime.js"
 import { DaemonConfig, defaults } from "../../services/DaemonConfig.js"
 import { LocalWorkload } from "../../services/workload/LocalWorkload.js"
@@ -17,7 +18,7 @@ import { WorkerMetrics } from "../../services/observability/WorkerMetrics.js"
 import { describeCheck, probePlanOf } from "./probes/Probe.js"
 import { containerNameOf, pickCurrent, specOf } from "./pod/PodContainer.js"
 import { makePodEventBuffer, POD_EVENT_CAPACITY } from "./pod/PodEventBuffer.js"
-import { type ContainerEnd, containerEnded, initialPodState, type PodState, toPodStatus } from "./pod/PodState.js"
+import { type ContainerEnd, containerEnded, initialPodState, type PodState, toPodReport } from "./pod/PodState.js"
 import { makeProber, type ProbeVerdict } from "./pod/Prober.js"
 
 /** The DaemonConfig numbers the pod runtime uses (resync interval, stop grace, restart ladder); absent = `defaults`. */
@@ -361,7 +362,7 @@ export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
     const statuses = Effect.gen(function*() {
       const { pods: wanted } = yield* Ref.get(desired)
       const all = yield* Ref.get(pods)
-      return wanted.map((pod) => toPodStatus(pod.podId, all.get(pod.podId) ?? initialPodState))
+      return wanted.map((pod) => toPodReport(pod.podId, all.get(pod.podId) ?? initialPodState))
     })
 
     const logs = (request: LogRequest): Stream.Stream<Uint8Array, string> =>

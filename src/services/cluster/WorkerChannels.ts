@@ -1,7 +1,7 @@
 // Master side: the open Connect streams, one per worker, so anything on the master can talk to a worker.
 import { Context, type Effect, type Queue, type Scope } from "effect"
 import type { NodeId } from "../../domain/Node.js"
-import type { MasterMessage } from "../../generated/cluster.js"
+import type { MasterMessage } from "../../domain/MasterMessage.js"
 
 export class WorkerChannels extends Context.Tag("helyos/WorkerChannels")<WorkerChannels, {
   /**

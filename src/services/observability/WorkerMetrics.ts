@@ -1,7 +1,7 @@
 // What a worker daemon counts about itself (its own pods and its master connection), served as
 // Prometheus text on the worker's GET /metrics. A master counts pod events through its event log instead.
 import { Context, Effect, Layer } from "effect"
-import type { PodStatus } from "../../generated/cluster.js"
+import type { PodReport } from "../../domain/PodReport.js"
 
 export interface WorkerMetricsShape {
   /** One of this node's pod events (started | died | OOMKilled | restarted | ...), as the ping carries it. */
@@ -13,7 +13,7 @@ export interface WorkerMetricsShape {
   /** One reconnect attempt after the stream to the master ended. */
   readonly countReconnect: Effect.Effect<void>
   /** Everything, as Prometheus text format 0.0.4, with the pod gauge taken from `pods`. */
-  readonly render: (pods: ReadonlyArray<PodStatus>) => Effect.Effect<string>
+  readonly render: (pods: ReadonlyArray<PodReport>) => Effect.Effect<string>
 }
 
 const noop: WorkerMetricsShape = {

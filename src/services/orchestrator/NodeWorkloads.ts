@@ -2,7 +2,9 @@
 // The control-plane alone uses `NodeWorkloads.layerNoop` (no pods anywhere); the orchestrator implements it for real.
 import { Context, Effect, Layer } from "effect"
 import type { NodeId } from "../../domain/Node.js"
-import type { Assignment, LogChunk, PodEvent, PodStatus } from "../../generated/cluster.js"
+import type { LogChunk } from "../../domain/LogRequest.js"
+import type { Assignment } from "../../domain/PodAssignment.js"
+import type { PodEvent, PodReport } from "../../domain/PodReport.js"
 
 export class NodeWorkloads extends Context.Tag("helyos/NodeWorkloads")<NodeWorkloads, {
   /** The node's full desired pod set, sent on every stream open. */
@@ -10,7 +12,7 @@ export class NodeWorkloads extends Context.Tag("helyos/NodeWorkloads")<NodeWorkl
   /** Pod statuses a worker reported with a ping, and what happened to its pods since the last one. */
   readonly report: (
     id: NodeId,
-    pods: ReadonlyArray<PodStatus>,
+    pods: ReadonlyArray<PodReport>,
     appliedGeneration: number,
     events: ReadonlyArray<PodEvent>
   ) => Effect.Effect<void>

@@ -1,6 +1,8 @@
 // Worker side: this host's pods. The WorkerAgent hands it each Assignment and asks it for statuses.
 import { Context, Effect, Layer, Stream } from "effect"
-import type { Assignment, LogRequest, PodEvent, PodStatus } from "../../generated/cluster.js"
+import type { LogRequest } from "../../domain/LogRequest.js"
+import type { Assignment } from "../../domain/PodAssignment.js"
+import type { PodEvent, PodReport } from "../../domain/PodReport.js"
 
 export class LocalWorkload extends Context.Tag("helyos/LocalWorkload")<LocalWorkload, {
   /** Converge this host to the master's desired pod set (latest generation wins; returns at once). */
@@ -11,7 +13,7 @@ export class LocalWorkload extends Context.Tag("helyos/LocalWorkload")<LocalWork
    */
   readonly fence: Effect.Effect<number>
   /** The status of every pod this node runs, for the next ping. */
-  readonly statuses: Effect.Effect<ReadonlyArray<PodStatus>>
+  readonly statuses: Effect.Effect<ReadonlyArray<PodReport>>
   /** What happened to this node's pods since the last call, oldest first (bounded; for the next ping). */
   readonly takeEvents: Effect.Effect<ReadonlyArray<PodEvent>>
   /** Generation of the last assignment fully applied. */

@@ -1,7 +1,7 @@
 // A pod's container as the engine runs it: its name, its ContainerSpec (labels for fencing), and which
 // of the engine's containers for the pod is "the" one.
 import { containerName } from "../../../domain/Workload.js"
-import type { PodAssignment } from "../../../generated/cluster.js"
+import type { PodAssignment } from "../../../domain/PodAssignment.js"
 import {
   type ContainerInfo,
   type ContainerSpec,

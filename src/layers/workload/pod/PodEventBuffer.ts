@@ -1,7 +1,7 @@
 // What happened to this node's pods, kept until the next ping drains it. Bounded: when nobody drains
 // (no master connection), the oldest events go first so memory stays flat.
 import { Clock, Effect, Ref } from "effect"
-import type { PodEvent } from "../../../generated/cluster.js"
+import type { PodEvent } from "../../../domain/PodReport.js"
 
 /** How many events wait for a ping at most. */
 export const POD_EVENT_CAPACITY = 256

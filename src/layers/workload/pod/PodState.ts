@@ -11,7 +11,7 @@ import {
   type RestartRules
 } from "../../../domain/RestartRules.js"
 import type { PodStatus as PodPhase } from "../../../domain/Workload.js"
-import type { PodStatus } from "../../../generated/cluster.js"
+import type { PodReport } from "../../../domain/PodReport.js"
 import type { PodEventAction } from "./PodEventBuffer.js"
 
 /** "" no probe | starting (no verdict yet) | healthy | unhealthy */
@@ -133,7 +133,7 @@ export const containerEnded = (
 }
 
 /** The pod as the ping reports it. */
-export const toPodStatus = (podId: string, s: PodState): PodStatus => ({
+export const toPodReport = (podId: string, s: PodState): PodReport => ({
   podId,
   status: s.status,
   containerId: s.containerId,

@@ -2,7 +2,7 @@
 // and run once against the pod's container, bounded by the probe's timeout on Effect's Clock.
 import { Duration, Effect } from "effect"
 import { HEALTHCHECK_DEFAULTS } from "../../../domain/RestartRules.js"
-import type { PodAssignment } from "../../../generated/cluster.js"
+import type { PodAssignment } from "../../../domain/PodAssignment.js"
 import type { ContainerRuntime } from "../../../services/workload/ContainerRuntime.js"
 import { httpProbe } from "./HttpProbe.js"
 import { healthy, inconclusive, type ProbeResult, unhealthy } from "./ProbeResult.js"
