@@ -132,7 +132,8 @@ export const announceJoinToken = Effect.gen(function*() {
   yield* shownOnce([
     "join token generated — workers can join with:",
     // the fingerprint pins the master's cluster CA: a worker checks it before sending the token
-    `helyosd --mode worker --join ${addr}:${port} --token ${Redacted.value(minted.value)} --ca-fingerprint ${tls.value.fingerprint}`
+    `helyosd --mode worker --join ${addr}:${port} --token ${Redacted.value(minted.value)} --ca-fingerprint ${tls.value.fingerprint}`,
+    "(to keep the token out of ps: write it to a file only root can read and pass --token-file FILE instead, or set HELYOS_JOIN_TOKEN)"
   ])
 })
 

@@ -59,7 +59,19 @@ export const daemonFlags = {
     Options.optional
   ),
   join: Options.text("join").pipe(Options.withDescription("worker: the master's gRPC address HOST:PORT"), Options.optional),
-  token: Options.redacted("token").pipe(Options.withDescription("worker: the join token nxa_…"), Options.optional),
+  token: Options.redacted("token").pipe(
+    Options.withDescription("worker: the join token nxa_… (env HELYOS_JOIN_TOKEN; or --token-file, which keeps it out of ps)"),
+    Options.withFallbackConfig(Config.redacted("HELYOS_JOIN_TOKEN")),
+    Options.optional
+  ),
+  tokenFile: Options.fileText("token-file").pipe(
+    Options.withDescription("worker: read the join token from this file (mode 0600; surrounding white space is ignored)"),
+    Options.optional
+  ),
+  apiTokenFile: Options.fileText("api-token-file").pipe(
+    Options.withDescription("read the REST bearer token from this file instead of --api-token (keeps it out of ps)"),
+    Options.optional
+  ),
   heartbeatInterval: duration("heartbeat-interval", defaults.heartbeatInterval, "master: how often workers heartbeat"),
   monitorInterval: duration("monitor-interval", defaults.monitorInterval, "master: how often silent workers are checked"),
   notReadyAfter: duration("not-ready-after", defaults.notReadyAfter, "master: silence after which a worker is NotReady"),
@@ -127,8 +139,26 @@ export type DaemonFlags = {
   readonly [K in keyof typeof daemonFlags]: OptionValue<(typeof daemonFlags)[K]>
 }
 
+/** A secret from its flag or from its file flag (never both); a file's content is trimmed. */
+const secretFrom = (
+  value: Option.Option<Redacted.Redacted<string>>,
+  file: Option.Option<readonly [path: string, content: string]>,
+  names: readonly [flag: string, fileFlag: string]
+): Either.Either<Option.Option<Redacted.Redacted<string>>, string> => {
+  if (Option.isNone(file)) return Either.right(value)
+  if (Option.isSome(value)) return Either.left(`${names[0]} and ${names[1]} both give the token: keep one`)
+  const text = file.value[1].trim()
+  if (text === "") return Either.left(`${names[1]} ${file.value[0]} is empty`)
+  return Either.right(Option.some(Redacted.make(text)))
+}
+
 /** Turn parsed flags into a config, or the one line that says what is wrong. */
-export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigShape, string> => {
+export const toDaemonConfig = (parsed: DaemonFlags): Either.Either<DaemonConfigShape, string> => {
+  const token = secretFrom(parsed.token, parsed.tokenFile, ["--token (or HELYOS_JOIN_TOKEN)", "--token-file"])
+  if (Either.isLeft(token)) return Either.left(token.left)
+  const apiToken = secretFrom(parsed.apiToken, parsed.apiTokenFile, ["--api-token (or HELYOS_API_TOKEN)", "--api-token-file"])
+  if (Either.isLeft(apiToken)) return Either.left(apiToken.left)
+  const flags = { ...parsed, token: token.right, apiToken: apiToken.right }
   const timers = {
     heartbeatInterval: flags.heartbeatInterval,
     monitorInterval: flags.monitorInterval,
@@ -139,7 +169,7 @@ export const toDaemonConfig = (flags: DaemonFlags): Either.Either<DaemonConfigSh
   if (problem !== undefined) return Either.left(problem)
   if (flags.mode === "worker") {
     if (Option.isNone(flags.join)) return Either.left("worker mode needs --join HOST:PORT (the master's gRPC address)")
-    if (Option.isNone(flags.token)) return Either.left("worker mode needs --token nxa_… (the join token the master printed)")
+    if (Option.isNone(flags.token)) return Either.left("worker mode needs the join token the master printed: --token nxa_…, --token-file FILE or HELYOS_JOIN_TOKEN")
     if (!/^[^:\s]+:\d{1,5}$/.test(flags.join.value)) return Either.left(`--join must be HOST:PORT, got '${flags.join.value}'`)
     const tokenProblem = joinTokenProblem(Redacted.value(flags.token.value))
     if (tokenProblem !== undefined) return Either.left(`--token: ${tokenProblem}`)
