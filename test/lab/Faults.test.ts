@@ -135,7 +135,7 @@ const holdsPods = async (name: string) => {
 }
 
 /**
- * From now until `untilMs`, watch a worker come back: when the master first shows it Ready, whether
+ * From now on (at most `maxMs`), watch a worker come back: when the master first shows it Ready, whether
  * its stale containers still ran at that moment, when they were gone, and every status change.
  */
 const watchReturn = async (name: string, staleIds: ReadonlySet<string>, maxMs = 40_000) => {
@@ -163,6 +163,9 @@ const watchReturn = async (name: string, staleIds: ReadonlySet<string>, maxMs = 
 }
 
 const secondsSince = (t0: number) => (Date.now() - t0) / 1000
+
+/** The first test builds the lab, after waiting for any other lab run on the machine (one at a time). */
+const FIRST_TEST_TIMEOUT_MS = 420_000
 
 describe("lab faults: crashes, a lossy slow path, self-fencing, drain and remove", () => {
   it("a worker killed with -9 and restarted at once comes back with nothing lost: the same replicas, each index once, all Ready", async () => {
@@ -203,7 +206,7 @@ describe("lab faults: crashes, a lossy slow path, self-fencing, drain and remove
     }
     const nodes = await cluster.nodes()
     expect(nodes.map((n) => `${n.name}:${n.status}`).sort()).toEqual(["m:Ready", "w1:Ready", "w2:Ready"])
-  }, 180_000)
+  }, FIRST_TEST_TIMEOUT_MS)
 
   it("a worker killed with -9 and kept down past dead-after: its pods run elsewhere; restarted, it removes its stale containers, no replica twice", async () => {
     await ready()
