@@ -23,13 +23,16 @@ export interface FakeUpstream {
   readonly asked: { udp: number; tcp: number }
 }
 
+/** What it answers (undefined: nothing); never throws, whatever the fuzz forwards to it. */
 const answerFor = (query: Buffer, names: Readonly<Record<string, ReadonlyArray<string>>>, limit: number): Buffer | undefined => {
-  let asked: dnsPacket.DecodedPacket
   try {
-    asked = dnsPacket.decode(query)
+    return encodeAnswer(dnsPacket.decode(query), names, limit)
   } catch {
     return undefined
   }
+}
+
+const encodeAnswer = (asked: dnsPacket.DecodedPacket, names: Readonly<Record<string, ReadonlyArray<string>>>, limit: number) => {
   const question = asked.questions?.[0]
   if (question === undefined) return undefined
   const addresses = names[question.name.toLowerCase()]
