@@ -10,7 +10,7 @@
 // held by a helper process that dies with us), so parallel test files wait for each other rather than
 // sweep each other away.
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
-import { createHash } from "node:crypto"
+import { createHash, X509Certificate } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as https from "node:https"
 import * as path from "node:path"
@@ -599,8 +599,8 @@ export class LabCluster {
     if (this.apiCa === undefined) {
       const pem = readFileSync(path.join(this.master.dataDir, "http-ca.pem"), "utf8")
       const printed = this.loginArgs[this.loginArgs.indexOf("--ca-fingerprint") + 1]!.replace(/[:]/g, "").toLowerCase()
-      // the documented fingerprint: SHA-256 of the CA's (canonical) PEM text
-      const actual = createHash("sha256").update(pem, "utf8").digest("hex")
+      // the documented fingerprint: SHA-256 of the CA certificate's DER (what `openssl x509 -fingerprint -sha256` prints)
+      const actual = createHash("sha256").update(new X509Certificate(pem).raw).digest("hex")
       if (actual !== printed) throw new Error(`the master's API CA ${actual} is not the printed ${printed}`)
       this.apiCa = pem
     }
