@@ -91,6 +91,18 @@ describe("NodeRegistrySql", () => {
       )
     }))
 
+  it.scoped("a NotReady node that re-joins stays NotReady until a heartbeat shows it caught up; a new node is Ready at once", () =>
+    inFreshLifetime(Effect.gen(function*() {
+      const registry = yield* NodeRegistry
+      const { node } = yield* registry.join(worker("w1"))
+      expect(node.liveness).toBe("Ready")
+      yield* registry.setLiveness(node.id, "NotReady")
+      expect((yield* registry.join(worker("w1"))).node.liveness).toBe("NotReady")
+      expect((yield* storedRow(node.id))!.liveness).toBe("NotReady")
+      expect((yield* registry.heartbeat(node.id, resources(2), false)).liveness).toBe("NotReady")
+      expect((yield* registry.heartbeat(node.id, resources(2), true)).liveness).toBe("Ready")
+    })))
+
   it.scoped("authenticate refuses a garbage secret, and an unknown id with NodeNotFound", () =>
     Effect.gen(function*() {
       yield* inFreshLifetime(

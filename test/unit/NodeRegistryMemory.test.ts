@@ -46,6 +46,17 @@ describe("NodeRegistryMemory", () => {
       expect([back.liveness, back.schedulable]).toEqual(["Ready", "draining"])
     }))
 
+  it.effect("a dead node that re-joins stays dead until a heartbeat shows it caught up with its assignment", () =>
+    Effect.gen(function*() {
+      const registry = yield* NodeRegistryMemory.make(NodeRegistryMemory.makeTable())
+      const { node } = yield* registry.join(worker("w1"))
+      yield* registry.setLiveness(node.id, "Dead")
+      const again = yield* registry.join(worker("w1"))
+      expect(again.node.liveness).toBe("Dead")
+      expect((yield* registry.heartbeat(node.id, resources, false)).liveness).toBe("Dead")
+      expect((yield* registry.heartbeat(node.id, resources, true)).liveness).toBe("Ready")
+    }))
+
   it.effect("heartbeat times are not persisted: a restart grants every node a grace period from now", () =>
     Effect.gen(function*() {
       const table = NodeRegistryMemory.makeTable()

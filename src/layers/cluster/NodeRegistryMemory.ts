@@ -54,14 +54,15 @@ export const make = (table: NodeTable) =>
         const now = yield* Clock.currentTimeMillis
         const session = randomBytes(32).toString("hex")
         const previous = Array.from(rows.values()).find((s) => s.record.name === req.name)
-        // a re-join keeps id, role, admin intent and join time; the new digest makes the old session stale
+        // a re-join keeps id, role, admin intent, join time and liveness; the new digest makes the old session stale
         const record = new NodeRecord({
           id: previous?.record.id ?? NodeId.make(randomUUID()),
           name: req.name,
           address: req.address,
           role: previous?.record.role ?? req.role,
           schedulable: previous?.record.schedulable ?? "active",
-          liveness: "Ready",
+          // a NotReady or dead node is Ready again only once it has applied its assignment
+          liveness: previous?.record.liveness ?? "Ready",
           resources: req.resources,
           lastHeartbeatMs: now,
           joinedAtMs: previous?.record.joinedAtMs ?? now

@@ -143,11 +143,12 @@ export const make = Effect.gen(function*() {
       const sessionHash = tokenDigest(session).toString("hex")
       const previous = yield* rowByName(req.name).pipe(Effect.orDie)
       const row = yield* Option.match(previous, {
-        // a re-join keeps id, role, admin intent and join time; the new session hash makes the old one stale
+        // a re-join keeps id, role, admin intent, join time and liveness (a NotReady or dead node is
+        // Ready again only once it has applied its assignment: its pods may have moved meanwhile);
+        // the new session hash makes the old one stale
         onSome: (old) =>
           update(old.id, {
             address: req.address,
-            liveness: "Ready",
             ...resourceColumns(req.resources),
             lastHeartbeatMs: now,
             sessionHash
@@ -171,7 +172,8 @@ export const make = Effect.gen(function*() {
       seen.set(row.id, { lastHeartbeatMs: now, resources: req.resources })
       yield* Effect.logInfo(
         Option.isSome(previous)
-          ? `node '${row.name}' re-joined (${row.role}, ${row.address}): its previous session is revoked`
+          ? `node '${row.name}' re-joined (${row.role}, ${row.address}): its previous session is revoked` +
+            (row.liveness === "Ready" ? "" : `; ${row.liveness} until it has applied its assignment`)
           : `node '${row.name}' joined (${row.role}, ${row.address})`
       )
       return { node: toRecord(row, undefined), session: Redacted.make(session) }

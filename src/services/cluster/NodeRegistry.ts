@@ -13,8 +13,10 @@ export interface JoinRequest {
 
 export class NodeRegistry extends Context.Tag("helyos/NodeRegistry")<NodeRegistry, {
   /**
-   * Record a node joining (or re-joining under the same name): keeps its id and admin intent,
-   * marks it Ready, and issues a fresh session secret that replaces any previous session.
+   * Record a node joining (or re-joining under the same name): keeps its id and admin intent, and
+   * issues a fresh session secret that replaces any previous session. A new node is Ready; a returning
+   * one keeps its liveness until a caught-up heartbeat (a NotReady or dead node may still run pods
+   * that were replaced meanwhile).
    */
   readonly join: (req: JoinRequest) => Effect.Effect<{ readonly node: NodeRecord; readonly session: Redacted.Redacted<string> }>
   /** Check a node's session secret (constant time); NodeNotFound if the node was removed, SessionInvalid if the secret is stale. */
