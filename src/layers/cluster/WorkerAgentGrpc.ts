@@ -73,19 +73,38 @@ export const layer = Layer.scoped(
       }
     })
 
-    /** --stop-after-disconnect: after that long without the master, stop every pod here (once per disconnection). */
+    // said once per process: the master publishes DNS records this node cannot serve
+    let warnedDnsOff = false
+    const warnDnsOff = (records: number) =>
+      Effect.suspend(() => {
+        if (warnedDnsOff) return Effect.void
+        warnedDnsOff = true
+        return Effect.logWarning(
+          `the master serves .internal names (${records} record(s)), but node '${nodeName}' runs --dns-mode noop: ` +
+            `its pods cannot resolve them; start it with --dns-mode embedded`
+        )
+      })
+
+    /**
+     * --stop-after-disconnect: by that long without the master, this node's pods are stopped (once per
+     * disconnection). Stopping starts a stop grace earlier (at the earliest half way), so that with the
+     * master's --dead-after as the setting no replica is still running here when its replacement starts.
+     */
     const fenceWhenSilent = (after: Duration.Duration) => {
+      const afterMs = Duration.toMillis(after)
+      const startMs = Math.max(afterMs / 2, afterMs - Duration.toMillis(config.stopGrace))
       const check = Effect.gen(function*() {
         const silentMs = (yield* Clock.currentTimeMillis) - (yield* Ref.get(lastHeard))
-        if (silentMs < Duration.toMillis(after) || (yield* Ref.get(fenced))) return
+        if (silentMs < startMs || (yield* Ref.get(fenced))) return
         yield* Ref.set(fenced, true)
         const stopped = yield* workload.fence
         yield* Effect.logWarning(
           `node '${nodeName}' has not heard from the master for ${formatDuration(Duration.millis(silentMs))}: ` +
-            `stopped its ${stopped} pod(s) (--stop-after-disconnect ${formatDuration(after)}); they start again once the master assigns them`
+            `stopping its ${stopped} pod(s) (--stop-after-disconnect ${formatDuration(after)}); they start again once the master assigns them`
         )
       })
-      const every = Duration.max(Duration.millis(50), Duration.min(Duration.millis(Duration.toMillis(after) / 4), Duration.seconds(1)))
+      // checked often: the margin to the master's replacements is only what the check interval leaves
+      const every = Duration.millis(Math.max(20, Math.min(afterMs / 40, 250)))
       return Effect.repeat(check, Schedule.spaced(every))
     }
 
