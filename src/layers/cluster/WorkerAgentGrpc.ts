@@ -73,18 +73,6 @@ export const layer = Layer.scoped(
       }
     })
 
-    // said once per process: the master publishes DNS records this node cannot serve
-    let warnedDnsOff = false
-    const warnDnsOff = (records: number) =>
-      Effect.suspend(() => {
-        if (warnedDnsOff) return Effect.void
-        warnedDnsOff = true
-        return Effect.logWarning(
-          `the master serves .internal names (${records} record(s)), but node '${nodeName}' runs --dns-mode noop: ` +
-            `its pods cannot resolve them; start it with --dns-mode embedded`
-        )
-      })
-
     /**
      * --stop-after-disconnect: by that long without the master, this node's pods are stopped (once per
      * disconnection). Stopping starts a stop grace earlier (at the earliest half way), so that with the
