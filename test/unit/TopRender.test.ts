@@ -1,8 +1,16 @@
 // What `helyos top` draws, as a pure function of its state and the screen size.
 import { describe, expect, it } from "vitest"
 import type { PodView } from "../../src/domain/Workload.js"
-import { isQuit } from "../../src/programs/cli/TopCommand.js"
-import { clip, renderTop, type TopState } from "../../src/programs/cli/TopRender.js"
+import {
+  initialView,
+  type Key,
+  KEY_HINT,
+  keysOf,
+  onKey,
+  type Shown,
+  type TopView
+} from "../../src/programs/cli/TopKeys.js"
+import { clip, panelRows, renderTop, sortedPods, type TopState } from "../../src/programs/cli/TopRender.js"
 import type { NodeStatsView } from "../../src/services/api/NodesApi.js"
 
 const ANSI = /\u001b\[[0-9;]*m/g
@@ -91,10 +99,10 @@ describe("renderTop", () => {
     }
     const lines = renderTop(many, { rows: 24, columns: 80, colour: false, interactive: true })
     expect(lines).toHaveLength(24)
-    expect(lines.at(-1)).toBe("q quits · refreshes every 2 s and on every event")
-    expect(lines.some((line) => /^… \d+ more$/.test(line))).toBe(true)
-    expect(lines).toContain("22:00:29  pod  api-29  started  ok")
-    expect(lines).not.toContain("22:00:00  pod  api-0  started  ok")
+    expect(lines.at(-1)).toBe(KEY_HINT)
+    expect(lines.some((line) => /^ {2}… \d+ more$/.test(line))).toBe(true)
+    expect(lines).toContain("  22:00:29  pod  api-29  started  ok")
+    expect(lines).not.toContain("  22:00:00  pod  api-0  started  ok")
     expect(lines.every((line) => line.replace(ANSI, "").length <= 80)).toBe(true)
   })
 
@@ -114,14 +122,15 @@ describe("renderTop", () => {
       { ...state, nodes: [], pods: [], events: [], refreshedAtMs: undefined },
       { rows: 30, columns: 100, colour: true, interactive: true }
     )
-    expect(lines.filter((line) => line === "Loading…")).toHaveLength(2)
+    expect(lines.filter((line) => line === "  Loading…")).toHaveLength(2)
     expect(lines).not.toContain("No nodes.")
   })
 
   it("colours gauges and titles only when asked", () => {
     const coloured = renderTop(state, { rows: 40, columns: 120, colour: true, interactive: true })
     expect(coloured.join("\n")).toMatch(ANSI)
-    expect(coloured.map((line) => line.replace(ANSI, ""))).toContain("NODES (2)")
+    expect(coloured.map((line) => line.replace(ANSI, ""))).toContain(" NODES (2)")
+    expect(coloured.map((line) => line.replace(ANSI, ""))).toContain("[PODS (3)]")
   })
 })
 
@@ -134,9 +143,93 @@ describe("clip", () => {
   })
 })
 
-describe("isQuit", () => {
-  it("q, Q, Ctrl-C and a lone Esc quit; arrow keys (Esc + more bytes) and other keys do not", () => {
-    for (const key of ["q", "Q", "\u0003", "\u001b"]) expect(isQuit(key), JSON.stringify(key)).toBe(true)
-    for (const key of ["\u001b[A", "\u001b[B", "j", "k", " ", "\r"]) expect(isQuit(key), JSON.stringify(key)).toBe(false)
+describe("the live view", () => {
+  const screen = { rows: 40, columns: 120, colour: false, interactive: true } as const
+  const shown: Shown = {
+    rows: panelRows(state),
+    pods: sortedPods(state.pods),
+    replicas: new Map([["shop/web", 2]])
+  }
+  /** Press the keys in turn, as the live view does. */
+  const press = (view: TopView, ...keys: ReadonlyArray<Key>) => {
+    let current = view
+    const actions = []
+    for (const key of keys) {
+      const step = onKey(current, key, shown)
+      current = step.view
+      if (step.action !== undefined) actions.push(step.action)
+    }
+    return { view: current, actions }
+  }
+  const char = (c: string): Key => ({ char: c })
+
+  it("starts on the pods panel with the first pod selected, marked with >", () => {
+    const lines = renderTop(state, screen, initialView)
+    expect(lines).toContain("[PODS (3)]")
+    expect(lines.filter((line) => line.startsWith("> "))).toEqual(["> db-0   data     w1    Running           0"])
+  })
+
+  it("j/k and Down/Up move the selection within the panel; Tab and Shift+Tab cycle the panels", () => {
+    const down = press(initialView, char("j"), "Down").view
+    expect(renderTop(state, screen, down).filter((l) => l.startsWith("> "))).toEqual(["> web-1  shop     w1    Running           0"])
+    expect(press(down, char("j")).view.selected.pods).toBe(2) // the last row stays selected
+    expect(press(down, char("k")).view.selected.pods).toBe(1)
+    const events = press(initialView, "Tab").view
+    expect(events.focus).toBe("events")
+    expect(renderTop(state, screen, events)).toContain("[EVENTS (live)]")
+    // events start at the newest
+    expect(renderTop(state, screen, events).filter((l) => l.startsWith("> "))).toEqual(["> 22:03:09  pod  web-0  crashloop  backing off"])
+    expect(press(initialView, "BackTab").view.focus).toBe("nodes")
+    expect(press(initialView, "Tab", "Tab", "Tab").view.focus).toBe("pods")
+  })
+
+  it("l or Enter opens the selected pod's logs, Esc or l goes back; ? toggles the help", () => {
+    const opened = press(initialView, char("j"), char("l"))
+    expect(opened.actions).toEqual([{ _tag: "Logs", pod: shown.pods[1] }])
+    const withLines = { ...opened.view, overlay: { ...opened.view.overlay, lines: ["hello", "world"] } } as TopView
+    const logs = renderTop(state, screen, withLines)
+    expect(logs).toContain("LOGS shop/web-0 (last lines; Esc or l goes back)")
+    expect(logs).toContain("world")
+    expect(press(opened.view, "Escape").view.overlay._tag).toBe("None")
+    expect(press(initialView, "Enter").actions[0]?._tag).toBe("Logs")
+    const help = press(initialView, char("?")).view
+    expect(renderTop(state, screen, help).join("\n")).toContain("d                   delete the selected pod")
+    expect(press(help, char("?")).view.overlay._tag).toBe("None")
+  })
+
+  it("s asks for the replica count of the pod's deployment and scales on Enter; Esc cancels", () => {
+    const asking = press(initialView, char("j"), char("s")).view
+    expect(renderTop(state, screen, asking)).toContain("scale shop/web to (now 2): _   Enter applies · Esc cancels")
+    const typed = press(asking, char("3"), char("x"), char("0"), "Backspace")
+    expect(typed.view.overlay).toMatchObject({ _tag: "Scale", typed: "3" })
+    expect(press(typed.view, "Enter").actions).toEqual([{ _tag: "Scale", deployment: { project: "shop", name: "web" }, replicas: 3 }])
+    expect(press(asking, "Escape")).toMatchObject({ view: { overlay: { _tag: "None" }, message: "scale cancelled" }, actions: [] })
+  })
+
+  it("d asks y/N before removing the selected pod's deployment (helyosd removes pods with it)", () => {
+    const asking = press(initialView, char("j"), char("d")).view
+    expect(renderTop(state, screen, asking).join("\n")).toContain(
+      "delete pod web-0: this removes deployment shop/web and its 2 pod(s). Sure? y/N"
+    )
+    expect(press(asking, char("y")).actions).toEqual([{ _tag: "Remove", deployment: { project: "shop", name: "web" } }])
+    expect(press(asking, char("n"))).toMatchObject({ view: { message: "nothing deleted" }, actions: [] })
+  })
+
+  it("pod keys on another panel say where to go; q, Esc and Ctrl-C quit", () => {
+    expect(press(initialView, "BackTab", char("d")).view.message).toBe("l, s and d act on a pod: Tab to PODS and pick one")
+    for (const key of [char("q"), "Escape", "CtrlC"] as const) {
+      expect(press(initialView, key).actions).toEqual([{ _tag: "Quit" }])
+    }
+  })
+})
+
+describe("keysOf", () => {
+  it("reads what a terminal sends: arrows, Shift+Tab, Enter, Esc alone, Ctrl-C, and several keys at once", () => {
+    expect(keysOf("\u001b[A\u001b[B\u001b[Z\t\r")).toEqual(["Up", "Down", "BackTab", "Tab", "Enter"])
+    expect(keysOf("\u001b")).toEqual(["Escape"])
+    expect(keysOf("\u0003")).toEqual(["CtrlC"])
+    expect(keysOf("jjk?")).toEqual([{ char: "j" }, { char: "j" }, { char: "k" }, { char: "?" }])
+    // arrows that do nothing here and unknown sequences are skipped, not read as Esc
+    expect(keysOf("\u001b[C\u001b[15~q")).toEqual([{ char: "q" }])
   })
 })

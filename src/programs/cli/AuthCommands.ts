@@ -1,12 +1,14 @@
 // `helyos auth token create|ls|revoke` (named API tokens) and `helyos whoami` (the token in use).
-import { Args, Command, HelpDoc, Options, ValidationError } from "@effect/cli"
-import { Console, Duration, Effect, Either, Option } from "effect"
+import { Console, Duration, Effect, Either } from "effect"
 import type { ApiTokenView, CreatedApiToken, WhoAmI } from "../../domain/ApiToken.js"
 import { MAX_TTL_SECS } from "../../domain/ApiToken.js"
 import { parseDuration } from "../../domain/Duration.js"
-import { connect, connectionOptions } from "./Connection.js"
-import { jsonOption } from "./Flags.js"
+import { TokensApi } from "../../services/api/TokensApi.js"
+import type { Globals } from "./CommandLine.js"
+import { CliError, clientApi, connect } from "./Connection.js"
 import { printJson, renderTable } from "./Render.js"
+
+const Api = clientApi(TokensApi)
 
 /** "3600" (seconds), "90m", "12h", "30d": a token lifetime in whole seconds, at least 1 s. */
 export const parseTtlSecs = (text: string): Either.Either<number, string> =>
@@ -56,70 +58,46 @@ export const whoamiLines = (me: WhoAmI): string =>
     ...(me.last_used_at === null ? [] : [`last used: ${shortTime(me.last_used_at)}`])
   ].join("\n")
 
-const name = Args.text({ name: "NAME" }).pipe(Args.withDescription("the token's name (lowercase letters, digits, '-')"))
-
-const ttl = Options.text("ttl").pipe(
-  Options.withDescription("lifetime: seconds (3600) or 90m, 12h, 30d; default: never expires"),
-  Options.mapEffect((text) =>
-    Either.match(parseTtlSecs(text), {
-      onLeft: (problem) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(problem))),
-      onRight: Effect.succeed
-    })
-  ),
-  Options.optional
-)
-
-const scope = Options.choice("scope", ["admin", "read"]).pipe(
-  Options.withDescription("admin (everything, the default) or read (GET requests only)"),
-  Options.withDefault("admin" as const)
-)
-
-const create = Command.make(
-  "create",
-  { name, ttl, scope, json: jsonOption, ...connectionOptions },
-  ({ json, name, scope, ttl, ...flags }) =>
-    Effect.gen(function*() {
-      const { request, server } = yield* connect(flags)
-      const created = yield* request((api) =>
-        api.tokens.create({
-          payload: Option.match(ttl, { onNone: () => ({ name, scope }), onSome: (ttl_secs) => ({ name, scope, ttl_secs }) })
-        })
-      )
-      if (json) return yield* printJson(created)
-      yield* Console.log(createdBlock(created, server))
-    })
-).pipe(Command.withDescription("Mint a named API token (the secret is shown once)"))
-
-const listCommand = (commandName: string) =>
-  Command.make(commandName, { json: jsonOption, ...connectionOptions }, ({ json, ...flags }) =>
-    Effect.gen(function*() {
-      const { request } = yield* connect(flags)
-      const tokens = yield* request((api) => api.tokens.list())
-      if (json) return yield* printJson(tokens)
-      yield* Console.log(tokensTable(tokens))
-    })).pipe(Command.withDescription("List API tokens (never their secrets)"))
-
-const revoke = Command.make("revoke", { name, ...connectionOptions }, ({ name, ...flags }) =>
+export const createToken = (
+  { json, name, scope, ttl }: {
+    readonly name: string
+    readonly ttl: string | undefined
+    readonly scope: "admin" | "read"
+    readonly json: boolean
+  },
+  globals: Globals
+) =>
   Effect.gen(function*() {
-    const { request } = yield* connect(flags)
+    const ttlSecs = ttl === undefined
+      ? undefined
+      : yield* Either.mapLeft(parseTtlSecs(ttl), (message) => new CliError({ message }))
+    const { request, server } = yield* connect(globals, Api)
+    const created = yield* request((api) =>
+      api.tokens.create({ payload: ttlSecs === undefined ? { name, scope } : { name, scope, ttl_secs: ttlSecs } })
+    )
+    if (json) return yield* printJson(created)
+    yield* Console.log(createdBlock(created, server))
+  })
+
+export const listTokens = ({ json }: { readonly json: boolean }, globals: Globals) =>
+  Effect.gen(function*() {
+    const { request } = yield* connect(globals, Api)
+    const tokens = yield* request((api) => api.tokens.list())
+    if (json) return yield* printJson(tokens)
+    yield* Console.log(tokensTable(tokens))
+  })
+
+export const revokeToken = ({ name }: { readonly name: string }, globals: Globals) =>
+  Effect.gen(function*() {
+    const { request } = yield* connect(globals, Api)
     yield* request((api) => api.tokens.revoke({ path: { name } }))
     yield* Console.log(`API token '${name}' revoked`)
-  })).pipe(Command.withDescription("Revoke an API token: it is refused from now on (the name can be reused)"))
+  })
 
-const token = Command.make("token").pipe(
-  Command.withDescription("Named API tokens: create, ls (list), revoke"),
-  Command.withSubcommands([create, listCommand("ls"), listCommand("list"), revoke])
-)
-
-export const auth = Command.make("auth").pipe(
-  Command.withDescription("API tokens for the REST API"),
-  Command.withSubcommands([token])
-)
-
-export const whoami = Command.make("whoami", { json: jsonOption, ...connectionOptions }, ({ json, ...flags }) =>
+export const whoami = ({ json }: { readonly json: boolean }, globals: Globals) =>
   Effect.gen(function*() {
-    const { request } = yield* connect(flags)
+    const { request } = yield* connect(globals, Api)
     const me = yield* request((api) => api.tokens.whoami())
     if (json) return yield* printJson(me)
     yield* Console.log(whoamiLines(me))
-  })).pipe(Command.withDescription("Show the API token in use: name, scope, expiry, last use"))
+  })

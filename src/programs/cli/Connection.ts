@@ -1,18 +1,26 @@
-// How a `helyos` command reaches helyosd: the global flags, server/token resolution, the HTTPS
-// client that trusts only what the context says (its pinned CA, the system roots, or — when told —
-// nothing), the typed client derived from HelyosApi, and turning every failure into one line.
-import { Command, Options } from "@effect/cli"
-import { HttpApiClient, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+// How a `helyos` command reaches helyosd: server/token resolution (flag > env > context > default),
+// the HTTPS client that trusts only what the context says (its pinned CA, the system roots, or — when
+// told — nothing), the typed client derived from the API groups a command uses, and turning every
+// failure into one line.
+import {
+  HttpApi,
+  type HttpApiGroup,
+  HttpClient,
+  HttpClientError,
+  HttpClientRequest,
+  type HttpClientResponse
+} from "@effect/platform"
+import * as HttpApiClient from "@effect/platform/HttpApiClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Console, Data, Duration, Effect, Either, Option, ParseResult, Redacted } from "effect"
 import { X509Certificate } from "node:crypto"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type { ServerTrust } from "../../domain/CliContext.js"
 import { pinMatch } from "../../domain/Fingerprint.js"
+import { ApiError, InternalError, InvalidRequest, RouteNotFound } from "../../services/api/HttpErrors.js"
+import type { Globals } from "./CommandLine.js"
 import { resolveContext } from "./ConfigFile.js"
-import { ApiError } from "../../services/api/HttpErrors.js"
-import { HelyosApi } from "../../services/api/HelyosApi.js"
 
 /** A failure the user reads: printed as `error: <message>`, exit code 1. */
 export class CliError extends Data.TaggedError("CliError")<{ readonly message: string }> {}
@@ -21,33 +29,12 @@ export class CliError extends Data.TaggedError("CliError")<{ readonly message: s
 const REQUEST_TIMEOUT = Duration.seconds(30)
 
 /**
- * The connection flags. They belong to the root command (`helyos --server URL nodes`) and are
- * repeated on every command that talks to the daemon, so `helyos nodes --server URL` works too;
- * the command's own value wins over the root's.
+ * An API of just `group`, with the errors HelyosApi declares outside its groups (services/api/HelyosApi:
+ * undecodable requests, unknown routes, internal errors), so a command's client decodes every answer
+ * the daemon can give it while loading only the schemas it uses (`.add` more groups if it needs them).
  */
-export const connectionOptions = {
-  server: Options.text("server").pipe(
-    Options.withDescription("helyosd URL (env HELYOS_SERVER; else the active context; else http://127.0.0.1:6443)"),
-    Options.optional
-  ),
-  token: Options.redacted("token").pipe(
-    Options.withDescription("API bearer token nxa-api_… (env HELYOS_API_TOKEN; else the active context)"),
-    Options.optional
-  ),
-  context: Options.text("context").pipe(
-    Options.withDescription("use this context of ~/.helyos/config.toml for one command"),
-    Options.optional
-  )
-} as const
-
-export type ConnectionFlags = {
-  readonly server: Option.Option<string>
-  readonly token: Option.Option<Redacted.Redacted<string>>
-  readonly context: Option.Option<string>
-}
-
-/** The root command without its subcommands: its parsed flags are a service its commands read. */
-export const helyosRoot = Command.make("helyos", connectionOptions)
+export const clientApi = <G extends HttpApiGroup.HttpApiGroup.Any>(group: G) =>
+  HttpApi.make("helyos").add(group).addError(InvalidRequest).addError(RouteNotFound).addError(InternalError)
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/
 
@@ -208,13 +195,15 @@ const checkPin = (trust: ServerTrust, context: Option.Option<string>): Either.Ei
  * check the URL, and build the clients. `request(f)` runs one typed call with a timeout and
  * readable errors; `http` is the raw client for streams.
  */
-export const connect = (own: ConnectionFlags) =>
+export const connect = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, ApiE, ApiR>(
+  globals: Globals,
+  api: HttpApi.HttpApi<Id, Groups, ApiE, ApiR>
+) =>
   Effect.gen(function*() {
-    const root = yield* helyosRoot
     const flags = {
-      server: Option.getOrUndefined(Option.orElse(own.server, () => root.server)),
-      token: Option.getOrUndefined(Option.orElse(own.token, () => root.token)),
-      context: Option.getOrUndefined(Option.orElse(own.context, () => root.context))
+      server: globals.server,
+      token: globals.token === undefined ? undefined : Redacted.make(globals.token),
+      context: globals.context
     }
     const { connection, warnings } = yield* Effect.sync(() => resolveContext({ flags }))
     for (const warning of warnings) yield* Console.error(`warning: ${warning}`)
@@ -236,9 +225,7 @@ export const connect = (own: ConnectionFlags) =>
         onNone: () => c,
         onSome: (token) => HttpClient.mapRequest(c, HttpClientRequest.bearerToken(token))
       })
-    const client = yield* HttpApiClient.make(HelyosApi, { baseUrl: resolved.server, transformClient: withToken }).pipe(
-      Effect.provideService(HttpClient.HttpClient, base)
-    )
+    const client = yield* HttpApiClient.makeWith(api, { baseUrl: resolved.server, httpClient: withToken(base) })
     const explainError = explainFailure(resolved.server, {
       hasToken: Option.isSome(resolved.token),
       trust: resolved.trust,

@@ -1,6 +1,5 @@
 // `helyos context ls|use|current|rm|rename|set`: the named connections in ~/.helyos/config.toml.
 // Every change goes through one read-modify-save, which keeps keys the CLI does not know.
-import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Either, Option } from "effect"
 import { nameProblem } from "../../domain/DeploymentSpec.js"
 import {
@@ -12,7 +11,8 @@ import {
   tlsMode
 } from "../../domain/CliContext.js"
 import { configPath, loadConfigForUpdate, readConfig, writeConfig } from "./ConfigFile.js"
-import { CliError, helyosRoot } from "./Connection.js"
+import type { Globals } from "./CommandLine.js"
+import { CliError } from "./Connection.js"
 import { renderTable } from "./Render.js"
 
 const fail = (message: string) => Effect.fail(new CliError({ message }))
@@ -56,24 +56,15 @@ const validName = (name: string) => {
   return problem === undefined ? Effect.void : fail(problem)
 }
 
-const nameArg = (what: string) => Args.text({ name: "NAME" }).pipe(Args.withDescription(what))
+export const list = (globals: Globals) =>
+  Effect.gen(function*() {
+    const { config, warnings } = readConfig(configPath())
+    for (const warning of warnings) yield* Console.error(`warning: ${warning}`)
+    const active = yield* orFail(activeContext(config, globals.context))
+    yield* Console.log(contextsTable(config, Option.map(active, ([name]) => name)))
+  })
 
-const listContexts = Effect.gen(function*() {
-  const root = yield* helyosRoot
-  const { config, warnings } = readConfig(configPath())
-  for (const warning of warnings) yield* Console.error(`warning: ${warning}`)
-  const active = yield* orFail(activeContext(config, Option.getOrUndefined(root.context)))
-  yield* Console.log(contextsTable(config, Option.map(active, ([name]) => name)))
-})
-
-const list = Command.make("ls", {}, () => listContexts).pipe(
-  Command.withDescription("List contexts (* marks the active one; tls is pinned, system, insecure or http)")
-)
-
-/** `context list` is the same command as `context ls`. */
-const listAlias = Command.make("list", {}, () => listContexts).pipe(Command.withDescription("Same as ls"))
-
-const use = Command.make("use", { name: nameArg("the context to make current") }, ({ name }) =>
+export const use = ({ name }: { readonly name: string }) =>
   Effect.gen(function*() {
     let server = ""
     yield* update((config) =>
@@ -83,20 +74,19 @@ const use = Command.make("use", { name: nameArg("the context to make current") }
       })
     )
     yield* Console.log(`Switched to context '${name}' (${server})`)
-  })).pipe(Command.withDescription("Make a context the current one"))
+  })
 
-const current = Command.make("current", {}, () =>
+export const current = (globals: Globals) =>
   Effect.gen(function*() {
-    const root = yield* helyosRoot
     const { config, warnings } = readConfig(configPath())
     for (const warning of warnings) yield* Console.error(`warning: ${warning}`)
-    const active = yield* orFail(activeContext(config, Option.getOrUndefined(root.context)))
+    const active = yield* orFail(activeContext(config, globals.context))
     if (Option.isNone(active)) return yield* fail("no active context (log in with helyos login SERVER, or helyos context use NAME)")
     const [name, context] = active.value
     yield* Console.log(`${name}  ${context.server}`)
-  })).pipe(Command.withDescription("Print the active context's name and server"))
+  })
 
-const remove = Command.make("rm", { name: nameArg("the context to remove") }, ({ name }) =>
+export const remove = ({ name }: { readonly name: string }) =>
   Effect.gen(function*() {
     yield* update((config) =>
       Effect.map(existing(config, name), () => {
@@ -110,87 +100,70 @@ const remove = Command.make("rm", { name: nameArg("the context to remove") }, ({
       })
     )
     yield* Console.log(`Removed context '${name}' (server, token and pinned CA)`)
-  })).pipe(Command.withDescription("Remove a context with its token and pinned CA"))
+  })
 
-const rename = Command.make(
-  "rename",
-  {
-    old: Args.text({ name: "OLD" }).pipe(Args.withDescription("the context's name")),
-    next: Args.text({ name: "NEW" }).pipe(Args.withDescription("its new name"))
-  },
-  ({ next, old }) =>
-    Effect.gen(function*() {
-      yield* validName(next)
-      yield* update((config) =>
-        Effect.gen(function*() {
-          const context = yield* existing(config, old)
-          if (old !== next && config.contexts.has(next)) return yield* fail(`a context named '${next}' already exists`)
-          // keep the file order: the renamed context stays where it was
-          const contexts = new Map([...config.contexts].map(([n, c]) => n === old ? [next, context] : [n, c]))
-          return {
-            ...config,
-            contexts,
-            currentContext: Option.map(config.currentContext, (c) => c === old ? next : c)
-          }
-        })
-      )
-      yield* Console.log(`Renamed context '${old}' to '${next}'`)
-    })
-).pipe(Command.withDescription("Rename a context"))
-
-const set = Command.make(
-  "set",
-  {
-    name: nameArg("the context to edit (created when missing; then --server is required)"),
-    server: Options.text("server").pipe(Options.withDescription("daemon URL (a bare host gets https:// and :6443)"), Options.optional),
-    project: Options.text("project").pipe(Options.withDescription("default project (\"\" removes it)"), Options.optional)
-  },
-  ({ name, project, server }) =>
-    Effect.gen(function*() {
-      yield* validName(name)
-      const url = yield* Option.match(server, {
-        onNone: () => Effect.succeed(Option.none<string>()),
-        onSome: (s) => Effect.map(orFail(normalizeServer(s)), Option.some)
+export const rename = ({ next, old }: { readonly old: string; readonly next: string }) =>
+  Effect.gen(function*() {
+    yield* validName(next)
+    yield* update((config) =>
+      Effect.gen(function*() {
+        const context = yield* existing(config, old)
+        if (old !== next && config.contexts.has(next)) return yield* fail(`a context named '${next}' already exists`)
+        // keep the file order: the renamed context stays where it was
+        const contexts = new Map([...config.contexts].map(([n, c]) => n === old ? [next, context] : [n, c]))
+        return {
+          ...config,
+          contexts,
+          currentContext: Option.map(config.currentContext, (c) => c === old ? next : c)
+        }
       })
-      if (Option.isSome(project) && project.value !== "") {
-        const problem = nameProblem(project.value)
-        if (problem !== undefined) return yield* fail(`invalid --project: ${problem}`)
-      }
-      if (Option.isNone(url) && Option.isNone(project)) return yield* fail("nothing to set: pass --server and/or --project")
-      let created = false
-      let keptSecrets = false
-      yield* update((config) =>
-        Effect.gen(function*() {
-          const before = config.contexts.get(name)
-          if (before === undefined && Option.isNone(url)) {
-            return yield* fail(`no context named '${name}': pass --server to create it`)
-          }
-          created = before === undefined
-          keptSecrets = before !== undefined && Option.isSome(url) && url.value !== before.server &&
-            (before.token !== undefined || before.ca !== undefined)
-          const { project: _project, ...rest }: CliContext = before ?? { server: "" }
-          const keptProject = Option.match(project, {
-            onNone: () => Option.fromNullable(before?.project),
-            onSome: (p) => Option.liftPredicate(p, (s) => s !== "")
-          })
-          const context: CliContext = {
-            ...rest,
-            server: Option.getOrElse(url, () => rest.server),
-            ...Option.match(keptProject, { onNone: () => ({}), onSome: (p) => ({ project: p }) })
-          }
-          const contexts = new Map(config.contexts)
-          contexts.set(name, context)
-          return { ...config, contexts }
-        })
-      )
-      yield* Console.log(created ? `Created context '${name}'` : `Updated context '${name}'`)
-      if (keptSecrets) {
-        yield* Console.error(`note: context '${name}' keeps its token and pinned CA for the new server; replace them with helyos login`)
-      }
-    })
-).pipe(Command.withDescription("Create or edit a context's server and default project without logging in"))
+    )
+    yield* Console.log(`Renamed context '${old}' to '${next}'`)
+  })
 
-export const context = Command.make("context").pipe(
-  Command.withDescription("Contexts (named servers with their token and pinned CA): ls, use, current, rm, rename, set"),
-  Command.withSubcommands([list, listAlias, use, current, remove, rename, set])
-)
+export const set = (input: { readonly name: string; readonly server: string | undefined; readonly project: string | undefined }) =>
+  Effect.gen(function*() {
+    const { name } = input
+    const server = Option.fromNullable(input.server)
+    const project = Option.fromNullable(input.project)
+    yield* validName(name)
+    const url = yield* Option.match(server, {
+      onNone: () => Effect.succeed(Option.none<string>()),
+      onSome: (s) => Effect.map(orFail(normalizeServer(s)), Option.some)
+    })
+    if (Option.isSome(project) && project.value !== "") {
+      const problem = nameProblem(project.value)
+      if (problem !== undefined) return yield* fail(`invalid --project: ${problem}`)
+    }
+    if (Option.isNone(url) && Option.isNone(project)) return yield* fail("nothing to set: pass --server and/or --project")
+    let created = false
+    let keptSecrets = false
+    yield* update((config) =>
+      Effect.gen(function*() {
+        const before = config.contexts.get(name)
+        if (before === undefined && Option.isNone(url)) {
+          return yield* fail(`no context named '${name}': pass --server to create it`)
+        }
+        created = before === undefined
+        keptSecrets = before !== undefined && Option.isSome(url) && url.value !== before.server &&
+          (before.token !== undefined || before.ca !== undefined)
+        const { project: _project, ...rest }: CliContext = before ?? { server: "" }
+        const keptProject = Option.match(project, {
+          onNone: () => Option.fromNullable(before?.project),
+          onSome: (p) => Option.liftPredicate(p, (s) => s !== "")
+        })
+        const context: CliContext = {
+          ...rest,
+          server: Option.getOrElse(url, () => rest.server),
+          ...Option.match(keptProject, { onNone: () => ({}), onSome: (p) => ({ project: p }) })
+        }
+        const contexts = new Map(config.contexts)
+        contexts.set(name, context)
+        return { ...config, contexts }
+      })
+    )
+    yield* Console.log(created ? `Created context '${name}'` : `Updated context '${name}'`)
+    if (keptSecrets) {
+      yield* Console.error(`note: context '${name}' keeps its token and pinned CA for the new server; replace them with helyos login`)
+    }
+  })

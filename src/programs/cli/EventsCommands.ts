@@ -1,10 +1,10 @@
 // `helyos events`: the cluster's recent events, and with -f the live stream after them (until Ctrl-C).
-import { Command, Options } from "@effect/cli"
 import { HttpClientRequest } from "@effect/platform"
-import { Console, Effect, Either, Option, Schema, Stream } from "effect"
+import { Console, Effect, Either, Schema, Stream } from "effect"
 import { HelyosEvent } from "../../domain/HelyosEvent.js"
-import { connect, connectionOptions, unexpectedAnswer } from "./Connection.js"
-import { jsonOption } from "./Flags.js"
+import { EventsApi } from "../../services/api/EventsApi.js"
+import type { Globals } from "./CommandLine.js"
+import { clientApi, connect, unexpectedAnswer } from "./Connection.js"
 import { printJson } from "./Render.js"
 
 /** How many past events are shown when --limit is absent. */
@@ -43,47 +43,35 @@ export const sseItems = <E, R>(text: Stream.Stream<string, E, R>): Stream.Stream
     )
   )
 
-export const events = Command.make(
-  "events",
-  {
-    limit: Options.integer("limit").pipe(
-      Options.withDescription(`how many recent events to show first (default ${DEFAULT_LIMIT})`),
-      Options.optional
-    ),
-    follow: Options.boolean("follow").pipe(
-      Options.withAlias("f"),
-      Options.withDescription("then keep printing new events until Ctrl-C")
-    ),
-    json: jsonOption,
-    ...connectionOptions
-  },
-  ({ follow, json, limit, ...flags }) =>
-    Effect.gen(function*() {
-      const count = Option.getOrElse(limit, () => DEFAULT_LIMIT)
-      const { explainError, http, request } = yield* connect(flags)
-      if (!follow) {
-        const { events } = yield* request((api) => api.events.recent({ urlParams: { limit: count } }))
-        if (json) return yield* printJson(events)
-        if (events.length === 0) return yield* Console.log("No events.")
-        for (const event of events) yield* Console.log(eventLine(event))
-        return
-      }
-      const response = yield* http.execute(
-        HttpClientRequest.get("/api/v1/events", {
-          urlParams: { history: String(count) },
-          headers: { accept: "text/event-stream" }
-        })
-      ).pipe(Effect.catchAll(explainError))
-      if (response.status !== 200) return yield* explainError({ message: yield* unexpectedAnswer(response) })
-      // one line per event as it comes (JSON lines with --json); lag warnings go to stderr
-      yield* sseItems(response.stream.pipe(Stream.decodeText())).pipe(
-        Stream.runForEach((item) =>
-          item._tag === "Warning"
-            ? Console.error(`warning: ${item.warning}`)
-            : Console.log(json ? JSON.stringify(item.event) : eventLine(item.event))
-        ),
-        Effect.catchAll(explainError)
-      )
-      return yield* explainError({ message: "helyosd closed the event stream" })
-    }).pipe(Effect.scoped)
-).pipe(Command.withDescription("Print the cluster's recent events (-f: then follow them until Ctrl-C)"))
+export const events = (
+  { follow, json, limit }: { readonly limit: number | undefined; readonly follow: boolean; readonly json: boolean },
+  globals: Globals
+) =>
+  Effect.gen(function*() {
+    const count = limit ?? DEFAULT_LIMIT
+    const { explainError, http, request } = yield* connect(globals, clientApi(EventsApi))
+    if (!follow) {
+      const { events } = yield* request((api) => api.events.recent({ urlParams: { limit: count } }))
+      if (json) return yield* printJson(events)
+      if (events.length === 0) return yield* Console.log("No events.")
+      for (const event of events) yield* Console.log(eventLine(event))
+      return
+    }
+    const response = yield* http.execute(
+      HttpClientRequest.get("/api/v1/events", {
+        urlParams: { history: String(count) },
+        headers: { accept: "text/event-stream" }
+      })
+    ).pipe(Effect.catchAll(explainError))
+    if (response.status !== 200) return yield* explainError({ message: yield* unexpectedAnswer(response) })
+    // one line per event as it comes (JSON lines with --json); lag warnings go to stderr
+    yield* sseItems(response.stream.pipe(Stream.decodeText())).pipe(
+      Stream.runForEach((item) =>
+        item._tag === "Warning"
+          ? Console.error(`warning: ${item.warning}`)
+          : Console.log(json ? JSON.stringify(item.event) : eventLine(item.event))
+      ),
+      Effect.catchAll(explainError)
+    )
+    return yield* explainError({ message: "helyosd closed the event stream" })
+  }).pipe(Effect.scoped)

@@ -1,7 +1,6 @@
 // `helyos login SERVER` and `helyos logout [NAME]`: pin the daemon's CA (a file, a fingerprint, or a
 // typed confirmation on a terminal — never silently), validate the token with whoami over the pinned
 // connection, and store the context; logout drops the token but keeps the server and the pin.
-import { Args, Command, Options, Prompt } from "@effect/cli"
 import { HttpApiClient, HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Console, Duration, Effect, Either, Option, Redacted } from "effect"
 import { X509Certificate } from "node:crypto"
@@ -19,9 +18,15 @@ import {
 } from "../../domain/CliContext.js"
 import { nameProblem } from "../../domain/DeploymentSpec.js"
 import { colonHex, normalizeFingerprint, pemFingerprint, pinMatch } from "../../domain/Fingerprint.js"
-import { HelyosApi } from "../../services/api/HelyosApi.js"
+import { SystemApi } from "../../services/api/SystemApi.js"
+import { TokensApi } from "../../services/api/TokensApi.js"
+import type { Globals } from "./CommandLine.js"
 import { configPath, loadConfigForUpdate, writeConfig } from "./ConfigFile.js"
-import { CliError, helyosRoot, httpClientFor, isLoopback, transportProblem } from "./Connection.js"
+import { CliError, clientApi, httpClientFor, isLoopback, transportProblem } from "./Connection.js"
+import { ask, hidden } from "./Prompts.js"
+
+/** What login talks to: the public CA route and whoami. */
+const LoginApi = clientApi(SystemApi).add(TokensApi)
 
 /** How long login waits for /api/v1/ca and /api/v1/whoami. */
 const LOGIN_REQUEST_TIMEOUT = Duration.seconds(10)
@@ -53,17 +58,6 @@ const readStdinLine: Effect.Effect<Option.Option<string>, CliError> = Effect.asy
   return Effect.sync(() => finish(Effect.succeed(Option.none())))
 })
 
-/** Ask on stderr and read the answer typed on the terminal. */
-const ask = (question: string): Effect.Effect<string> =>
-  Effect.async((resume) => {
-    const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
-    rl.question(question, (answer) => {
-      rl.close()
-      resume(Effect.succeed(answer))
-    })
-    return Effect.sync(() => rl.close())
-  })
-
 // ---------------------------------------------------------------------------------------------
 // Talking to the daemon before a context exists
 
@@ -84,7 +78,7 @@ const errorOf = (response: HttpClientResponse.HttpClientResponse) =>
  */
 const apiClient = (server: string, trust: ServerTrust, token: Option.Option<Redacted.Redacted<string>>) =>
   Effect.flatMap(httpClientFor(trust), (http) =>
-    HttpApiClient.makeWith(HelyosApi, {
+    HttpApiClient.makeWith(LoginApi, {
       baseUrl: server,
       httpClient: HttpClient.filterStatusOk(Option.match(token, {
         onNone: () => http,
@@ -278,8 +272,8 @@ const givenToken = (flags: TokenFlags) =>
 
 const promptToken = (server: string) =>
   Effect.gen(function*() {
-    const typed = yield* Prompt.hidden({ message: `API token for ${server}` })
-    return yield* Option.match(nonEmptyToken(Redacted.value(typed)), {
+    const typed = yield* hidden(`API token for ${server}`)
+    return yield* Option.match(nonEmptyToken(typed), {
       onNone: () => fail("no token given"),
       onSome: Effect.succeed
     })
@@ -297,29 +291,33 @@ const save = (file: string, config: CliConfig) =>
 // ---------------------------------------------------------------------------------------------
 // Commands
 
-const loginOptions = {
-  name: Options.text("name").pipe(Options.withDescription("context name (default: from the host, e.g. helyos-acme-internal)"), Options.optional),
-  token: Options.redacted("token").pipe(Options.withDescription("API token nxa-api_… (else --token-stdin, $HELYOS_API_TOKEN, or a prompt)"), Options.optional),
-  tokenStdin: Options.boolean("token-stdin").pipe(Options.withDescription("read the token from the first line of stdin")),
-  caFile: Options.text("ca-file").pipe(Options.withDescription("pin this CA PEM file (no fetch)"), Options.optional),
-  caFingerprint: Options.text("ca-fingerprint").pipe(
-    Options.withDescription("pin the daemon's CA only if its SHA-256 is this (case, colons and sha256: do not matter)"),
-    Options.optional
-  ),
-  insecure: Options.boolean("insecure-skip-tls-verify").pipe(Options.withDescription("do not verify the server at all (warns)")),
-  project: Options.text("project").pipe(Options.withDescription("the context's default project"), Options.optional),
-  noSetCurrent: Options.boolean("no-set-current").pipe(Options.withDescription("keep the current context as it is"))
-} as const
+export interface LoginInput {
+  readonly server: string
+  readonly name: string | undefined
+  readonly token: string | undefined
+  readonly tokenStdin: boolean
+  readonly caFile: string | undefined
+  readonly caFingerprint: string | undefined
+  readonly insecureSkipTlsVerify: boolean
+  readonly project: string | undefined
+  readonly noSetCurrent: boolean
+}
 
-const serverArg = Args.text({ name: "SERVER" }).pipe(Args.withDescription("HOST, HOST:PORT or http(s)://HOST[:PORT] (a bare host gets https:// and :6443)"))
-
-export const login = Command.make("login", { server: serverArg, ...loginOptions }, (flags) =>
+export const login = (input: LoginInput, globals: Globals) =>
   Effect.gen(function*() {
-    const root = yield* helyosRoot
-    const server = yield* orFail(normalizeServer(flags.server))
+    const flags = {
+      name: Option.fromNullable(input.name),
+      caFile: Option.fromNullable(input.caFile),
+      caFingerprint: Option.fromNullable(input.caFingerprint),
+      insecure: input.insecureSkipTlsVerify,
+      project: Option.fromNullable(input.project),
+      tokenStdin: input.tokenStdin,
+      noSetCurrent: input.noSetCurrent
+    }
+    const server = yield* orFail(normalizeServer(input.server))
     const exclusive = [Option.isSome(flags.caFile), Option.isSome(flags.caFingerprint), flags.insecure].filter(Boolean).length
     if (exclusive > 1) return yield* fail("pass only one of --ca-file, --ca-fingerprint and --insecure-skip-tls-verify")
-    const token = Option.orElse(flags.token, () => root.token)
+    const token = Option.map(Option.fromNullable(input.token ?? globals.token), Redacted.make)
     if (Option.isSome(token) && flags.tokenStdin) return yield* fail("pass either --token or --token-stdin, not both")
     if (Option.isSome(flags.caFingerprint) && normalizeFingerprint(flags.caFingerprint.value) === undefined) {
       return yield* fail(`--ca-fingerprint '${flags.caFingerprint.value}' is not a SHA-256 fingerprint (64 hex digits, colons optional)`)
@@ -367,26 +365,21 @@ export const login = Command.make("login", { server: serverArg, ...loginOptions 
     })
     const current = flags.noSetCurrent ? "" : ", now the current context"
     yield* Console.log(`Logged in to ${server} as ${me.name} (scope ${me.scope}): context '${name}'${current}`)
-  })).pipe(Command.withDescription("Log in to a helyosd: pin its CA, check the token with whoami, and save a context"))
+  })
 
-export const logout = Command.make(
-  "logout",
-  { name: Args.text({ name: "NAME" }).pipe(Args.withDescription("the context (default: the active one)"), Args.optional) },
-  ({ name }) =>
-    Effect.gen(function*() {
-      const root = yield* helyosRoot
-      const file = configPath()
-      const config = yield* orFail(loadConfigForUpdate(file))
-      const active = yield* orFail(activeContext(config, Option.getOrUndefined(Option.orElse(name, () => root.context))))
-      if (Option.isNone(active)) return yield* fail("no active context to log out of: name one (helyos context ls)")
-      const [contextName, context] = active.value
-      if (context.token === undefined) {
-        return yield* Console.log(`context '${contextName}' holds no token: nothing to do`)
-      }
-      const { token: _token, tokenName: _tokenName, ...kept } = context
-      const contexts = new Map(config.contexts)
-      contexts.set(contextName, kept)
-      yield* save(file, { ...config, contexts })
-      yield* Console.log(`Logged out of context '${contextName}': token removed, server and pinned CA kept`)
-    })
-).pipe(Command.withDescription("Remove the token of a context (default: the active one); keep its server and CA"))
+export const logout = ({ name }: { readonly name: string | undefined }, globals: Globals) =>
+  Effect.gen(function*() {
+    const file = configPath()
+    const config = yield* orFail(loadConfigForUpdate(file))
+    const active = yield* orFail(activeContext(config, name ?? globals.context))
+    if (Option.isNone(active)) return yield* fail("no active context to log out of: name one (helyos context ls)")
+    const [contextName, context] = active.value
+    if (context.token === undefined) {
+      return yield* Console.log(`context '${contextName}' holds no token: nothing to do`)
+    }
+    const { token: _token, tokenName: _tokenName, ...kept } = context
+    const contexts = new Map(config.contexts)
+    contexts.set(contextName, kept)
+    yield* save(file, { ...config, contexts })
+    yield* Console.log(`Logged out of context '${contextName}': token removed, server and pinned CA kept`)
+  })

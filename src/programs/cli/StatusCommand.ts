@@ -1,9 +1,9 @@
 // `helyos status [--json]`: the cluster at a glance in one box (GET /api/v1/status).
-import { Command } from "@effect/cli"
 import { Console, Effect } from "effect"
 import { ClusterStatus } from "../../domain/ClusterStatus.js"
-import { connect, connectionOptions } from "./Connection.js"
-import { jsonOption } from "./Flags.js"
+import { StatusApi } from "../../services/api/StatusApi.js"
+import type { Globals } from "./CommandLine.js"
+import { clientApi, connect } from "./Connection.js"
 import { colourEnabled, printEncoded } from "./Render.js"
 
 const ANSI = /\u001b\[[0-9;]*m/g
@@ -55,14 +55,10 @@ export const statusBox = (status: ClusterStatus, colour: boolean): string => {
   ].join("\n")
 }
 
-export const status = Command.make(
-  "status",
-  { json: jsonOption, ...connectionOptions },
-  ({ json, ...flags }) =>
-    Effect.gen(function*() {
-      const { request } = yield* connect(flags)
-      const summary = yield* request((api) => api.status.summary())
-      if (json) return yield* printEncoded(ClusterStatus, summary)
-      yield* Console.log(statusBox(summary, colourEnabled(process.stdout, process.env)))
-    })
-).pipe(Command.withDescription("Show the cluster at a glance: mode, nodes, projects, deployments and pods by status"))
+export const status = ({ json }: { readonly json: boolean }, globals: Globals) =>
+  Effect.gen(function*() {
+    const { request } = yield* connect(globals, clientApi(StatusApi))
+    const summary = yield* request((api) => api.status.summary())
+    if (json) return yield* printEncoded(ClusterStatus, summary)
+    yield* Console.log(statusBox(summary, colourEnabled(process.stdout, process.env)))
+  })

@@ -1,11 +1,17 @@
 // `helyos pods`, `deployments`, `scale`, `stop`, `restart`, `rm` and `logs`: a deployment's life after deploy.
-import { Args, Command, Options } from "@effect/cli"
 import { HttpClientRequest } from "@effect/platform"
-import { Clock, Console, Effect, Option, Schema, Stream } from "effect"
+import { Clock, Console, Effect, Schema, Stream } from "effect"
 import { DeploymentView, podStatusLabel, type PodView } from "../../domain/Workload.js"
-import { connect, connectionOptions, unexpectedAnswer } from "./Connection.js"
-import { confirmed, connectInProject, jsonOption, projectFilter, projectOption, yesOption } from "./Flags.js"
+import { WorkloadsApi } from "../../services/api/WorkloadsApi.js"
+import type { Globals } from "./CommandLine.js"
+import { clientApi, connect, unexpectedAnswer } from "./Connection.js"
+import { confirmed, projectOrDefault } from "./Flags.js"
 import { age, printEncoded, printJson, renderTable } from "./Render.js"
+
+const Api = clientApi(WorkloadsApi)
+
+/** `?project=P` when a project is given, else every project. */
+const projectParam = (project: string | undefined) => (project === undefined ? {} : { project })
 
 /** "5m" rather than "5m ago" in tables. */
 const since = (iso: string, nowMs: number) => age(Date.parse(iso), nowMs).replace(/ ago$/, "")
@@ -51,116 +57,93 @@ export const deploymentsTable = (deployments: ReadonlyArray<DeploymentView>, now
       ])
     )
 
-export const pods = Command.make(
-  "pods",
-  { project: projectFilter, json: jsonOption, ...connectionOptions },
-  ({ json, project, ...flags }) =>
-    Effect.gen(function*() {
-      const { request } = yield* connect(flags)
-      const list = yield* request((api) => api.workloads.pods({ urlParams: Option.match(project, { onNone: () => ({}), onSome: (p) => ({ project: p }) }) }))
-      if (json) return yield* printJson(list)
-      yield* Console.log(podsTable(list, yield* Clock.currentTimeMillis))
-    })
-).pipe(Command.withDescription("List pods (every project, or one with -p)"))
+interface ListInput {
+  readonly project: string | undefined
+  readonly json: boolean
+}
 
-export const deployments = Command.make(
-  "deployments",
-  { project: projectFilter, json: jsonOption, ...connectionOptions },
-  ({ json, project, ...flags }) =>
-    Effect.gen(function*() {
-      const { request } = yield* connect(flags)
-      const list = yield* request((api) =>
-        api.workloads.deployments({ urlParams: Option.match(project, { onNone: () => ({}), onSome: (p) => ({ project: p }) }) }))
-      if (json) {
-        return yield* printEncoded(Schema.Array(DeploymentView), list)
-      }
-      yield* Console.log(deploymentsTable(list, yield* Clock.currentTimeMillis))
-    })
-).pipe(Command.withDescription("List deployments: status, ready/desired replicas, image"))
+export const pods = ({ json, project }: ListInput, globals: Globals) =>
+  Effect.gen(function*() {
+    const { request } = yield* connect(globals, Api)
+    const list = yield* request((api) => api.workloads.pods({ urlParams: projectParam(project) }))
+    if (json) return yield* printJson(list)
+    yield* Console.log(podsTable(list, yield* Clock.currentTimeMillis))
+  })
 
-const name = Args.text({ name: "NAME" }).pipe(Args.withDescription("the deployment's name"))
+export const deployments = ({ json, project }: ListInput, globals: Globals) =>
+  Effect.gen(function*() {
+    const { request } = yield* connect(globals, Api)
+    const list = yield* request((api) => api.workloads.deployments({ urlParams: projectParam(project) }))
+    if (json) return yield* printEncoded(Schema.Array(DeploymentView), list)
+    yield* Console.log(deploymentsTable(list, yield* Clock.currentTimeMillis))
+  })
 
-export const scale = Command.make(
-  "scale",
-  {
-    name,
-    replicas: Args.integer({ name: "REPLICAS" }).pipe(Args.withDescription("the desired number of pods (0 allowed)")),
-    project: projectOption,
-    json: jsonOption,
-    ...connectionOptions
+/** `connect`, with the project resolved: -p, else the active context's project, else `default`. */
+const connectInProject = (globals: Globals, project: string | undefined) =>
+  Effect.map(connect(globals, Api), (connection) => ({ ...connection, project: projectOrDefault(project, connection.project) }))
+
+interface DeploymentInput {
+  readonly name: string
+  readonly project: string | undefined
+}
+
+export const scale = (
+  { json, name, project, replicas }: DeploymentInput & { readonly replicas: number; readonly json: boolean },
+  globals: Globals
+) =>
+  Effect.gen(function*() {
+    const { project: p, request } = yield* connectInProject(globals, project)
+    const deployment = yield* request((api) => api.workloads.scale({ path: { project: p, name }, payload: { replicas } }))
+    if (json) return yield* printEncoded(DeploymentView, deployment)
+    yield* Console.log(`deployment ${p}/${name} scaled to ${deployment.replicas} replica(s)`)
+  })
+
+export const stop = ({ name, project }: DeploymentInput, globals: Globals) =>
+  Effect.gen(function*() {
+    const { project: p, request } = yield* connectInProject(globals, project)
+    yield* request((api) => api.workloads.stop({ path: { project: p, name } }))
+    yield* Console.log(`deployment ${p}/${name} stopped (definition kept; scale or deploy to start it again)`)
+  })
+
+export const restart = ({ json, name, project }: DeploymentInput & { readonly json: boolean }, globals: Globals) =>
+  Effect.gen(function*() {
+    const { project: p, request } = yield* connectInProject(globals, project)
+    const deployment = yield* request((api) => api.workloads.restart({ path: { project: p, name } }))
+    if (json) return yield* printEncoded(DeploymentView, deployment)
+    yield* Console.log(
+      `deployment ${p}/${name} restarting: each of its ${deployment.replicas} pod(s) is replaced by a fresh one, one at a time`
+    )
+  })
+
+export const rm = ({ name, project, yes }: DeploymentInput & { readonly yes: boolean }, globals: Globals) =>
+  Effect.gen(function*() {
+    const { project: p, request } = yield* connectInProject(globals, project)
+    yield* confirmed(yes, `remove deployment ${p}/${name} and its pods`)
+    yield* request((api) => api.workloads.remove({ path: { project: p, name } }))
+    yield* Console.log(`deployment ${p}/${name} removed`)
+  })
+
+export const logs = (
+  { follow, name, pod, project, tail }: DeploymentInput & {
+    readonly tail: number | undefined
+    readonly follow: boolean
+    readonly pod: string | undefined
   },
-  ({ json, name, project, replicas, ...flags }) =>
-    Effect.gen(function*() {
-      const { project: p, request } = yield* connectInProject(flags, project)
-      const deployment = yield* request((api) =>
-        api.workloads.scale({ path: { project: p, name }, payload: { replicas } }))
-      if (json) return yield* printEncoded(DeploymentView, deployment)
-      yield* Console.log(`deployment ${p}/${name} scaled to ${deployment.replicas} replica(s)`)
-    })
-).pipe(Command.withDescription("Set a deployment's replica count"))
-
-export const stop = Command.make(
-  "stop",
-  { name, project: projectOption, ...connectionOptions },
-  ({ name, project, ...flags }) =>
-    Effect.gen(function*() {
-      const { project: p, request } = yield* connectInProject(flags, project)
-      yield* request((api) => api.workloads.stop({ path: { project: p, name } }))
-      yield* Console.log(`deployment ${p}/${name} stopped (definition kept; scale or deploy to start it again)`)
-    })
-).pipe(Command.withDescription("Stop every pod of a deployment, keeping its definition"))
-
-export const restart = Command.make(
-  "restart",
-  { name, project: projectOption, json: jsonOption, ...connectionOptions },
-  ({ json, name, project, ...flags }) =>
-    Effect.gen(function*() {
-      const { project: p, request } = yield* connectInProject(flags, project)
-      const deployment = yield* request((api) => api.workloads.restart({ path: { project: p, name } }))
-      if (json) return yield* printEncoded(DeploymentView, deployment)
-      yield* Console.log(
-        `deployment ${p}/${name} restarting: each of its ${deployment.replicas} pod(s) is replaced by a fresh one, one at a time`
-      )
-    })
-).pipe(Command.withDescription("Replace every pod of a deployment with a fresh one (clean restart counters, out of a crash loop)"))
-
-export const rm = Command.make(
-  "rm",
-  { name, project: projectOption, yes: yesOption, ...connectionOptions },
-  ({ name, project, yes, ...flags }) =>
-    Effect.gen(function*() {
-      const { project: p, request } = yield* connectInProject(flags, project)
-      yield* confirmed(yes, `remove deployment ${p}/${name} and its pods`)
-      yield* request((api) => api.workloads.remove({ path: { project: p, name } }))
-      yield* Console.log(`deployment ${p}/${name} removed`)
-    })
-).pipe(Command.withDescription("Remove a deployment: its pods and its definition"))
-
-export const logs = Command.make(
-  "logs",
-  {
-    name,
-    project: projectOption,
-    tail: Options.integer("tail").pipe(Options.withDescription("start from the last N lines of each pod"), Options.optional),
-    follow: Options.boolean("follow").pipe(Options.withAlias("f"), Options.withDescription("keep streaming new lines")),
-    pod: Options.text("pod").pipe(Options.withDescription("one pod by name (e.g. api-0)"), Options.optional),
-    ...connectionOptions
-  },
-  ({ follow, name, pod, project, tail, ...flags }) =>
-    Effect.gen(function*() {
-      const { explainError, http, project: p } = yield* connectInProject(flags, project)
-      const params: Record<string, string> = { follow: String(follow) }
-      if (Option.isSome(tail)) params.tail = String(tail.value)
-      if (Option.isSome(pod)) params.pod = pod.value
-      const route = `/api/v1/projects/${encodeURIComponent(p)}/deployments/${encodeURIComponent(name)}/logs`
-      const response = yield* http.execute(HttpClientRequest.get(route, { urlParams: params })).pipe(
-        Effect.catchAll(explainError)
-      )
-      if (response.status !== 200) return yield* explainError({ message: yield* unexpectedAnswer(response) })
-      yield* response.stream.pipe(
-        Stream.decodeText(),
-        Stream.runForEach((text) => Effect.sync(() => void process.stdout.write(text))),
-        Effect.catchAll(explainError)
-      )
-    }).pipe(Effect.scoped)
-).pipe(Command.withDescription("Print a deployment's logs, `<pod> <line>` (-f follows)"))
+  globals: Globals
+) =>
+  Effect.gen(function*() {
+    const { explainError, http, project: p } = yield* connectInProject(globals, project)
+    const params: Record<string, string> = { follow: String(follow) }
+    if (tail !== undefined) params.tail = String(tail)
+    if (pod !== undefined) params.pod = pod
+    const route = `/api/v1/projects/${encodeURIComponent(p)}/deployments/${encodeURIComponent(name)}/logs`
+    const response = yield* http.execute(HttpClientRequest.get(route, { urlParams: params })).pipe(
+      Effect.catchAll(explainError)
+    )
+    if (response.status !== 200) return yield* explainError({ message: yield* unexpectedAnswer(response) })
+    yield* response.stream.pipe(
+      Stream.decodeText(),
+      Stream.runForEach((text) => Effect.sync(() => void process.stdout.write(text))),
+      Effect.catchAll(explainError)
+    )
+  }).pipe(Effect.scoped)
