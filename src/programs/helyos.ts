@@ -4,6 +4,7 @@
 // with it (scripts/build-cli.mjs bundles it so, splitting at each command's import).
 import { helyos } from "./cli/Commands.js"
 import { parseCommandLine } from "./cli/CommandLine.js"
+import { completions } from "./cli/Completion.js"
 import { renderHelp } from "./cli/Help.js"
 
 /** HELYOS_VERSION, written in by the bundler; an unbundled run reads it from the API module. */
@@ -15,6 +16,8 @@ const version = async (): Promise<string> =>
     : (await import("../services/api/SystemApi.js")).HELYOS_VERSION
 
 const main = async (argv: ReadonlyArray<string>) => {
+  // what the completion scripts ask: the candidates for the last word
+  if (argv[0] === "__complete") return void process.stdout.write(completions(helyos, argv.slice(1)).map((c) => `${c}\n`).join(""))
   const parsed = parseCommandLine(helyos, argv)
   switch (parsed._tag) {
     case "Help":

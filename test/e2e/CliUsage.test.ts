@@ -1,7 +1,7 @@
 // e2e: the built `helyos` as a user meets it before any daemon is involved — help, version, usage
 // errors (one line on stderr, exit 1, naming what was wrong and the closest real thing) and `init`.
-import { execFile } from "node:child_process"
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { execFile, execFileSync } from "node:child_process"
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { parseSpecText } from "../../src/domain/DeploymentSpec.js"
@@ -143,5 +143,27 @@ describe("helyos init", () => {
     expect(oneLine(await helyos(["init"], cwd))).toBe(
       "error: helyos init needs a NAME when not on a terminal: helyos init NAME [--image IMAGE]"
     )
+  })
+})
+
+describe("helyos completions", () => {
+  it("the bash script completes commands through `helyos __complete`", () => {
+    // `helyos` on the PATH, as an installed CLI is
+    const bin = tempDir("helyos-completion-")
+    writeFileSync(path.join(bin, "helyos"), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(helyosBin)} "$@"\n`)
+    chmodSync(path.join(bin, "helyos"), 0o755)
+    const complete = (...words: ReadonlyArray<string>) =>
+      execFileSync("bash", ["-c", [
+        "source <(helyos completions bash)",
+        `COMP_WORDS=(helyos ${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length}`,
+        "_helyos; printf '%s\\n' \"${COMPREPLY[@]}\""
+      ].join("; ")], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } }).toString().trim().split("\n")
+    expect(complete("de")).toEqual(["deploy", "deployments"])
+    expect(complete("node", "d")).toEqual(["drain"])
+    expect(complete("logs", "web", "--f")).toEqual(["--follow"])
+  })
+
+  it("an unknown shell is a usage error naming the ones there are", async () => {
+    expect(oneLine(await helyos(["completions", "tcsh"]))).toBe("error: SHELL expects one of bash, zsh, fish, got 'tcsh'")
   })
 })

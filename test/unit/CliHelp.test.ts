@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest"
 import { type Node, allCommands, closest, commandName, editDistance, parseCommandLine } from "../../src/programs/cli/CommandLine.js"
 import { helyos } from "../../src/programs/cli/Commands.js"
+import { completions } from "../../src/programs/cli/Completion.js"
 import { renderHelp, WIDTH, wrap } from "../../src/programs/cli/Help.js"
 
 const parse = (line: string) => parseCommandLine(helyos, line === "" ? [] : line.split(" "))
@@ -68,10 +69,11 @@ describe("helyos --help", () => {
       expect(help[0], name).toMatch(new RegExp(`^Usage:  ${name}( |$)`))
       expect(help.filter((line) => line.length > WIDTH), name).toEqual([])
       expect(help.join("\n"), name).not.toMatch(/user-defined piece of text|This setting is optional|An integer\./)
-      if (path.at(-1)!._tag === "Leaf") {
+      const leaf = path.at(-1)!
+      if (leaf._tag === "Leaf" && leaf.globals.length === 3) {
         expect(help.at(-1)).toBe("Global options --server, --token and --context work here too (see 'helyos --help').")
-        // `context set` has a --server of its own; elsewhere --server is only named in that last line
-        if (name !== "helyos context set") expect(help.filter((line) => line.includes("--server")), name).toHaveLength(1)
+        // --server is only named in that last line
+        expect(help.filter((line) => line.includes("--server")), name).toHaveLength(1)
       }
     }
   })
@@ -93,6 +95,17 @@ describe("helyos --help", () => {
       "  -h, --help           show help",
       "",
       "Global options --server, --token and --context work here too (see 'helyos --help')."
+    ])
+  })
+
+  it("a command that reads fewer global options names only those; one that reads none, none", () => {
+    const help = (name: string) => helpOf(allCommands(helyos).find((p) => commandName(p) === name)!)
+    expect(help("helyos context ls").at(-1)).toBe("Global option --context works here too (see 'helyos --help').")
+    expect(help("helyos init").join("\n")).not.toMatch(/Global option/)
+    // context set's --server is its own: the context's server
+    expect(help("helyos context set").filter((line) => line.includes("--server"))).toEqual([
+      "  NAME                 the context to edit (created when missing; then --server is required)",
+      "      --server URL     the context's daemon URL (a bare host gets https:// and :6443)"
     ])
   })
 
@@ -196,5 +209,21 @@ describe("parseCommandLine", () => {
     expect(parse("-V")).toEqual({ _tag: "Version" })
     expect(invalid("nodes --version")).toMatch(/^unknown option '--version' for 'helyos nodes'/)
     expect((await inputOf("secret set -p shop -- -odd-name")).input).toMatchObject({ name: "-odd-name", project: "shop" })
+  })
+})
+
+describe("completions (what `helyos __complete WORD…` answers)", () => {
+  it("offers the subcommands of the group reached, and the options of the command, by what is typed", () => {
+    expect(completions(helyos, ["no"])).toEqual(["nodes", "node"])
+    expect(completions(helyos, ["node", ""])).toEqual(["drain", "undrain", "rm"])
+    expect(completions(helyos, ["--server", "http://x", "cluster", "to"])).toEqual(["token"])
+    expect(completions(helyos, ["pods", "--p"])).toEqual(["--project"])
+    expect(completions(helyos, ["--"])).toContain("--server")
+  })
+
+  it("offers nothing (the shell completes files) for an option's value, an argument, or an unknown command", () => {
+    expect(completions(helyos, ["logs", "web", "-p", ""])).toEqual([])
+    expect(completions(helyos, ["deploy", ""])).toEqual([])
+    expect(completions(helyos, ["bogus", ""])).toEqual([])
   })
 })

@@ -110,6 +110,14 @@ export const optionalArg = (name: string, description: string): ArgSpec<string |
   parse: ok
 })
 
+/** One of `choices`. */
+export const choiceArg = <const C extends string>(name: string, choices: ReadonlyArray<C>, description: string): ArgSpec<C> => ({
+  name,
+  description,
+  optional: false,
+  parse: (raw) => choices.includes(raw as C) ? ok(raw as C) : bad(`expects one of ${choices.join(", ")}, got '${raw}'`)
+})
+
 export const integerArg = (name: string, description: string): ArgSpec<number> => ({
   name,
   description,
@@ -140,6 +148,8 @@ export interface Leaf {
   readonly options: Options
   /** positional, in key order */
   readonly args: Args
+  /** the global options it reads (help names them) */
+  readonly globals: ReadonlyArray<keyof Globals>
   readonly run: (input: any, globals: Globals) => Promise<Program>
 }
 
@@ -164,6 +174,8 @@ export const command = <const O extends Options = {}, const A extends Args = {}>
   readonly details?: ReadonlyArray<string>
   readonly options?: O
   readonly args?: A
+  /** default: all of them */
+  readonly globals?: ReadonlyArray<keyof Globals>
   readonly run: (input: Input<O, A>, globals: Globals) => Promise<Program>
 }): Leaf => ({
   _tag: "Leaf",
@@ -173,6 +185,7 @@ export const command = <const O extends Options = {}, const A extends Args = {}>
   details: def.details ?? [],
   options: def.options ?? {},
   args: def.args ?? {},
+  globals: def.globals ?? ["server", "token", "context"],
   run: def.run
 })
 

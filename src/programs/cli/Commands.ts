@@ -4,6 +4,7 @@
 import {
   arg,
   choice,
+  choiceArg,
   command,
   flag,
   type Group,
@@ -35,6 +36,7 @@ const init = command({
   ],
   args: { name: optionalArg("NAME", "project and deployment name (lowercase letters, digits, '-'); asked when omitted") },
   options: { image: text("IMAGE", "the container image (default: nginx:alpine)") },
+  globals: [],
   run: (input) => import("./InitCommand.js").then((m) => m.init(input))
 })
 
@@ -186,7 +188,7 @@ const top = command({
   summary: "Live view of nodes, pods and events (? lists the keys); a snapshot when piped",
   details: [
     "Keys: Tab / Shift+Tab cycle panels, j/k or Down/Up move, l or Enter shows the selected pod's logs, " +
-    "s scales its deployment, d deletes it (asks first), ? toggles help, q or Esc quits."
+    "s scales its deployment, d removes its deployment (asks y/N first), ? toggles help, q or Esc quits."
   ],
   options: { once: flag("print one snapshot and exit (what a pipe gets anyway)") },
   run: (input, globals) => import("./TopCommand.js").then((m) => m.top(input, globals))
@@ -292,6 +294,7 @@ const logout = command({
   name: "logout",
   summary: "Remove the token of a context (default: the active one), keeping its server and CA",
   args: { name: optionalArg("NAME", "the context (default: the active one)") },
+  globals: ["context"],
   run: (input, globals) => import("./LoginCommands.js").then((m) => m.logout(input, globals))
 })
 
@@ -338,29 +341,34 @@ const context = group("context", "Contexts: named servers with their token and p
     name: "ls",
     aliases: ["list"],
     summary: "List contexts (* marks the active one; TLS is pinned, system, insecure or http)",
+    globals: ["context"],
     run: (_input, globals) => import("./ContextCommands.js").then((m) => m.list(globals))
   }),
   command({
     name: "use",
     summary: "Make a context the current one",
     args: { name: contextName("the context to make current") },
+    globals: [],
     run: (input) => import("./ContextCommands.js").then((m) => m.use(input))
   }),
   command({
     name: "current",
     summary: "Print the active context's name and server",
+    globals: ["context"],
     run: (_input, globals) => import("./ContextCommands.js").then((m) => m.current(globals))
   }),
   command({
     name: "rm",
     summary: "Remove a context with its token and pinned CA",
     args: { name: contextName("the context to remove") },
+    globals: [],
     run: (input) => import("./ContextCommands.js").then((m) => m.remove(input))
   }),
   command({
     name: "rename",
     summary: "Rename a context",
     args: { old: arg("OLD", "the context's name"), next: arg("NEW", "its new name") },
+    globals: [],
     run: (input) => import("./ContextCommands.js").then((m) => m.rename(input))
   }),
   command({
@@ -371,9 +379,25 @@ const context = group("context", "Contexts: named servers with their token and p
       server: text("URL", "the context's daemon URL (a bare host gets https:// and :6443)"),
       project: text("NAME", "its default project (\"\" removes it)")
     },
+    globals: [],
     run: (input) => import("./ContextCommands.js").then((m) => m.set(input))
   })
 ])
+
+// ---------------------------------------------------------------------------------------------
+// Shell
+
+const completions = command({
+  name: "completions",
+  summary: "Print the shell completion script for bash, zsh or fish",
+  details: [
+    "bash: source <(helyos completions bash), or save it in /etc/bash_completion.d/helyos. zsh: " +
+    "source <(helyos completions zsh). fish: helyos completions fish | source."
+  ],
+  args: { shell: choiceArg("SHELL", ["bash", "zsh", "fish"], "bash, zsh or fish") },
+  globals: [],
+  run: (input) => import("./CompletionsCommand.js").then((m) => m.completions(input))
+})
 
 /** The whole CLI. */
 export const helyos: Group = {
@@ -384,6 +408,7 @@ export const helyos: Group = {
     { title: "Workloads", commands: [init, deploy, pods, deployments, logs, scale, stop, restart, rm, projects, secrets] },
     { title: "Watching", commands: [status, top, events] },
     { title: "Cluster", commands: [nodes, node, cluster] },
-    { title: "Access", commands: [login, logout, whoami, auth, context] }
+    { title: "Access", commands: [login, logout, whoami, auth, context] },
+    { title: "Shell", commands: [completions] }
   ]
 }

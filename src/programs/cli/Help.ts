@@ -125,9 +125,16 @@ const leafHelp = (path: ReadonlyArray<Node>, leaf: Leaf): ReadonlyArray<string> 
     "",
     "Options:",
     ...rows(options, [...argEntries, ...options]),
-    "",
-    "Global options --server, --token and --context work here too (see 'helyos --help')."
+    ...globalsLine(leaf)
   ]
+}
+
+/** Which global options the command reads, in one line (none: no line). */
+const globalsLine = (leaf: Leaf): ReadonlyArray<string> => {
+  const names = leaf.globals.map((g) => `--${g}`)
+  if (names.length === 0) return []
+  const list = names.length === 1 ? `option ${names[0]} works` : `options ${names.slice(0, -1).join(", ")} and ${names.at(-1)} work`
+  return ["", `Global ${list} here too (see 'helyos --help').`]
 }
 
 /** The help of the command at `path` under `root`: lines, none wider than WIDTH. */
