@@ -1,7 +1,7 @@
 // e2e: a real helyosd serving its REST API over HTTPS on 127.0.0.1 (--tls on), as a user meets it:
 // the login hint, /api/v1/ca, requests with and without the pinned CA, a restart with the same CA;
 // and the cleartext / flag refusals, which exit 1 before anything is opened.
-import { createHash } from "node:crypto"
+import { createHash, X509Certificate } from "node:crypto"
 import * as fs from "node:fs"
 import * as https from "node:https"
 import * as path from "node:path"
@@ -33,7 +33,8 @@ const get = (url: string, options: { ca?: string; insecure?: boolean; token?: st
 
 const errorCode = (promise: Promise<unknown>) => promise.then(() => "succeeded", (e: NodeJS.ErrnoException) => e.code ?? e.message)
 
-const sha256Colons = (text: string) => createHash("sha256").update(text).digest("hex").match(/../g)!.join(":")
+// the documented rule: SHA-256 of the certificate (DER), as `openssl x509 -fingerprint -sha256` prints it
+const sha256Colons = (pem: string) => createHash("sha256").update(new X509Certificate(pem).raw).digest("hex").match(/../g)!.join(":")
 
 const FINGERPRINT = /^INFO helyos login https:\/\/127\.0\.0\.1:(\d+) --ca-fingerprint ((?:[0-9a-f]{2}:){31}[0-9a-f]{2})$/
 

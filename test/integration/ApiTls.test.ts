@@ -24,7 +24,8 @@ const modeOf = (file: string) => fs.statSync(file).mode & 0o777
 /** The SANs a TLS client sees, in node's own words ("DNS:localhost", "IP Address:127.0.0.1"). */
 const sanEntries = (pem: string) => new X509Certificate(pem).subjectAltName!.split(", ").sort()
 
-const sha256Colons = (text: string) => createHash("sha256").update(text).digest("hex").match(/../g)!.join(":")
+// the documented rule: SHA-256 of the certificate (DER), as `openssl x509 -fingerprint -sha256` prints it
+const sha256Colons = (pem: string) => createHash("sha256").update(new X509Certificate(pem).raw).digest("hex").match(/../g)!.join(":")
 
 const material = (dir: string, names: ReadonlyArray<string>) => Effect.runPromise(selfSignedMaterial(dir, names))
 
@@ -175,7 +176,7 @@ describe("self-signed API TLS material", () => {
 describe("HTTPS listener and GET /api/v1/ca", () => {
   const selfSignedApi = (dir: string) => apiOn("single", undefined, Layer.effect(ApiTls, selfSignedMaterial(dir, BASE_NAMES)))
 
-  it.scopedLive("/api/v1/ca's fingerprint is the SHA-256 of its PEM, and that CA verifies the served chain", () =>
+  it.scopedLive("/api/v1/ca's fingerprint is the SHA-256 of its certificate, and that CA verifies the served chain", () =>
     Effect.gen(function*() {
       const { port, url } = yield* ApiServer
       expect(url).toBe(`https://127.0.0.1:${port}`)
