@@ -120,7 +120,7 @@ describe("observability of a running cluster (real processes)", () => {
       expect(screen).toContain("\u001b[?1049h\u001b[?25l")
       expect(screen.trimEnd().endsWith("\u001b[?25h\u001b[?1049l")).toBe(true)
       expect(screen).toMatch(/sleeper-1 +\S+ +(master|w1) +Running/)
-      expect(screen).toContain("q quits")
+      expect(screen).toContain("? help · q quit")
     }
   }, 60_000)
 
@@ -157,7 +157,7 @@ describe("observability of a running cluster (real processes)", () => {
     expect(series(page.text, "helyos_http_requests_total")).toEqual(expect.arrayContaining([
       expect.objectContaining({ method: "GET", path: "/api/v1/status", status: "200" }),
       expect.objectContaining({ method: "GET", path: "/api/v1/nodes/stats", status: "200" }),
-      expect.objectContaining({ method: "POST", path: "/api/v1/deploy", status: "200" })
+      expect.objectContaining({ method: "POST", path: "/api/v1/deploy", status: "201" })
     ]))
   })
 })
