@@ -33,6 +33,21 @@ export const PodCounts = Schema.Struct({
   failed: Count
 })
 
+/**
+ * Service discovery on the daemon answering: `embedded` with where its resolver listens and how many
+ * records it answers from (its own pods' live state over the published set), or `noop`.
+ */
+export const DnsStatus = Schema.Struct({
+  mode: Schema.Literal("noop", "embedded"),
+  /** IP:PORT of this node's resolver; null with noop */
+  listen: Schema.NullOr(Schema.String),
+  records: Count,
+  revision: Count
+})
+export type DnsStatus = typeof DnsStatus.Type
+
+export const DNS_OFF: DnsStatus = { mode: "noop", listen: null, records: 0, revision: 0 }
+
 /** What `helyos status --json` prints. */
 export const ClusterStatus = Schema.Struct({
   cluster: ClusterKind,
@@ -40,7 +55,9 @@ export const ClusterStatus = Schema.Struct({
   nodes_by_status: NodesByStatus,
   projects: Count,
   deployments: DeploymentCounts,
-  pods: PodCounts
+  pods: PodCounts,
+  /** an older daemon says nothing about DNS: shown as off */
+  dns: Schema.optionalWith(DnsStatus, { default: () => DNS_OFF })
 })
 export type ClusterStatus = typeof ClusterStatus.Type
 
@@ -57,6 +74,7 @@ export const summarizeCluster = (input: {
   readonly projects: number
   readonly deployments: ReadonlyArray<{ readonly status: DeploymentStatus }>
   readonly pods: ReadonlyArray<{ readonly status: PodStatus }>
+  readonly dns?: DnsStatus
 }): ClusterStatus => {
   const nodes = zeros(NodesByStatus)
   for (const node of input.nodes) nodes[nodeKey[node.status]]++
@@ -70,6 +88,7 @@ export const summarizeCluster = (input: {
     nodes_by_status: nodes,
     projects: input.projects,
     deployments,
-    pods
+    pods,
+    dns: input.dns ?? DNS_OFF
   }
 }

@@ -1,6 +1,8 @@
 // What a master says to one worker on its stream: its desired pod set, a request for a pod's logs,
-// that it was removed (the last message), and the ack of a ping. The gRPC edge translates them.
+// that it was removed (the last message), the ack of a ping, and (--dns-mode embedded) the cluster's
+// DNS records. The gRPC edge translates them.
 import { Schema } from "effect"
+import { DnsDelta, DnsSnapshot } from "./dns/Records.js"
 import { LogRequest } from "./LogRequest.js"
 import { Assignment } from "./PodAssignment.js"
 
@@ -20,5 +22,26 @@ export interface RemovedMessage extends Schema.Schema.Type<typeof RemovedMessage
 export const AckMessage = Schema.TaggedStruct("Ack", { seq: Schema.Number, serverTimeMs: Schema.Number })
 export interface AckMessage extends Schema.Schema.Type<typeof AckMessage> {}
 
-export const MasterMessage = Schema.Union(AssignmentMessage, LogRequestMessage, RemovedMessage, AckMessage)
-export type MasterMessage = AssignmentMessage | LogRequestMessage | RemovedMessage | AckMessage
+/** Every DNS record of the cluster at one revision: sent right after the stream's first Assignment. */
+export const DnsSnapshotMessage = Schema.TaggedStruct("DnsSnapshot", { snapshot: DnsSnapshot })
+export interface DnsSnapshotMessage extends Schema.Schema.Type<typeof DnsSnapshotMessage> {}
+
+/** The next revision's DNS changes (sent in revision order after the snapshot). */
+export const DnsDeltaMessage = Schema.TaggedStruct("DnsDelta", { delta: DnsDelta })
+export interface DnsDeltaMessage extends Schema.Schema.Type<typeof DnsDeltaMessage> {}
+
+export const MasterMessage = Schema.Union(
+  AssignmentMessage,
+  LogRequestMessage,
+  RemovedMessage,
+  AckMessage,
+  DnsSnapshotMessage,
+  DnsDeltaMessage
+)
+export type MasterMessage =
+  | AssignmentMessage
+  | LogRequestMessage
+  | RemovedMessage
+  | AckMessage
+  | DnsSnapshotMessage
+  | DnsDeltaMessage

@@ -2,6 +2,7 @@
 // views the REST API shows (snake_case, RFC 3339), plus the names and statuses derived from them.
 import { Schema } from "effect"
 import { DeploymentSpec } from "./DeploymentSpec.js"
+import { deploymentDnsName, podDnsName } from "./dns/Names.js"
 import { NodeId } from "./Node.js"
 import { rfc3339 } from "./Time.js"
 
@@ -186,7 +187,9 @@ export const DeploymentView = Schema.Struct({
   /** the spec as JSON, defaults filled in */
   spec: DeploymentSpec,
   created_at: Schema.String,
-  updated_at: Schema.String
+  updated_at: Schema.String,
+  /** `<deployment>.<project>.internal` (every ready pod) with `--dns-mode embedded`; null with noop */
+  dns_name: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
 })
 export type DeploymentView = typeof DeploymentView.Type
 
@@ -214,6 +217,8 @@ export const PodView = Schema.Struct({
   /** when the current container started; null while none runs */
   started_at: Schema.NullOr(Schema.String),
   created_at: Schema.String,
+  /** `<deployment>-<replica_index>.<project>.internal` with `--dns-mode embedded`; null with noop */
+  dns_name: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
   /** why the pod is pending or failed */
   message: Schema.optionalWith(Schema.String, { exact: true })
 })
@@ -225,11 +230,15 @@ export const toProjectView = (project: ProjectRecord): ProjectView => ({
   created_at: rfc3339(project.createdAtMs)
 })
 
-/** `status` is passed in: it depends on the project too (see effectiveReplicas / deploymentStatus). */
+/**
+ * `status` is passed in: it depends on the project too (see effectiveReplicas / deploymentStatus).
+ * `dns`: whether the daemon answers `.internal` names (--dns-mode embedded), so the view shows its name.
+ */
 export const toDeploymentView = (
   deployment: DeploymentRecord,
   pods: ReadonlyArray<{ readonly status: PodStatus }>,
-  status: DeploymentStatus
+  status: DeploymentStatus,
+  dns = false
 ): DeploymentView => ({
   id: deployment.id,
   project: deployment.project,
@@ -240,10 +249,11 @@ export const toDeploymentView = (
   status,
   spec: deployment.spec,
   created_at: rfc3339(deployment.createdAtMs),
-  updated_at: rfc3339(deployment.updatedAtMs)
+  updated_at: rfc3339(deployment.updatedAtMs),
+  dns_name: dns ? deploymentDnsName(deployment.project, deployment.name) : null
 })
 
-export const toPodView = (pod: PodRecord, nodeName: string | null): PodView => ({
+export const toPodView = (pod: PodRecord, nodeName: string | null, dns = false): PodView => ({
   id: pod.id,
   name: podName(pod.deploymentName, pod.replicaIndex),
   project: pod.project,
@@ -262,5 +272,6 @@ export const toPodView = (pod: PodRecord, nodeName: string | null): PodView => (
   health: pod.health ?? null,
   started_at: pod.startedAtMs === undefined ? null : rfc3339(pod.startedAtMs),
   created_at: rfc3339(pod.createdAtMs),
+  dns_name: dns ? podDnsName(pod.project, pod.deploymentName, pod.replicaIndex) : null,
   ...(pod.message === undefined ? {} : { message: pod.message })
 })

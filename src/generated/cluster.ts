@@ -58,7 +58,15 @@ export interface RegisterReply {
 
 /** Worker -> master on the Connect stream. */
 export interface WorkerMessage {
-  kind?: { $case: "ping"; value: Ping } | undefined;
+  kind?: { $case: "ping"; value: Ping } | { $case: "dnsResync"; value: DnsResync } | undefined;
+}
+
+/**
+ * The worker's DNS record set missed a revision (a delta did not follow the one it holds): send a
+ * full DnsSnapshot on this stream. `revision` is the one it holds.
+ */
+export interface DnsResync {
+  revision: number;
 }
 
 export interface Ping {
@@ -104,13 +112,19 @@ export interface PodStatus {
   startedAtMs: number;
 }
 
-/** Master -> worker on the Connect stream. */
+/**
+ * Master -> worker on the Connect stream. With --dns-mode embedded the master also sends the cluster's
+ * DNS records: a DnsSnapshot right after the stream's first Assignment (and on a DnsResync), then a
+ * DnsDelta for each revision, in order.
+ */
 export interface MasterMessage {
   kind?:
     | { $case: "ack"; value: Ack }
     | { $case: "assignment"; value: Assignment }
     | { $case: "logRequest"; value: LogRequest }
     | { $case: "removed"; value: Removed }
+    | { $case: "dnsSnapshot"; value: DnsSnapshot }
+    | { $case: "dnsDelta"; value: DnsDelta }
     | undefined;
 }
 
@@ -186,6 +200,38 @@ export interface LogRequest {
 /** The node was removed by an operator: the worker must stop instead of rejoining. */
 export interface Removed {
   reason: string;
+}
+
+/**
+ * One pod as the node-local resolvers know it: <deployment>.<project>.internal and
+ * <deployment>-<replica_index>.<project>.internal answer its addresses while it is ready.
+ */
+export interface DnsRecord {
+  podId: string;
+  project: string;
+  deployment: string;
+  replicaIndex: number;
+  /** where it runs (only that node's pods identify who asks; without the overlay only they are answered) */
+  nodeId: string;
+  nodeName: string;
+  ipv4: string;
+  /** "" when it has none */
+  ipv6: string;
+  /** Running and passing its health check, or Running without one */
+  ready: boolean;
+}
+
+/** Every record at one revision: replaces whatever the worker held (a restarted master counts anew). */
+export interface DnsSnapshot {
+  revision: number;
+  records: DnsRecord[];
+}
+
+/** What takes the set from revision - 1 to revision: records added or replaced (by pod id), pods removed. */
+export interface DnsDelta {
+  revision: number;
+  upsert: DnsRecord[];
+  remove: string[];
 }
 
 export interface LogChunk {
@@ -582,6 +628,9 @@ export const WorkerMessage: MessageFns<WorkerMessage> = {
       case "ping":
         Ping.encode(message.kind.value, writer.uint32(10).fork()).join();
         break;
+      case "dnsResync":
+        DnsResync.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
     }
     return writer;
   },
@@ -607,6 +656,14 @@ export const WorkerMessage: MessageFns<WorkerMessage> = {
             message.kind = { $case: "ping", value: Ping.decode(reader, reader.uint32()) };
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "dnsResync", value: DnsResync.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -620,13 +677,23 @@ export const WorkerMessage: MessageFns<WorkerMessage> = {
   },
 
   fromJSON(object: any): WorkerMessage {
-    return { kind: isSet(object.ping) ? { $case: "ping", value: Ping.fromJSON(object.ping) } : undefined };
+    return {
+      kind: isSet(object.ping)
+        ? { $case: "ping", value: Ping.fromJSON(object.ping) }
+        : isSet(object.dnsResync)
+        ? { $case: "dnsResync", value: DnsResync.fromJSON(object.dnsResync) }
+        : isSet(object.dns_resync)
+        ? { $case: "dnsResync", value: DnsResync.fromJSON(object.dns_resync) }
+        : undefined,
+    };
   },
 
   toJSON(message: WorkerMessage): unknown {
     const obj: any = {};
     if (message.kind?.$case === "ping") {
       obj.ping = Ping.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "dnsResync") {
+      obj.dnsResync = DnsResync.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -643,7 +710,80 @@ export const WorkerMessage: MessageFns<WorkerMessage> = {
         }
         break;
       }
+      case "dnsResync": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "dnsResync", value: DnsResync.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseDnsResync(): DnsResync {
+  return { revision: 0 };
+}
+
+export const DnsResync: MessageFns<DnsResync> = {
+  encode(message: DnsResync, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== 0) {
+      writer.uint32(8).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DnsResync {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDnsResync();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DnsResync {
+    return { revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0 };
+  },
+
+  toJSON(message: DnsResync): unknown {
+    const obj: any = {};
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DnsResync>, I>>(base?: I): DnsResync {
+    return DnsResync.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DnsResync>, I>>(object: I): DnsResync {
+    const message = createBaseDnsResync();
+    message.revision = object.revision ?? 0;
     return message;
   },
 };
@@ -1237,6 +1377,12 @@ export const MasterMessage: MessageFns<MasterMessage> = {
       case "removed":
         Removed.encode(message.kind.value, writer.uint32(34).fork()).join();
         break;
+      case "dnsSnapshot":
+        DnsSnapshot.encode(message.kind.value, writer.uint32(42).fork()).join();
+        break;
+      case "dnsDelta":
+        DnsDelta.encode(message.kind.value, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1286,6 +1432,22 @@ export const MasterMessage: MessageFns<MasterMessage> = {
             message.kind = { $case: "removed", value: Removed.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.kind = { $case: "dnsSnapshot", value: DnsSnapshot.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.kind = { $case: "dnsDelta", value: DnsDelta.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1310,6 +1472,14 @@ export const MasterMessage: MessageFns<MasterMessage> = {
         ? { $case: "logRequest", value: LogRequest.fromJSON(object.log_request) }
         : isSet(object.removed)
         ? { $case: "removed", value: Removed.fromJSON(object.removed) }
+        : isSet(object.dnsSnapshot)
+        ? { $case: "dnsSnapshot", value: DnsSnapshot.fromJSON(object.dnsSnapshot) }
+        : isSet(object.dns_snapshot)
+        ? { $case: "dnsSnapshot", value: DnsSnapshot.fromJSON(object.dns_snapshot) }
+        : isSet(object.dnsDelta)
+        ? { $case: "dnsDelta", value: DnsDelta.fromJSON(object.dnsDelta) }
+        : isSet(object.dns_delta)
+        ? { $case: "dnsDelta", value: DnsDelta.fromJSON(object.dns_delta) }
         : undefined,
     };
   },
@@ -1324,6 +1494,10 @@ export const MasterMessage: MessageFns<MasterMessage> = {
       obj.logRequest = LogRequest.toJSON(message.kind.value);
     } else if (message.kind?.$case === "removed") {
       obj.removed = Removed.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "dnsSnapshot") {
+      obj.dnsSnapshot = DnsSnapshot.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "dnsDelta") {
+      obj.dnsDelta = DnsDelta.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -1355,6 +1529,18 @@ export const MasterMessage: MessageFns<MasterMessage> = {
       case "removed": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "removed", value: Removed.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "dnsSnapshot": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "dnsSnapshot", value: DnsSnapshot.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "dnsDelta": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "dnsDelta", value: DnsDelta.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -2487,6 +2673,415 @@ export const Removed: MessageFns<Removed> = {
   fromPartial<I extends Exact<DeepPartial<Removed>, I>>(object: I): Removed {
     const message = createBaseRemoved();
     message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseDnsRecord(): DnsRecord {
+  return {
+    podId: "",
+    project: "",
+    deployment: "",
+    replicaIndex: 0,
+    nodeId: "",
+    nodeName: "",
+    ipv4: "",
+    ipv6: "",
+    ready: false,
+  };
+}
+
+export const DnsRecord: MessageFns<DnsRecord> = {
+  encode(message: DnsRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.podId !== "") {
+      writer.uint32(10).string(message.podId);
+    }
+    if (message.project !== "") {
+      writer.uint32(18).string(message.project);
+    }
+    if (message.deployment !== "") {
+      writer.uint32(26).string(message.deployment);
+    }
+    if (message.replicaIndex !== 0) {
+      writer.uint32(32).uint32(message.replicaIndex);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(42).string(message.nodeId);
+    }
+    if (message.nodeName !== "") {
+      writer.uint32(50).string(message.nodeName);
+    }
+    if (message.ipv4 !== "") {
+      writer.uint32(58).string(message.ipv4);
+    }
+    if (message.ipv6 !== "") {
+      writer.uint32(66).string(message.ipv6);
+    }
+    if (message.ready !== false) {
+      writer.uint32(72).bool(message.ready);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DnsRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDnsRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.podId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.project = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.deployment = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.replicaIndex = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nodeName = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.ipv4 = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.ipv6 = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.ready = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DnsRecord {
+    return {
+      podId: isSet(object.podId)
+        ? globalThis.String(object.podId)
+        : isSet(object.pod_id)
+        ? globalThis.String(object.pod_id)
+        : "",
+      project: isSet(object.project) ? globalThis.String(object.project) : "",
+      deployment: isSet(object.deployment) ? globalThis.String(object.deployment) : "",
+      replicaIndex: isSet(object.replicaIndex)
+        ? globalThis.Number(object.replicaIndex)
+        : isSet(object.replica_index)
+        ? globalThis.Number(object.replica_index)
+        : 0,
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      nodeName: isSet(object.nodeName)
+        ? globalThis.String(object.nodeName)
+        : isSet(object.node_name)
+        ? globalThis.String(object.node_name)
+        : "",
+      ipv4: isSet(object.ipv4) ? globalThis.String(object.ipv4) : "",
+      ipv6: isSet(object.ipv6) ? globalThis.String(object.ipv6) : "",
+      ready: isSet(object.ready) ? globalThis.Boolean(object.ready) : false,
+    };
+  },
+
+  toJSON(message: DnsRecord): unknown {
+    const obj: any = {};
+    if (message.podId !== "") {
+      obj.podId = message.podId;
+    }
+    if (message.project !== "") {
+      obj.project = message.project;
+    }
+    if (message.deployment !== "") {
+      obj.deployment = message.deployment;
+    }
+    if (message.replicaIndex !== 0) {
+      obj.replicaIndex = Math.round(message.replicaIndex);
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.nodeName !== "") {
+      obj.nodeName = message.nodeName;
+    }
+    if (message.ipv4 !== "") {
+      obj.ipv4 = message.ipv4;
+    }
+    if (message.ipv6 !== "") {
+      obj.ipv6 = message.ipv6;
+    }
+    if (message.ready !== false) {
+      obj.ready = message.ready;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DnsRecord>, I>>(base?: I): DnsRecord {
+    return DnsRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DnsRecord>, I>>(object: I): DnsRecord {
+    const message = createBaseDnsRecord();
+    message.podId = object.podId ?? "";
+    message.project = object.project ?? "";
+    message.deployment = object.deployment ?? "";
+    message.replicaIndex = object.replicaIndex ?? 0;
+    message.nodeId = object.nodeId ?? "";
+    message.nodeName = object.nodeName ?? "";
+    message.ipv4 = object.ipv4 ?? "";
+    message.ipv6 = object.ipv6 ?? "";
+    message.ready = object.ready ?? false;
+    return message;
+  },
+};
+
+function createBaseDnsSnapshot(): DnsSnapshot {
+  return { revision: 0, records: [] };
+}
+
+export const DnsSnapshot: MessageFns<DnsSnapshot> = {
+  encode(message: DnsSnapshot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== 0) {
+      writer.uint32(8).uint64(message.revision);
+    }
+    for (const v of message.records) {
+      DnsRecord.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DnsSnapshot {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDnsSnapshot();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.records.push(DnsRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DnsSnapshot {
+    return {
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      records: globalThis.Array.isArray(object?.records) ? object.records.map((e: any) => DnsRecord.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DnsSnapshot): unknown {
+    const obj: any = {};
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => DnsRecord.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DnsSnapshot>, I>>(base?: I): DnsSnapshot {
+    return DnsSnapshot.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DnsSnapshot>, I>>(object: I): DnsSnapshot {
+    const message = createBaseDnsSnapshot();
+    message.revision = object.revision ?? 0;
+    message.records = object.records?.map((e) => DnsRecord.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDnsDelta(): DnsDelta {
+  return { revision: 0, upsert: [], remove: [] };
+}
+
+export const DnsDelta: MessageFns<DnsDelta> = {
+  encode(message: DnsDelta, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revision !== 0) {
+      writer.uint32(8).uint64(message.revision);
+    }
+    for (const v of message.upsert) {
+      DnsRecord.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.remove) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DnsDelta {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDnsDelta();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.upsert.push(DnsRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.remove.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DnsDelta {
+    return {
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      upsert: globalThis.Array.isArray(object?.upsert) ? object.upsert.map((e: any) => DnsRecord.fromJSON(e)) : [],
+      remove: globalThis.Array.isArray(object?.remove) ? object.remove.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: DnsDelta): unknown {
+    const obj: any = {};
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.upsert?.length) {
+      obj.upsert = message.upsert.map((e) => DnsRecord.toJSON(e));
+    }
+    if (message.remove?.length) {
+      obj.remove = message.remove;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DnsDelta>, I>>(base?: I): DnsDelta {
+    return DnsDelta.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DnsDelta>, I>>(object: I): DnsDelta {
+    const message = createBaseDnsDelta();
+    message.revision = object.revision ?? 0;
+    message.upsert = object.upsert?.map((e) => DnsRecord.fromPartial(e)) || [];
+    message.remove = object.remove?.map((e) => e) || [];
     return message;
   },
 };

@@ -27,13 +27,22 @@ const helyosd = Command.make("helyosd", daemonFlags, (flags) =>
         // unusable TLS material (a bad --tls-cert, a broken CA in the data dir): one line, exit 1
         Effect.catchTag("ApiTlsMaterialError", (e) => Effect.fail(new Refused(e.message))),
         // a master.key of the wrong size or unreadable: refuse rather than replace it (secrets would be lost)
-        Effect.catchTag("MasterKeyInvalid", (e) => Effect.fail(new Refused(e.message)))
+        Effect.catchTag("MasterKeyInvalid", (e) => Effect.fail(new Refused(e.message))),
+        // --dns-mode embedded: the listen address taken or not ours to add (not root): one line, exit 1
+        Effect.catchTags({
+          DnsListenError: (e) => Effect.fail(new Refused(e.message)),
+          DnsAddressError: (e) => Effect.fail(new Refused(e.message))
+        })
       )
     }
     return yield* runWorker(config).pipe(
       Logger.withMinimumLogLevel(level),
       // --metrics-port taken: one line, exit 1
       Effect.catchTag("WorkerHttpListenError", (e) => Effect.fail(new Refused(e.message))),
+      Effect.catchTags({
+        DnsListenError: (e) => Effect.fail(new Refused(e.message)),
+        DnsAddressError: (e) => Effect.fail(new Refused(e.message))
+      }),
       Effect.catchTag("WorkerStopped", (e) =>
         e.reason === "Removed"
           // removed by an operator: a clean stop, so a supervisor does not bring it back

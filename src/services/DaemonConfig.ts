@@ -4,9 +4,28 @@ import { Context, Duration, Layer, Option, type Redacted } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
 import { defaultThrottleRules, type ThrottleRules } from "../domain/AuthThrottle.js"
+import type { HostPort } from "../domain/dns/Upstreams.js"
 import { defaultRestartRules, type RestartRules } from "../domain/RestartRules.js"
 
 export type DaemonMode = "single" | "master" | "worker"
+
+/** --dns-mode: noop (no resolver; pods use Docker's DNS only) or embedded (a resolver on this node). */
+export type DnsMode = "noop" | "embedded"
+
+/**
+ * The default address of every node's resolver: link-local, the same on every node (as Kubernetes'
+ * NodeLocal DNSCache uses), put on an interface of its own when the host lacks it.
+ */
+export const DEFAULT_DNS_LISTEN: HostPort = { host: "169.254.20.10", port: 53 }
+
+/** --overlay, --cluster-cidr, --wg-port: accepted and checked; they take effect with the overlay network (not yet). */
+export interface OverlaySettings {
+  readonly enabled: boolean
+  /** the pod address pool the overlay will split among the nodes */
+  readonly clusterCidr: string
+  /** the WireGuard UDP port */
+  readonly wgPort: number
+}
 
 /** How the REST API is served (--tls and friends). */
 export interface ApiTlsSettings {
@@ -78,6 +97,25 @@ export interface DaemonConfigShape {
    * master has probably replaced them); none = keep serving through any disconnection (the default).
    */
   readonly stopAfterDisconnect: Option.Option<Duration.Duration>
+  /**
+   * Service discovery. embedded: this node runs a resolver answering `<deployment>.<project>.internal`
+   * and `<deployment>-<n>.<project>.internal` (a master also publishes the records to its workers),
+   * and its pods are pointed at it; noop: neither, pods use Docker's DNS only.
+   */
+  readonly dnsMode: DnsMode
+  /**
+   * Where this node's resolver answers, UDP and TCP. Pods are pointed at its address, and Docker
+   * forwards to port 53 only, so another port serves the node itself only.
+   */
+  readonly dnsListen: HostPort
+  /** Where names outside `.internal` go, in order; none = the nameservers of /etc/resolv.conf, read at start. */
+  readonly dnsUpstreams: Option.Option<ReadonlyArray<HostPort>>
+  /** TTL of `.internal` answers: short, so a moved pod is not cached for long. */
+  readonly dnsTtl: Duration.Duration
+  /** How often the resolver overlays this node's own pods' live state on the master's records. */
+  readonly dnsLocalRefresh: Duration.Duration
+  /** accepted, not yet in effect (the overlay network is the next step) */
+  readonly overlay: OverlaySettings
 }
 
 const homeDir = () => os.homedir() || "/var/lib/helyos"
@@ -112,7 +150,16 @@ export const defaults: DaemonConfigShape = {
   authThrottle: defaultThrottleRules,
   enginePingTimeout: Duration.seconds(5),
   // off, as in Nomad, Swarm and Kubernetes: a master that is down must never take the workloads with it
-  stopAfterDisconnect: Option.none()
+  stopAfterDisconnect: Option.none(),
+  // off by default, as documented (docs §1.12); `--dns-mode embedded` turns it on
+  dnsMode: "noop",
+  dnsListen: DEFAULT_DNS_LISTEN,
+  dnsUpstreams: Option.none(),
+  // not the reference's 60 s: a pod that moved or stopped must not stay cached for a minute
+  dnsTtl: Duration.seconds(5),
+  // a local pod's change is answered within this (the master hears of it only with the next heartbeat)
+  dnsLocalRefresh: Duration.millis(200),
+  overlay: { enabled: false, clusterCidr: "172.20.0.0/16", wgPort: 51820 }
 }
 
 /**

@@ -126,7 +126,9 @@ describe("GET /api/v1/status", () => {
           stopping: 0,
           stopped: 0,
           failed: 0
-        }
+        },
+        // this daemon runs no resolver (--dns-mode noop)
+        dns: { mode: "noop", listen: null, records: 0, revision: 0 }
       })
       expect((yield* call("GET", "/api/v1/status", undefined, null)).status).toBe(401)
     })))

@@ -98,7 +98,8 @@ export const apiOn = (
       report: () => Effect.void,
       logChunk: () => Effect.void,
       podCounts: podCounts ?? Effect.map(Effect.either(registry.findByName("w1")), (w1) =>
-        Either.isRight(w1) ? new Map([[w1.right.id, 3]]) : new Map())
+        Either.isRight(w1) ? new Map([[w1.right.id, 3]]) : new Map()),
+      dnsSnapshot: Effect.succeed(Option.none())
     })
   }))
   const hostInfo = Layer.succeed(HostInfo, HostInfo.of({ hostname: "master", resources: Effect.succeed(liveResources) }))

@@ -141,7 +141,8 @@ export const makeNodeWorkloads = Effect.gen(function*() {
     desired: () => Ref.get(desired),
     report: (nodeId, pods, appliedGeneration) => Ref.update(reports, (all) => [...all, { nodeId, pods, appliedGeneration }]),
     logChunk: (nodeId, chunk) => Queue.offer(chunks, { nodeId, chunk }),
-    podCounts: Effect.succeed(new Map())
+    podCounts: Effect.succeed(new Map()),
+    dnsSnapshot: Effect.succeed(Option.none())
   })
   return { service, setDesired: (a: Assignment) => Ref.set(desired, a), reports: Ref.get(reports), chunks }
 })
@@ -155,17 +156,19 @@ export const makeLocalWorkload = (logs: (request: LogRequest) => Stream.Stream<U
     const heldAt = yield* Ref.make<number | undefined>(undefined)
     const fenced = yield* Ref.make(0)
     const latest = Effect.map(Ref.get(applied), (all) => all.at(-1)?.generation ?? 0)
+    const report = podReport({
+      podId: "pod-1",
+      status: "running",
+      containerId: "c1",
+      containerIp: "10.0.0.2",
+      restartCount: 0,
+      message: ""
+    })
     const service = LocalWorkload.of({
       apply: (a) => Ref.update(applied, (all) => [...all, a]),
       fence: Effect.as(Ref.update(fenced, (n) => n + 1), 1),
-      statuses: Effect.succeed([podReport({
-        podId: "pod-1",
-        status: "running",
-        containerId: "c1",
-        containerIp: "10.0.0.2",
-        restartCount: 0,
-        message: ""
-      })]),
+      statuses: Effect.succeed([report]),
+      assigned: Effect.succeed([]),
       takeEvents: Effect.succeed([]),
       appliedGeneration: Effect.flatMap(Ref.get(heldAt), (held) => (held === undefined ? latest : Effect.succeed(held))),
       logs

@@ -15,7 +15,7 @@ import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
 import * as SecretStoreSql from "../../src/layers/security/SecretStoreSql.js"
 import { MasterKey } from "../../src/services/security/MasterKey.js"
 import { OrchestratorControl } from "../../src/services/orchestrator/OrchestratorControl.js"
-import { DaemonConfig } from "../../src/services/DaemonConfig.js"
+import { DaemonConfig, type DaemonConfigShape } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
@@ -75,21 +75,26 @@ const localLayer = Layer.effectContext(Effect.gen(function*() {
   const applied = yield* Ref.make<ReadonlyArray<Assignment>>([])
   const status = yield* Ref.make({ status: "running", message: "" })
   const latest = Effect.map(Ref.get(applied), (all) => all[all.length - 1])
-  const workload = LocalWorkload.of({
-    apply: (assignment) => Ref.update(applied, (all) => [...all, assignment]),
-    fence: Effect.die("the master's own pods are never fenced"),
-    statuses: Effect.gen(function*() {
-      const a = yield* latest
-      const s = yield* Ref.get(status)
-      return (a?.pods ?? []).map((p): PodReport => podReport({
-        podId: p.podId,
+  const assigned = Effect.gen(function*() {
+    const a = yield* latest
+    const s = yield* Ref.get(status)
+    return (a?.pods ?? []).map((pod) => ({
+      pod,
+      report: podReport({
+        podId: pod.podId,
         status: s.status,
-        containerId: `c-${p.podId.slice(0, 6)}`,
+        containerId: `c-${pod.podId.slice(0, 6)}`,
         containerIp: "10.0.0.2",
         restartCount: 0,
         message: s.message
-      }))
-    }),
+      }) satisfies PodReport
+    }))
+  })
+  const workload = LocalWorkload.of({
+    apply: (assignment) => Ref.update(applied, (all) => [...all, assignment]),
+    fence: Effect.die("the master's own pods are never fenced"),
+    statuses: Effect.map(assigned, (all) => all.map((p) => p.report)),
+    assigned,
     takeEvents: Effect.succeed([]),
     appliedGeneration: Effect.map(latest, (a) => a?.generation ?? 0),
     logs: (request) => Stream.make(new TextEncoder().encode(`local ${request.podId.slice(0, 6)} line 1\nline 2\n`))
@@ -108,7 +113,11 @@ const localLayer = Layer.effectContext(Effect.gen(function*() {
 /** One master key per test process: a master restarted on the same file still opens its secrets. */
 const masterKey = Layer.succeed(MasterKey, Redacted.make<Uint8Array>(randomBytes(32)))
 
-export const masterOn = (file: string, reconcileInterval: Duration.DurationInput = "1 hour") =>
+export const masterOn = (
+  file: string,
+  reconcileInterval: Duration.DurationInput = "1 hour",
+  overrides: Partial<DaemonConfigShape> = {}
+) =>
   OrchestratorLive.layerWith({ reconcileInterval }).pipe(
     Layer.provideMerge(Layer.mergeAll(wireLayer, localLayer, ContainerRuntimeMemory.layerWith())),
     Layer.provideMerge(Layer.mergeAll(
@@ -116,7 +125,7 @@ export const masterOn = (file: string, reconcileInterval: Duration.DurationInput
       EventsLive.layer,
       EventLogLive.layer,
       SecretStoreSql.layer.pipe(Layer.provide(masterKey)),
-      Layer.succeed(DaemonConfig, config)
+      Layer.succeed(DaemonConfig, { ...config, ...overrides })
     )),
     Layer.provideMerge(Database.layerWith(file))
   )

@@ -24,6 +24,7 @@ const pod = (index: number, status: PodStatus, message?: string): PodView => ({
   health: null,
   started_at: null,
   created_at: "2026-01-01T00:00:00.000Z",
+  dns_name: null,
   ...(message === undefined ? {} : { message })
 })
 

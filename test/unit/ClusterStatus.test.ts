@@ -1,7 +1,8 @@
 // `helyos status`: the counting on the daemon (summarizeCluster), the box the CLI prints, and the
 // per-node figures of GET /api/v1/nodes/stats.
+import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { summarizeCluster } from "../../src/domain/ClusterStatus.js"
+import { ClusterStatus, summarizeCluster } from "../../src/domain/ClusterStatus.js"
 import { NodeId, NodeRecord, NodeResources } from "../../src/domain/Node.js"
 import { statusBox } from "../../src/programs/cli/StatusCommand.js"
 import { nodeStats } from "../../src/services/api/NodesApi.js"
@@ -33,8 +34,17 @@ describe("summarizeCluster", () => {
         stopping: 0,
         stopped: 0,
         failed: 0
-      }
+      },
+      dns: { mode: "noop", listen: null, records: 0, revision: 0 }
     })
+  })
+
+  it("shows DNS as the daemon reports it, and an older daemon's status (no dns) as off", () => {
+    const dns = { mode: "embedded", listen: "169.254.20.10:53", records: 3, revision: 7 } as const
+    const status = summarizeCluster({ mode: "master", nodes: [], projects: 0, deployments: [], pods: [], dns })
+    expect(status.dns).toEqual(dns)
+    const { dns: _, ...older } = Schema.encodeSync(ClusterStatus)(status)
+    expect(Schema.decodeUnknownSync(ClusterStatus)(older).dns).toEqual({ mode: "noop", listen: null, records: 0, revision: 0 })
   })
 
   it("a master is a cluster, even alone", () => {

@@ -44,7 +44,8 @@ const pod = (name: string, status: PodView["status"], restarts = 0, project = "s
   last_exit_at: null,
   health: null,
   started_at: null,
-  created_at: "2026-11-24T22:00:00.000Z"
+  created_at: "2026-11-24T22:00:00.000Z",
+  dns_name: null
 })
 
 const event = (time: string, name: string, action: string, message: string) => ({

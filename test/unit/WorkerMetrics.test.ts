@@ -114,6 +114,7 @@ describe("the worker's HTTP routes", () => {
     apply: () => Effect.void,
     fence: Effect.succeed(0),
     statuses: Effect.succeed([pod("a", "running")]),
+    assigned: Effect.succeed([]),
     takeEvents: Effect.succeed([]),
     appliedGeneration: Effect.succeed(0),
     logs: () => Stream.fail("no logs")

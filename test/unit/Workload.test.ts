@@ -128,8 +128,18 @@ describe("API views", () => {
       last_exit_at: null,
       health: null,
       started_at: null,
-      created_at: "2026-01-02T03:04:05.000Z"
+      created_at: "2026-01-02T03:04:05.000Z",
+      dns_name: null
     })
+  })
+
+  it("with --dns-mode embedded a pod and a deployment carry their .internal names", () => {
+    expect(toPodView(pod, "worker-1", true).dns_name).toBe("api-1.shop.internal")
+    expect(toDeploymentView(deployment, pods("running"), "running", true).dns_name).toBe("api.shop.internal")
+    expect(toDeploymentView(deployment, pods("running"), "running").dns_name).toBeNull()
+    // an older daemon's view (no dns_name) still decodes
+    const { dns_name: _, ...older } = Schema.encodeSync(PodView)(toPodView(pod, "worker-1"))
+    expect(Schema.decodeUnknownSync(PodView)(older).dns_name).toBeNull()
   })
 
   it("a pod that exited shows its exit code, reason and times", () => {

@@ -181,6 +181,7 @@ export const layer = Layer.scoped(
       const kind = message.kind
       // a message kind from a newer worker decodes as undefined: ignore it rather than drop the stream
       if (kind === undefined) return Effect.void
+      if (kind.$case === "dnsResync") return resync(node, kind.value.revision)
       const ping = kind.value
       // Ready again only once the assignment this stream opened with is applied (its stale pods gone)
       const caughtUp = ping.appliedGeneration >= streamGeneration
@@ -197,6 +198,15 @@ export const layer = Layer.scoped(
       )
     }
 
+    /** A worker's DNS set missed a revision: a full snapshot, on its outbox (after what is queued there). */
+    const resync = (node: NodeRecord, held: number) =>
+      Effect.gen(function*() {
+        const snapshot = yield* workloads.dnsSnapshot
+        if (Option.isNone(snapshot)) return
+        yield* Effect.logInfo(`node '${node.name}' is at DNS revision ${held} and got a delta that skips revisions: sending revision ${snapshot.value.revision} in full`)
+        yield* channels.send(node.id, { _tag: "DnsSnapshot", snapshot: snapshot.value })
+      })
+
     const connect = (call: grpc.ServerDuplexStream<WorkerMessage, MasterMessage>) =>
       Effect.gen(function*() {
         const node = yield* authenticate(call.metadata)
@@ -206,6 +216,10 @@ export const layer = Layer.scoped(
         // the first message on every stream: the node's full desired pod set
         const desired = yield* workloads.desired(node.id)
         yield* write<MasterMessage>(call, toWire.masterMessage({ _tag: "Assignment", assignment: desired }))
+        // then (--dns-mode embedded) every DNS record; the deltas that follow queue on the outbox,
+        // attached above, so none is lost between the snapshot and them
+        const dns = yield* workloads.dnsSnapshot
+        if (Option.isSome(dns)) yield* write<MasterMessage>(call, toWire.masterMessage({ _tag: "DnsSnapshot", snapshot: dns.value }))
 
         // Removed is the last thing a stream carries: no ack follows it
         let closing = false

@@ -3,14 +3,21 @@
 // assignments, log requests, Removed in), reconnect with backoff. Protobuf is translated by ./grpc/Wire.
 import * as grpc from "@grpc/grpc-js"
 import * as path from "node:path"
-import { Clock, Duration, Effect, Either, Layer, Option, Redacted, Ref, Schedule, Stream } from "effect"
+import { Clock, Duration, Effect, Either, Layer, Option, Queue, Redacted, Ref, Schedule, Stream } from "effect"
 import { BACKOFF_BASE, makeReconnectBackoff, type ReconnectBackoff } from "../../domain/Backoff.js"
 import { formatDuration } from "../../domain/Duration.js"
 import { sameFingerprint } from "../../domain/Fingerprint.js"
 import type { LogRequest } from "../../domain/LogRequest.js"
 import type { MasterMessage } from "../../domain/MasterMessage.js"
-import { ClusterClient, type MasterMessage as WireMasterMessage, type RegisterReply } from "../../generated/cluster.js"
+import { NodeId } from "../../domain/Node.js"
+import {
+  ClusterClient,
+  type MasterMessage as WireMasterMessage,
+  type RegisterReply,
+  type WorkerMessage as WireWorkerMessage
+} from "../../generated/cluster.js"
 import { DaemonConfig, defaults } from "../../services/DaemonConfig.js"
+import { NodeDns } from "../../services/dns/NodeDns.js"
 import { HostInfo } from "../../services/workload/HostInfo.js"
 import { LocalWorkload } from "../../services/workload/LocalWorkload.js"
 import { WorkerAgent, WorkerStopped } from "../../services/cluster/WorkerAgent.js"
@@ -59,6 +66,8 @@ export const layer = Layer.scoped(
     const host = yield* HostInfo
     const workload = yield* LocalWorkload
     const metrics = yield* WorkerMetrics
+    // this node's resolver (--dns-mode embedded): fed the master's records from the stream
+    const nodeDns = yield* NodeDns
     if (Option.isNone(config.join)) return yield* Effect.dieMessage("worker mode needs the master's address (--join HOST:PORT)")
     const target = config.join.value
     const nodeName = config.nodeName
@@ -72,6 +81,18 @@ export const layer = Layer.scoped(
         yield* Effect.logInfo(`node '${nodeName}' hears the master again: its pods start as the master assigns them`)
       }
     })
+
+    // said once per process: the master publishes DNS records this node cannot serve
+    let warnedDnsOff = false
+    const warnDnsOff = (records: number) =>
+      Effect.suspend(() => {
+        if (warnedDnsOff) return Effect.void
+        warnedDnsOff = true
+        return Effect.logWarning(
+          `the master serves .internal names (${records} record(s)), but node '${nodeName}' runs --dns-mode noop: ` +
+            `its pods cannot resolve them; start it with --dns-mode embedded`
+        )
+      })
 
     /**
      * --stop-after-disconnect: by that long without the master, this node's pods are stopped (once per
@@ -183,7 +204,9 @@ export const layer = Layer.scoped(
               ? Duration.millis(reply.heartbeatIntervalMs)
               : defaults.heartbeatInterval
           })),
-          Effect.tap((s) => Effect.logInfo(`node '${nodeName}' registered with the master at ${target} (id ${s.nodeId})`))
+          Effect.tap((s) => Effect.logInfo(`node '${nodeName}' registered with the master at ${target} (id ${s.nodeId})`)),
+          // which records are this node's own (the resolver overlays their live state and answers them)
+          Effect.tap((s) => nodeDns.identify({ id: NodeId.make(s.nodeId), name: nodeName }))
         )
       })
       const loop: Effect.Effect<Session, WorkerStopped> = attempt.pipe(
@@ -242,8 +265,23 @@ export const layer = Layer.scoped(
           yield* metrics.countHeartbeat
           return toWire.ping({ seq: n, resources, pods, appliedGeneration, events })
         })
-        // the first ping goes out at once, then one every interval
-        const pings = Stream.repeatEffectWithSchedule(ping, Schedule.spaced(session.heartbeatInterval))
+        // the first ping goes out at once, then one every interval; beside them, a request for a DNS snapshot when needed
+        const requests = yield* Queue.unbounded<WireWorkerMessage>()
+        const pings = Stream.merge(
+          Stream.repeatEffectWithSchedule(ping, Schedule.spaced(session.heartbeatInterval)),
+          Stream.fromQueue(requests)
+        )
+        // one request per gap: the snapshot answers it (several deltas in flight may all miss)
+        let resyncAsked = false
+        const dnsDelta = (delta: Extract<MasterMessage, { _tag: "DnsDelta" }>["delta"]) =>
+          nodeDns.applyDelta(delta).pipe(
+            Effect.catchTag("DnsRevisionGap", (gap) =>
+              resyncAsked ? Effect.void : Effect.gen(function*() {
+                resyncAsked = true
+                yield* Effect.logWarning(`${gap.message}; asking the master for one`)
+                yield* Queue.offer(requests, toWire.dnsResync(gap.current))
+              }))
+          )
 
         const acked = yield* Ref.make(false)
         const receive = (message: WireMasterMessage) => Effect.zipRight(heard, handle(fromWire.masterMessage(message)))
@@ -266,6 +304,12 @@ export const layer = Layer.scoped(
               return Effect.asVoid(Effect.forkScoped(pushLogs(client, metadata, message.request)))
             case "Removed":
               return removed(message.reason)
+            case "DnsSnapshot":
+              resyncAsked = false
+              if (nodeDns.mode === "noop") return warnDnsOff(message.snapshot.records.length)
+              return nodeDns.replace(message.snapshot)
+            case "DnsDelta":
+              return nodeDns.mode === "noop" ? Effect.void : dnsDelta(message.delta)
           }
         }
 

@@ -24,8 +24,8 @@ export interface DnsHandlerOptions {
   readonly isNodeAddress: (address: string) => boolean
   /** which pods' addresses may be answered here (default: all) */
   readonly reachable?: Reachability | undefined
-  /** this node: only its pods identify an asker (default: any pod) */
-  readonly localNode?: NodeId | undefined
+  /** this node: only its pods identify an asker (default: any pod); a function when it is learnt later (a worker's id) */
+  readonly localNode?: NodeId | (() => NodeId | undefined) | undefined
   readonly forwarder: Forwarder
   readonly initial?: DnsSnapshot | undefined
 }
@@ -49,7 +49,15 @@ export const make = (options: DnsHandlerOptions) =>
   Effect.sync(() => {
     const keeper = makeRecordKeeper(options.initial === undefined ? empty : fromSnapshot(options.initial))
     const answerPolicy: AnswerPolicy = { ttlSeconds: ttlSeconds(options.ttl), reachable: options.reachable ?? reachableEverywhere }
-    const askerPolicy: AskerPolicy = { isNodeAddress: options.isNodeAddress, localNode: options.localNode }
+    const localNode = options.localNode
+    const askerPolicy: AskerPolicy = typeof localNode === "function"
+      ? {
+        isNodeAddress: options.isNodeAddress,
+        get localNode() {
+          return localNode()
+        }
+      }
+      : { isNodeAddress: options.isNodeAddress, localNode }
     const responses = { ...emptyStats.responses }
     let forwarded = 0
     let forwardFailures = 0

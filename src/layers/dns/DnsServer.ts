@@ -28,8 +28,8 @@ export interface DnsServerOptions {
   readonly isNodeAddress?: ((address: string) => boolean) | undefined
   /** which pods' addresses may be answered here; default all (without an overlay: `reachableOnNode(self)`) */
   readonly reachable?: Reachability | undefined
-  /** this node's id: only its pods identify an asker; default any pod */
-  readonly localNode?: NodeId | undefined
+  /** this node's id: only its pods identify an asker; default any pod (a function: read per query, for an id learnt later) */
+  readonly localNode?: NodeId | (() => NodeId | undefined) | undefined
   /** a forward's whole time budget (default 2 s) */
   readonly forwardTimeout?: Duration.DurationInput | undefined
   /** forwards at once (default 256); past that SERVFAIL at once */

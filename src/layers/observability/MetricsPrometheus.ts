@@ -4,7 +4,7 @@
 import { Duration, Effect, Layer } from "effect"
 import { Counter, Gauge, Histogram, Registry } from "prom-client"
 import { type ClusterSample, Metrics, type NodeGaugeStatus } from "../../services/observability/Metrics.js"
-import { makeRender, POD_STATUSES, podEventCounters, setByStatus } from "./PromKit.js"
+import { dnsMetrics, makeRender, POD_STATUSES, podEventCounters, setByStatus } from "./PromKit.js"
 
 const NODE_STATUSES: ReadonlyArray<NodeGaugeStatus> = ["ready", "notready", "dead", "draining"]
 
@@ -76,7 +76,10 @@ export const make = Effect.gen(function*() {
     registers
   })
 
+  const setDns = dnsMetrics(registers)
+
   const setGauges = (sample: ClusterSample) => {
+    if (sample.dns !== undefined) setDns(sample.dns)
     nodesTotal.set(sample.nodes.length)
     podsTotal.set(sample.pods.length)
     deploymentsTotal.set(sample.deployments)

@@ -5,9 +5,11 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, Schema } from "effect"
 import { createServer } from "node:http"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
+import { DnsResolver } from "../../services/dns/DnsResolver.js"
 import { LocalWorkload } from "../../services/workload/LocalWorkload.js"
 import { PROMETHEUS_CONTENT_TYPE } from "../../services/observability/Metrics.js"
 import { WorkerMetrics } from "../../services/observability/WorkerMetrics.js"
+import { dnsSampleOf } from "./PromKit.js"
 
 /** The metrics port could not be bound (in use, no permission): the worker refuses to start. */
 export class WorkerHttpListenError extends Schema.TaggedError<WorkerHttpListenError>()("WorkerHttpListenError", {
@@ -19,7 +21,8 @@ const errorBody = (status: number, error: string) => HttpServerResponse.unsafeJs
 const scrape = Effect.gen(function*() {
   const metrics = yield* WorkerMetrics
   const pods = yield* (yield* LocalWorkload).statuses
-  return HttpServerResponse.text(yield* metrics.render(pods), { contentType: PROMETHEUS_CONTENT_TYPE })
+  const dns = yield* dnsSampleOf(yield* Effect.serviceOption(DnsResolver))
+  return HttpServerResponse.text(yield* metrics.render(pods, dns), { contentType: PROMETHEUS_CONTENT_TYPE })
 })
 
 /** The routes; exported for tests that run it without a socket. */

@@ -3,7 +3,7 @@
 import { Effect, Layer } from "effect"
 import { Counter, Gauge, Registry } from "prom-client"
 import { WorkerMetrics } from "../../services/observability/WorkerMetrics.js"
-import { countsOf, makeRender, POD_STATUSES, podEventCounters, setByStatus } from "./PromKit.js"
+import { countsOf, dnsMetrics, makeRender, POD_STATUSES, podEventCounters, setByStatus } from "./PromKit.js"
 
 export const make = Effect.gen(function*() {
   const registry = new Registry()
@@ -31,6 +31,7 @@ export const make = Effect.gen(function*() {
   for (const event of ["started", "died", "oom"] as const) containerEvents.inc({ event }, 0)
   connected.set(0)
 
+  const setDns = dnsMetrics(registers)
   const renderPage = yield* makeRender(registry)
 
   return WorkerMetrics.of({
@@ -43,7 +44,11 @@ export const make = Effect.gen(function*() {
     setConnected: (up) => Effect.sync(() => connected.set(up ? 1 : 0)),
     countHeartbeat: Effect.sync(() => heartbeats.inc()),
     countReconnect: Effect.sync(() => reconnects.inc()),
-    render: (pods) => renderPage(() => setByStatus(podsByStatus, POD_STATUSES, pods))
+    render: (pods, dns) =>
+      renderPage(() => {
+        setByStatus(podsByStatus, POD_STATUSES, pods)
+        if (dns !== undefined) setDns(dns)
+      })
   })
 })
 

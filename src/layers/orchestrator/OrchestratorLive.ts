@@ -16,7 +16,9 @@ import { OrchestratorControl } from "../../services/orchestrator/OrchestratorCon
 import { Orchestrator } from "../../services/orchestrator/Orchestrator.js"
 import { SecretStore } from "../../services/security/SecretStore.js"
 import { WorkerChannels } from "../../services/cluster/WorkerChannels.js"
+import { NodeDns } from "../../services/dns/NodeDns.js"
 import { makeGenerations, makeTemplates } from "./Assignments.js"
+import { makeDnsPublisher } from "./DnsPublisher.js"
 import { makeLogRouter } from "./LogRouter.js"
 import { makeNodeEvents } from "./NodeEvents.js"
 import { makeOperations } from "./Operations.js"
@@ -64,6 +66,9 @@ export const make = (options: OrchestratorOptions = {}) =>
     })
     const reports = makeQuietReports({ store, registry, generations, reconciler, serialized })
     const nodeEvents = makeNodeEvents(registry, eventLog)
+    // --dns-mode embedded: the records follow the pod table (derived after each pass and report)
+    const dns = yield* makeDnsPublisher({ config, store, registry, channels, nodeDns: yield* NodeDns })
+    const publishDns = dns.publish.pipe(Effect.catchAllCause((cause) => Effect.logError("publishing the DNS records failed", cause)))
 
     // -------------------------------------------------------------------------------------------
     // The loop.
@@ -76,6 +81,7 @@ export const make = (options: OrchestratorOptions = {}) =>
         yield* reports.report(nodeId, statuses, applied, podEvents)
       }
       yield* serialized(reconciler.pass)
+      yield* publishDns
       yield* nodeEvents.announceRecoveries
       yield* reports.forgetGone
     })
@@ -94,7 +100,9 @@ export const make = (options: OrchestratorOptions = {}) =>
     yield* Queue.take(subscription).pipe(
       Effect.tap(nodeEvents.record),
       Effect.flatMap((event) =>
-        event._tag === "NodeDead" ? serialized(reconciler.nodeDied(event.nodeId, event.name)) : wakeUp
+        event._tag === "NodeDead"
+          ? serialized(reconciler.nodeDied(event.nodeId, event.name)).pipe(Effect.zipRight(publishDns))
+          : wakeUp
       ),
       Effect.catchAllCause((cause) => Effect.logError("handling a node event failed", cause)),
       Effect.forever,
@@ -104,11 +112,15 @@ export const make = (options: OrchestratorOptions = {}) =>
     // -------------------------------------------------------------------------------------------
     // The services.
 
-    const { deploymentView, deploymentViews, pods } = makeViews(store, registry, reconciler.projectStatuses, reconciler.specOf)
+    const { deploymentView, deploymentViews, pods } = makeViews(
+      store, registry, reconciler.projectStatuses, reconciler.specOf, dns.enabled
+    )
 
     /** A pass inside an operation that already changed the store: the change is kept even if the pass fails. */
     const reconcileAfterChange = reconciler.pass.pipe(
-      Effect.catchAllCause((cause) => Effect.logError("reconcile pass failed", cause))
+      Effect.catchAllCause((cause) => Effect.logError("reconcile pass failed", cause)),
+      // a scale-down's retired pods leave DNS now, not at the next pass
+      Effect.zipRight(publishDns)
     )
     const { localNodeOf } = reconciler
     const operations = makeOperations({
@@ -133,9 +145,12 @@ export const make = (options: OrchestratorOptions = {}) =>
           const { generation } = yield* generations.stamp(id, mine)
           return { generation, pods: mine }
         })),
-      report: reports.report,
+      // a worker's report may change what runs where (and its pods' health): the records follow
+      report: (id, pods, appliedGeneration, podEvents) =>
+        Effect.zipRight(reports.report(id, pods, appliedGeneration, podEvents), publishDns),
       logChunk: logRouter.deliver,
-      podCounts: store.runPodCounts
+      podCounts: store.runPodCounts,
+      dnsSnapshot: dns.snapshot
     })
 
     const control = OrchestratorControl.of({

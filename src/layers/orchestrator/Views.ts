@@ -20,7 +20,9 @@ export const makeViews = (
   registry: NodeRegistry["Type"],
   projectStatuses: Effect.Effect<ReadonlyMap<string, ProjectStatus>>,
   /** the reconciler's memoised reading of a stored spec */
-  specOf: (json: string) => DeploymentSpec
+  specOf: (json: string) => DeploymentSpec,
+  /** --dns-mode embedded: the views carry their `.internal` names */
+  dns = false
 ) => {
   const deploymentViews = (filter: { readonly project?: string; readonly name?: string }) =>
     Effect.gen(function*() {
@@ -48,7 +50,7 @@ export const makeViews = (
         })
         const mine = runByDeployment.get(row.id) ?? []
         const desired = effectiveReplicas(record, projects.get(row.project) ?? "active")
-        return toDeploymentView(record, mine, deploymentStatus(desired, mine))
+        return toDeploymentView(record, mine, deploymentStatus(desired, mine), dns)
       })
     })
 
@@ -84,7 +86,8 @@ export const makeViews = (
               ...(p.health === null ? {} : { health: p.health }),
               ...(p.startedAtMs === null ? {} : { startedAtMs: p.startedAtMs })
             }),
-            p.nodeId === null ? null : (names.get(p.nodeId) ?? null)
+            p.nodeId === null ? null : (names.get(p.nodeId) ?? null),
+            dns
           )
         )
     })

@@ -240,7 +240,11 @@ export const make = (socket: string) => {
       Init: true,
       ...(spec.cpu > 0 ? { NanoCpus: Math.round(spec.cpu * 1e9) } : {}),
       // MemorySwap = Memory: no swap on top of the limit, so an over-limit container is OOM-killed.
-      ...(spec.memoryBytes > 0 ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {})
+      ...(spec.memoryBytes > 0 ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
+      // the node's resolver behind Docker's own 127.0.0.11 (which forwards to it from the container's namespace)
+      ...(spec.dns === undefined
+        ? {}
+        : { Dns: [...spec.dns.servers], DnsSearch: [...spec.dns.search], DnsOptions: [...spec.dns.options] })
     }
     return {
       name: spec.name,

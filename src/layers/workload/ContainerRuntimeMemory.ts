@@ -43,7 +43,16 @@ const tailLines = (lines: ReadonlyArray<LogLine>, tail: number): ReadonlyArray<L
   tail > 0 ? lines.slice(Math.max(0, lines.length - tail)) : lines
 
 /** The fake runtime and its control; `images` are present from the start, nothing can be pulled. */
-export const make = (options: { readonly images?: ReadonlyArray<string> } = {}) =>
+export interface MemoryEngineOptions {
+  readonly images?: ReadonlyArray<string>
+  /**
+   * Container addresses are `<firstOctet>.<network index + 1>.x.y` (default 10); 127 makes them
+   * loopback addresses a test can send from (a DNS query "from a pod").
+   */
+  readonly firstOctet?: number
+}
+
+export const make = (options: MemoryEngineOptions = {}) =>
   Effect.gen(function*() {
     const containers = yield* Ref.make(new Map<string, FakeContainer>())
     const logs = yield* Ref.make(new Map<string, ReadonlyArray<LogLine>>())
@@ -102,7 +111,7 @@ export const make = (options: { readonly images?: ReadonlyArray<string> } = {}) 
         if (failure !== undefined) return yield* new RuntimeError({ op: "start container", detail: failure })
         const id = yield* newId
         const n = yield* Ref.get(counter)
-        const ip = `10.${nets.indexOf(spec.network) + 1}.${Math.floor(n / 250)}.${(n % 250) + 2}`
+        const ip = `${options.firstOctet ?? 10}.${nets.indexOf(spec.network) + 1}.${Math.floor(n / 250)}.${(n % 250) + 2}`
         const now = yield* Clock.currentTimeMillis
         const container: FakeContainer = {
           id,
@@ -257,7 +266,7 @@ export const make = (options: { readonly images?: ReadonlyArray<string> } = {}) 
 
 /** Both the fake runtime and its control. */
 export const layerWith = (
-  options: { readonly images?: ReadonlyArray<string> } = {}
+  options: MemoryEngineOptions = {}
 ): Layer.Layer<ContainerRuntime | MemoryEngine> =>
   Layer.effectContext(
     Effect.map(make(options), ({ control, runtime }) =>

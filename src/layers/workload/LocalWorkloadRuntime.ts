@@ -26,6 +26,8 @@ export interface LocalWorkloadOptions {
   readonly resyncInterval?: Duration.DurationInput
   readonly stopGrace?: Duration.DurationInput
   readonly restartRules?: RestartRules
+  /** --dns-mode embedded: this node's resolver address, given to every pod's container as its DNS server */
+  readonly dnsServer?: string | undefined
 }
 
 interface Desired {
@@ -40,6 +42,7 @@ export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
     const resync = Duration.decode(options.resyncInterval ?? defaults.resyncInterval)
     const stopGrace = Duration.decode(options.stopGrace ?? defaults.stopGrace)
     const rules = options.restartRules ?? defaults.restartRules
+    const dnsServer = options.dnsServer
 
     const desired = yield* Ref.make<Desired>({ generation: 0, pods: [] })
     const pods = yield* Ref.make(new Map<string, PodState>())
@@ -137,18 +140,18 @@ export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
         yield* runtime.ensureImage(pod.image)
         yield* runtime.ensureNetwork(projectNetwork(pod.project))
         const name = containerNameOf(pod)
-        const started = yield* runtime.run(specOf(pod, nodeName, name)).pipe(
+        const started = yield* runtime.run(specOf(pod, nodeName, name, dnsServer)).pipe(
           Effect.catchTag("ContainerNameInUse", () =>
             Effect.gen(function*() {
               const holder = yield* runtime.inspect(name)
               if (holder.labels[Labels.node] === nodeName) {
                 // ours but not this pod's current container (left from a crash): replace it
                 yield* removeContainer(holder, "stale container with the pod's name")
-                return yield* runtime.run(specOf(pod, nodeName, name))
+                return yield* runtime.run(specOf(pod, nodeName, name, dnsServer))
               }
               // Another node owns that name on a shared engine (e.g. the pod moved here from a
               // dead node). Fencing forbids touching it, so this node runs under its own suffix.
-              return yield* runtime.run(specOf(pod, nodeName, `${name}-${nodeName}`))
+              return yield* runtime.run(specOf(pod, nodeName, `${name}-${nodeName}`, dnsServer))
             }))
         )
         const nowMs = yield* Clock.currentTimeMillis
@@ -365,6 +368,12 @@ export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
       return wanted.map((pod) => toPodReport(pod.podId, all.get(pod.podId) ?? initialPodState))
     })
 
+    const assigned = Effect.gen(function*() {
+      const { pods: wanted } = yield* Ref.get(desired)
+      const all = yield* Ref.get(pods)
+      return wanted.map((pod) => ({ pod, report: toPodReport(pod.podId, all.get(pod.podId) ?? initialPodState) }))
+    })
+
     const logs = (request: LogRequest): Stream.Stream<Uint8Array, string> =>
       Stream.unwrap(Effect.gen(function*() {
         const known = (yield* Ref.get(pods)).get(request.podId)
@@ -394,7 +403,7 @@ export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
       return stopped
     })
 
-    return LocalWorkload.of({ apply, fence, statuses, takeEvents: events.take, appliedGeneration: Ref.get(applied), logs })
+    return LocalWorkload.of({ apply, fence, statuses, assigned, takeEvents: events.take, appliedGeneration: Ref.get(applied), logs })
   })
 
 /** This node's workload on the ContainerRuntime: node name and numbers from DaemonConfig, `options` on top. */
@@ -408,6 +417,7 @@ export const layerWith = (
         resyncInterval: config.resyncInterval,
         stopGrace: config.stopGrace,
         restartRules: config.restartRules,
+        dnsServer: config.dnsMode === "embedded" ? config.dnsListen.host : undefined,
         ...options
       }))
   )

@@ -1,12 +1,14 @@
 // helyosd's flags (@effect/cli) and how they become a DaemonConfig. Bad combinations are refused here.
 import { HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Config, Duration, Effect, Either, Option, Redacted } from "effect"
+import { isIP } from "node:net"
 import * as path from "node:path"
+import { formatHostPort, type HostPort, parseHostPort, parseUpstream } from "../../domain/dns/Upstreams.js"
 import { apiTlsProblem } from "../../domain/ApiTlsPolicy.js"
 import { formatDuration, parseDuration } from "../../domain/Duration.js"
 import { normalizeFingerprint } from "../../domain/Fingerprint.js"
 import { joinTokenProblem, apiTokenProblem } from "../../domain/Tokens.js"
-import { type DaemonConfigShape, defaults, timerProblem } from "../../services/DaemonConfig.js"
+import { type DaemonConfigShape, defaults, type OverlaySettings, timerProblem } from "../../services/DaemonConfig.js"
 
 const duration = (name: string, fallback: Duration.Duration, description: string) =>
   Options.text(name).pipe(
@@ -130,7 +132,50 @@ export const daemonFlags = {
     Options.withDescription("restarts without recovery after which a pod is CrashLoopBackoff"),
     defaultTo(defaults.restartRules.crashLoopAfter)
   ),
-  healthyResetAfter: duration("healthy-reset-after", defaults.restartRules.resetAfter, "continuous health after which a pod's restart counter resets")
+  healthyResetAfter: duration("healthy-reset-after", defaults.restartRules.resetAfter, "continuous health after which a pod's restart counter resets"),
+  // service discovery (docs §1.12): every node that runs pods runs its own resolver
+  dnsMode: Options.choice("dns-mode", ["noop", "embedded"]).pipe(
+    Options.withDescription(
+      "service discovery. embedded: a resolver on this node answers <deployment>.<project>.internal and <deployment>-<n>.<project>.internal " +
+        "(other names go upstream) and this node's pods are pointed at it; a master also pushes the records to its workers, so give it to " +
+        "every node. noop: no resolver, pods use Docker's DNS only"
+    ),
+    defaultTo("noop" as const)
+  ),
+  dnsListen: Options.text("dns-listen").pipe(
+    Options.withDescription(
+      "embedded: the resolver's IP:PORT, UDP and TCP. The default is a link-local address, the same on every node (as Kubernetes' " +
+        "NodeLocal DNSCache uses): when this host lacks it, helyosd adds it on an interface 'helyos-dns' of its own (needs root) and " +
+        "removes it on exit. Pods are pointed at this IP, and Docker forwards their lookups to port 53 only"
+    ),
+    defaultTo(formatHostPort(defaults.dnsListen))
+  ),
+  dnsUpstream: Options.text("dns-upstream").pipe(
+    Options.withDescription(
+      "embedded: where names outside .internal go, IP[:PORT], tried in order (repeatable); default: the nameservers of this host's " +
+        "/etc/resolv.conf (a loopback one such as 127.0.0.53 is fine: the resolver asks from the host, not from a pod)"
+    ),
+    Options.repeated
+  ),
+  dnsTtl: duration("dns-ttl", defaults.dnsTtl, "embedded: TTL of .internal answers (whole seconds)"),
+  masterIp: Options.text("master-ip").pipe(
+    Options.withDescription(
+      "accepted as the reference documents it. Here every node runs its own resolver (pods are pointed at --dns-listen), so on a " +
+        "master this is only the address to advertise when --advertise-addr is absent; elsewhere it is ignored"
+    ),
+    Options.optional
+  ),
+  overlay: Options.boolean("overlay").pipe(
+    Options.withDescription("the WireGuard overlay between the nodes' pods: takes effect with the overlay (not yet); accepted so the documented commands start")
+  ),
+  clusterCidr: Options.text("cluster-cidr").pipe(
+    Options.withDescription("the overlay's pod address pool: takes effect with the overlay (not yet)"),
+    defaultTo(defaults.overlay.clusterCidr)
+  ),
+  wgPort: Options.integer("wg-port").pipe(
+    Options.withDescription("the overlay's WireGuard UDP port: takes effect with the overlay (not yet)"),
+    defaultTo(defaults.overlay.wgPort)
+  )
 } as const
 
 type OptionValue<O> = O extends Options.Options<infer A> ? A : never
@@ -150,6 +195,40 @@ const secretFrom = (
   const text = file.value[1].trim()
   if (text === "") return Either.left(`${names[1]} ${file.value[0]} is empty`)
   return Either.right(Option.some(Redacted.make(text)))
+}
+
+const isIpv4Cidr = (text: string): boolean => {
+  const match = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text)
+  return match !== null && isIP(match[1]!) === 4 && Number(match[2]) <= 32
+}
+
+/** The DNS flags, checked: --dns-listen one address (pods are pointed at it), upstreams as IPs, a TTL in whole seconds. */
+const dnsSettings = (flags: DaemonFlags): Either.Either<Pick<DaemonConfigShape, "dnsListen" | "dnsUpstreams" | "dnsTtl">, string> => {
+  const listen = parseHostPort(flags.dnsListen)
+  if (Either.isLeft(listen)) return Either.left(`--dns-listen: ${listen.left}`)
+  if (listen.right.host === "0.0.0.0" || listen.right.host === "::") {
+    return Either.left("--dns-listen must be one address, not 0.0.0.0 or ::, because pods are pointed at it (the default 169.254.20.10:53 works on every node)")
+  }
+  const upstreams: Array<HostPort> = []
+  for (const text of flags.dnsUpstream) {
+    const upstream = parseUpstream(text)
+    if (Either.isLeft(upstream)) return Either.left(`--dns-upstream: ${upstream.left}`)
+    upstreams.push(upstream.right)
+  }
+  const ttlMs = Duration.toMillis(flags.dnsTtl)
+  if (ttlMs % 1000 !== 0 || ttlMs > 86_400_000) return Either.left("--dns-ttl must be whole seconds, at most 1d (DNS carries seconds)")
+  return Either.right({
+    dnsListen: listen.right,
+    dnsUpstreams: upstreams.length === 0 ? Option.none() : Option.some(upstreams),
+    dnsTtl: flags.dnsTtl
+  })
+}
+
+/** --overlay and its flags: checked now, in effect with the overlay network (not yet). */
+const overlaySettings = (flags: DaemonFlags): Either.Either<OverlaySettings, string> => {
+  if (!isIpv4Cidr(flags.clusterCidr)) return Either.left(`--cluster-cidr must be an IPv4 CIDR such as 172.20.0.0/16, got '${flags.clusterCidr}'`)
+  if (flags.wgPort < 1 || flags.wgPort > 65535) return Either.left(`--wg-port must be between 1 and 65535, got ${flags.wgPort}`)
+  return Either.right({ enabled: flags.overlay, clusterCidr: flags.clusterCidr, wgPort: flags.wgPort })
 }
 
 /** Turn parsed flags into a config, or the one line that says what is wrong. */
@@ -202,6 +281,15 @@ export const toDaemonConfig = (parsed: DaemonFlags): Either.Either<DaemonConfigS
   }
   if (flags.crashloopAfter < 1) return Either.left(`--crashloop-after must be at least 1, got ${flags.crashloopAfter}`)
   if (Duration.toMillis(flags.healthyResetAfter) <= 0) return Either.left("--healthy-reset-after must be greater than 0")
+  const dns = dnsSettings(flags)
+  if (Either.isLeft(dns)) return Either.left(dns.left)
+  const overlay = overlaySettings(flags)
+  if (Either.isLeft(overlay)) return Either.left(overlay.left)
+  if (Option.isSome(flags.masterIp) && isIP(flags.masterIp.value) === 0) {
+    return Either.left(`--master-ip must be an IP address, got '${flags.masterIp.value}'`)
+  }
+  // --master-ip: on a master, the address to advertise when --advertise-addr is absent (and nothing else)
+  const advertiseAddr = Option.isSome(flags.advertiseAddr) || flags.mode !== "master" ? flags.advertiseAddr : flags.masterIp
   // a worker serves no API, so the REST TLS flags and guardrails concern single and master only
   if (flags.mode !== "worker") {
     const tlsProblem = apiTlsProblem({
@@ -222,7 +310,7 @@ export const toDaemonConfig = (parsed: DaemonFlags): Either.Either<DaemonConfigS
     port: flags.port,
     grpcPort: flags.grpcPort,
     metricsPort: flags.metricsPort,
-    advertiseAddr: flags.advertiseAddr,
+    advertiseAddr,
     dataDir: path.resolve(flags.dataDir),
     nodeName: flags.nodeName,
     apiToken: flags.apiToken,
@@ -247,6 +335,9 @@ export const toDaemonConfig = (parsed: DaemonFlags): Either.Either<DaemonConfigS
       backoffCap: flags.restartBackoffMax,
       crashLoopAfter: flags.crashloopAfter,
       resetAfter: flags.healthyResetAfter
-    }
+    },
+    dnsMode: flags.dnsMode,
+    ...dns.right,
+    overlay: overlay.right
   })
 }

@@ -1,4 +1,5 @@
 // The layer graph of each mode. single: API + state; master: + cluster gRPC + monitor; worker: the agent.
+// Every mode runs this node's DNS resolver with --dns-mode embedded (NodeDnsLive), the no-op one otherwise.
 import { Context, Effect, Layer, Option } from "effect"
 import { ensurePrivateDir } from "../../layers/state/DataDir.js"
 import * as path from "node:path"
@@ -18,6 +19,7 @@ import * as ClusterServerGrpc from "../../layers/cluster/ClusterServerGrpc.js"
 import * as HeartbeatMonitorLive from "../../layers/cluster/HeartbeatMonitorLive.js"
 import * as WorkerAgentGrpc from "../../layers/cluster/WorkerAgentGrpc.js"
 import * as WorkerChannelsLive from "../../layers/cluster/WorkerChannelsLive.js"
+import * as NodeDnsLive from "../../layers/dns/NodeDnsLive.js"
 import * as EventLogLive from "../../layers/observability/EventLogLive.js"
 import * as EventsLive from "../../layers/observability/EventsLive.js"
 import * as MetricsEventFeed from "../../layers/observability/MetricsEventFeed.js"
@@ -43,6 +45,22 @@ const stateLayer = (config: DaemonConfigShape) => {
   )
 }
 
+/** --overlay and its flags are accepted; say once what they do today (nothing yet) and what a user gets. */
+const noteOverlay = (config: DaemonConfigShape) =>
+  config.overlay.enabled
+    ? Effect.logWarning(
+      `--overlay is accepted but takes effect with the overlay network (not yet; --cluster-cidr ${config.overlay.clusterCidr}, ` +
+        `--wg-port ${config.overlay.wgPort}): pods on different nodes cannot reach each other by IP, and .internal names ` +
+        `answer only the pods of the asking node`
+    )
+    : Effect.void
+
+/**
+ * This node's resolver (--dns-mode embedded) over its own pods, or the no-op one. Every mode runs it:
+ * each node answers its own pods' lookups from the records the master publishes.
+ */
+const dnsLayer = NodeDnsLive.layer
+
 /** single or master: serve the API (and, on a master, the cluster) until interrupted. */
 export const runServer = (config: DaemonConfigShape) => {
   const configLayer = Layer.succeed(DaemonConfig, config)
@@ -50,6 +68,8 @@ export const runServer = (config: DaemonConfigShape) => {
   const localPods = LocalWorkloadRuntime.layer.pipe(Layer.provideMerge(ContainerRuntimeDocker.layer))
   // metrics: provided under the orchestrator, which times its passes; the event feed counts container events
   const core = Layer.mergeAll(OrchestratorLive.layer, MetricsEventFeed.layer).pipe(
+    // the resolver before the orchestrator, which publishes the records to it (and to the workers)
+    Layer.provideMerge(dnsLayer),
     Layer.provideMerge(localPods),
     Layer.provideMerge(Layer.mergeAll(WorkerChannelsLive.layer, HostInfoOs.layer, MetricsPrometheus.layer)),
     Layer.provideMerge(stateLayer(config)),
@@ -62,6 +82,7 @@ export const runServer = (config: DaemonConfigShape) => {
     ? Layer.mergeAll(ClusterServerGrpc.layer, HeartbeatMonitorLive.layer).pipe(Layer.provideMerge(ClusterTlsFiles.layer))
     : Layer.empty
   const program = Effect.gen(function*() {
+    yield* noteOverlay(config)
     yield* announceApiToken
     if (config.mode === "master") yield* announceJoinToken
     yield* registerSelf(yield* (yield* HostInfo).resources)
@@ -85,12 +106,15 @@ export const runServer = (config: DaemonConfigShape) => {
 /** worker: serve /health and /metrics, join the master and keep heartbeating until removed or refused. */
 export const runWorker = (config: DaemonConfigShape) =>
   Effect.gen(function*() {
+    yield* noteOverlay(config)
     // the endpoint first: a --metrics-port in use stops the start before the worker joins
     yield* serveWorkerHttp
     return yield* (yield* WorkerAgent).run
   }).pipe(
     Effect.scoped,
     Effect.provide(WorkerAgentGrpc.layer.pipe(
+      // this node's resolver, fed the master's records by the agent
+      Layer.provideMerge(dnsLayer),
       Layer.provideMerge(Layer.mergeAll(HostInfoOs.layer, LocalWorkloadRuntime.layer.pipe(Layer.provide(ContainerRuntimeDocker.layer)))),
       // one registry, seen by the pod runtime (pod events), the agent (connection) and the endpoint
       Layer.provideMerge(WorkerMetricsPrometheus.layer),

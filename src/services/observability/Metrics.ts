@@ -2,6 +2,7 @@
 // where things happen; the state gauges are computed from a ClusterSample at scrape time.
 import { Context, Effect, type Duration, Layer } from "effect"
 import type { PodStatus } from "../../domain/Workload.js"
+import type { DnsStats } from "../dns/DnsResolver.js"
 
 /** The lifecycle events of containers that are counted (`helyos_container_events_total{event}`). */
 export type ContainerEvent = "started" | "died" | "oom"
@@ -19,6 +20,11 @@ export interface ClusterSample {
   }>
   readonly pods: ReadonlyArray<{ readonly status: PodStatus }>
   readonly deployments: number
+  /** this node's resolver (--dns-mode embedded): its counts and the records it holds; absent with noop */
+  readonly dns?: {
+    readonly stats: DnsStats
+    readonly records: number
+  } | undefined
 }
 
 export interface MetricsShape {

@@ -2,6 +2,7 @@
 // Prometheus text on the worker's GET /metrics. A master counts pod events through its event log instead.
 import { Context, Effect, Layer } from "effect"
 import type { PodReport } from "../../domain/PodReport.js"
+import type { DnsStats } from "../dns/DnsResolver.js"
 
 export interface WorkerMetricsShape {
   /** One of this node's pod events (started | died | OOMKilled | restarted | ...), as the ping carries it. */
@@ -12,8 +13,14 @@ export interface WorkerMetricsShape {
   readonly countHeartbeat: Effect.Effect<void>
   /** One reconnect attempt after the stream to the master ended. */
   readonly countReconnect: Effect.Effect<void>
-  /** Everything, as Prometheus text format 0.0.4, with the pod gauge taken from `pods`. */
-  readonly render: (pods: ReadonlyArray<PodReport>) => Effect.Effect<string>
+  /**
+   * Everything, as Prometheus text format 0.0.4, with the pod gauge taken from `pods` and the DNS
+   * series from this node's resolver (absent with --dns-mode noop).
+   */
+  readonly render: (
+    pods: ReadonlyArray<PodReport>,
+    dns?: { readonly stats: DnsStats; readonly records: number }
+  ) => Effect.Effect<string>
 }
 
 const noop: WorkerMetricsShape = {

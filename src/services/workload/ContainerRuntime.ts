@@ -97,6 +97,19 @@ export interface ContainerSpec {
   readonly cpu: number
   /** hard limit with no extra swap; 0 = no limit */
   readonly memoryBytes: number
+  /**
+   * --dns-mode embedded: the node's resolver and the pod's search domain. On a user-defined network
+   * Docker keeps its own 127.0.0.11 in the container's resolv.conf and forwards what it does not know
+   * itself to `servers`, from the container's namespace, on port 53; `search` and `options` go into
+   * resolv.conf as they are. Absent: the engine's defaults.
+   */
+  readonly dns?: ContainerDns | undefined
+}
+
+export interface ContainerDns {
+  readonly servers: ReadonlyArray<string>
+  readonly search: ReadonlyArray<string>
+  readonly options: ReadonlyArray<string>
 }
 
 export type ContainerState = "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead"

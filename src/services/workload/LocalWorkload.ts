@@ -1,7 +1,7 @@
 // Worker side: this host's pods. The WorkerAgent hands it each Assignment and asks it for statuses.
 import { Context, Effect, Layer, Stream } from "effect"
 import type { LogRequest } from "../../domain/LogRequest.js"
-import type { Assignment } from "../../domain/PodAssignment.js"
+import type { Assignment, PodAssignment } from "../../domain/PodAssignment.js"
 import type { PodEvent, PodReport } from "../../domain/PodReport.js"
 
 export class LocalWorkload extends Context.Tag("helyos/LocalWorkload")<LocalWorkload, {
@@ -14,6 +14,11 @@ export class LocalWorkload extends Context.Tag("helyos/LocalWorkload")<LocalWork
   readonly fence: Effect.Effect<number>
   /** The status of every pod this node runs, for the next ping. */
   readonly statuses: Effect.Effect<ReadonlyArray<PodReport>>
+  /**
+   * Every pod of the current assignment with its status now, read together (what this node's DNS
+   * resolver overlays on the master's records: polled several times a second, so it is cheap).
+   */
+  readonly assigned: Effect.Effect<ReadonlyArray<{ readonly pod: PodAssignment; readonly report: PodReport }>>
   /** What happened to this node's pods since the last call, oldest first (bounded; for the next ping). */
   readonly takeEvents: Effect.Effect<ReadonlyArray<PodEvent>>
   /** Generation of the last assignment fully applied. */
@@ -26,6 +31,7 @@ export class LocalWorkload extends Context.Tag("helyos/LocalWorkload")<LocalWork
     apply: () => Effect.void,
     fence: Effect.succeed(0),
     statuses: Effect.succeed([]),
+    assigned: Effect.succeed([]),
     takeEvents: Effect.succeed([]),
     appliedGeneration: Effect.succeed(0),
     logs: () => Stream.fail("this node runs no pods")

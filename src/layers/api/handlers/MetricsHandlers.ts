@@ -6,6 +6,8 @@ import { HelyosApi } from "../../../services/api/HelyosApi.js"
 import { type ClusterSample, Metrics, type NodeGaugeStatus } from "../../../services/observability/Metrics.js"
 import { NodeRegistry } from "../../../services/cluster/NodeRegistry.js"
 import { Orchestrator } from "../../../services/orchestrator/Orchestrator.js"
+import { DnsResolver } from "../../../services/dns/DnsResolver.js"
+import { dnsSampleOf } from "../../observability/PromKit.js"
 
 /** The gauge's status: a drain wins (as in `helyos nodes`), but dead stays apart from notready. */
 const gaugeStatus = (node: NodeRecord): NodeGaugeStatus =>
@@ -22,6 +24,8 @@ export const layer = HttpApiBuilder.group(HelyosApi, "metrics", (handlers) =>
     const registry = yield* NodeRegistry
     const orchestrator = yield* Orchestrator
     const metrics = yield* Metrics
+    // this daemon's resolver, when it runs one (--dns-mode embedded)
+    const resolver = yield* Effect.serviceOption(DnsResolver)
 
     const sample = Effect.gen(function*() {
       const nowMs = yield* Clock.currentTimeMillis
@@ -34,7 +38,8 @@ export const layer = HttpApiBuilder.group(HelyosApi, "metrics", (handlers) =>
           heartbeatAgeSeconds: node.role === "Worker" ? (nowMs - node.lastHeartbeatMs) / 1000 : undefined
         })),
         pods: yield* orchestrator.pods(),
-        deployments: (yield* orchestrator.deployments()).length
+        deployments: (yield* orchestrator.deployments()).length,
+        dns: yield* dnsSampleOf(resolver)
       } satisfies ClusterSample
     })
 

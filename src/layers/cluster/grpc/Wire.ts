@@ -2,11 +2,14 @@
 // ClusterServer and WorkerAgent translate with these at the gRPC edge, so no port speaks the wire.
 // Where the shapes are one, the value passes as it is (no copy, no decoding: a master reads every
 // ping of every worker), and the compiler proves the two types agree (WireAgrees below).
-import type { NodeResources } from "../../../domain/Node.js"
+import { isIPv4, isIPv6 } from "node:net"
+import type { DnsDelta, DnsRecord, DnsSnapshot } from "../../../domain/dns/Records.js"
+import type { NodeId, NodeResources } from "../../../domain/Node.js"
 import type { LogChunk, LogRequest } from "../../../domain/LogRequest.js"
 import type { MasterMessage } from "../../../domain/MasterMessage.js"
 import type { Assignment, PodAssignment } from "../../../domain/PodAssignment.js"
 import type { PodEvent, PodReport } from "../../../domain/PodReport.js"
+import type { PodId } from "../../../domain/Workload.js"
 import type * as wire from "../../../generated/cluster.js"
 
 type Assignable<A, B> = [A] extends [B] ? true : false
@@ -44,6 +47,46 @@ const podAssignment = (p: PodAssignment): wire.PodAssignment => ({
 })
 
 const assignment = (a: Assignment): wire.Assignment => ({ generation: a.generation, pods: a.pods.map(podAssignment) })
+
+const dnsRecordToWire = (r: DnsRecord): wire.DnsRecord => ({
+  podId: r.podId,
+  project: r.project,
+  deployment: r.deployment,
+  replicaIndex: r.replicaIndex,
+  nodeId: r.nodeId,
+  nodeName: r.nodeName,
+  ipv4: r.ipv4,
+  ipv6: r.ipv6 ?? "",
+  ready: r.ready
+})
+
+/**
+ * A record from the (authenticated) master, as the domain holds it: undefined for one without a
+ * usable IPv4 address, which no resolver could answer anyway (a newer master's record, a bug).
+ */
+const dnsRecordFromWire = (r: wire.DnsRecord): DnsRecord | undefined => {
+  if (!isIPv4(r.ipv4) || r.podId === "") return undefined
+  return {
+    podId: r.podId as PodId,
+    project: r.project,
+    deployment: r.deployment,
+    replicaIndex: r.replicaIndex,
+    nodeId: r.nodeId as NodeId,
+    nodeName: r.nodeName,
+    ipv4: r.ipv4,
+    ...(isIPv6(r.ipv6) ? { ipv6: r.ipv6 } : {}),
+    ready: r.ready
+  }
+}
+
+const dnsRecordsFromWire = (records: ReadonlyArray<wire.DnsRecord>): Array<DnsRecord> => {
+  const out: Array<DnsRecord> = []
+  for (const r of records) {
+    const record = dnsRecordFromWire(r)
+    if (record !== undefined) out.push(record)
+  }
+  return out
+}
 
 /** Domain to protobuf. */
 export const toWire = {
@@ -87,8 +130,19 @@ export const toWire = {
         return { kind: { $case: "removed", value: { reason: m.reason } } }
       case "Ack":
         return { kind: { $case: "ack", value: { seq: m.seq, serverTimeMs: m.serverTimeMs } } }
+      case "DnsSnapshot":
+        return { kind: { $case: "dnsSnapshot", value: toWire.dnsSnapshot(m.snapshot) } }
+      case "DnsDelta":
+        return { kind: { $case: "dnsDelta", value: toWire.dnsDelta(m.delta) } }
     }
   },
+
+  dnsSnapshot: (s: DnsSnapshot): wire.DnsSnapshot => ({ revision: s.revision, records: s.records.map(dnsRecordToWire) }),
+
+  dnsDelta: (d: DnsDelta): wire.DnsDelta => ({ revision: d.revision, upsert: d.upsert.map(dnsRecordToWire), remove: [...d.remove] }),
+
+  /** The worker's DNS set missed a revision: it asks for a snapshot. */
+  dnsResync: (revision: number): wire.WorkerMessage => ({ kind: { $case: "dnsResync", value: { revision } } }),
 
   /** The bytes as a Buffer over the same memory (what the generated encoder takes). */
   logChunk: (c: LogChunk): wire.LogChunk => ({
@@ -118,6 +172,17 @@ export const fromWire = {
         return { _tag: "Removed", reason: kind.value.reason }
       case "ack":
         return { _tag: "Ack", seq: kind.value.seq, serverTimeMs: kind.value.serverTimeMs }
+      case "dnsSnapshot":
+        return { _tag: "DnsSnapshot", snapshot: { revision: kind.value.revision, records: dnsRecordsFromWire(kind.value.records) } }
+      case "dnsDelta": {
+        const delta = kind.value
+        // a delta's revision is at least 1; a 0 (a newer master's message, a bug) is dropped rather than misapplied
+        if (delta.revision < 1) return undefined
+        return {
+          _tag: "DnsDelta",
+          delta: { revision: delta.revision, upsert: dnsRecordsFromWire(delta.upsert), remove: delta.remove.map((id) => id as PodId) }
+        }
+      }
     }
   },
 
