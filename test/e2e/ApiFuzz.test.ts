@@ -5,7 +5,7 @@
 import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { apiToken, freePort, helyosdBin, type Proc, spawnProc, tempDir } from "../support/Processes.js"
+import { apiToken, freePort, helyosdBin, type Proc, spawnProc, tempDir } from "../support/process/Processes.js"
 
 /** Fixed, so a finding reproduces; FUZZ_SEED=<n> explores other inputs. */
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_4e1f)

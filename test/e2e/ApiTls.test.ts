@@ -8,7 +8,7 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { classifySans, generateCa, issueServerCertificate } from "../../src/layers/security/X509.js"
-import { apiToken, freePort, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "../support/Processes.js"
+import { apiToken, freePort, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "../support/process/Processes.js"
 
 interface Answer {
   readonly status: number

@@ -1,8 +1,8 @@
 // e2e: the API-token guide as a user types it — a real helyosd and the real `helyos` CLI on 127.0.0.1:
 // whoami, auth token create/ls/revoke, a read token refused on mutations, a revoked token refused.
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Master, startMaster } from "../support/Cluster.js"
-import { runCli } from "../support/Processes.js"
+import { type Master, startMaster } from "../support/process/Cluster.js"
+import { runCli } from "../support/process/Processes.js"
 
 let master: Master
 

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as TOML from "smol-toml"
-import { runHelyos } from "../support/CliInput.js"
-import { apiToken, freePort, helyosdBin, type Proc, spawnProc, tempDir } from "../support/Processes.js"
+import { runHelyos } from "../support/process/CliInput.js"
+import { apiToken, freePort, helyosdBin, type Proc, spawnProc, tempDir } from "../support/process/Processes.js"
 
 const token = apiToken()
 let daemon: Proc

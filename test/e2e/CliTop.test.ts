@@ -5,9 +5,9 @@ import { execFileSync } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ensureBusyboxImage } from "../support/busyboxImage.js"
-import { removeProjectLeftovers } from "../support/Docker.js"
-import { apiToken, eventually, freePort, helyosBin, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "../support/Processes.js"
+import { ensureBusyboxImage } from "../support/docker/busyboxImage.js"
+import { removeProjectLeftovers } from "../support/docker/Docker.js"
+import { apiToken, eventually, freePort, helyosBin, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "../support/process/Processes.js"
 
 const project = `top${process.pid}`
 const nodeName = `top-e2e-${process.pid}`

@@ -6,7 +6,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { parseSpecText } from "../../src/domain/DeploymentSpec.js"
 import { HELYOS_VERSION } from "../../src/services/api/SystemApi.js"
-import { type CliResult, helyosBin, tempDir } from "../support/Processes.js"
+import { type CliResult, helyosBin, tempDir } from "../support/process/Processes.js"
 
 /** `helyos args…` in `cwd`, with no server, token or config of the machine's. */
 const helyos = (args: ReadonlyArray<string>, cwd = tempDir("helyos-cli-usage-")): Promise<CliResult> =>

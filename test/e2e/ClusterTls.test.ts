@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ClusterClient, type MasterMessage, type WorkerMessage } from "../../src/generated/cluster.js"
 import { CLUSTER_SERVER_NAME, pinnedCaCredentials } from "../../src/layers/cluster/grpc/PeerCa.js"
 import { NODE_ID_HEADER, SESSION_HEADER } from "../../src/layers/cluster/grpc/SessionMetadata.js"
-import { type Master, nodes, startMaster, startWorker, statusOf } from "../support/Cluster.js"
-import { eventually, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "../support/Processes.js"
+import { type Master, nodes, startMaster, startWorker, statusOf } from "../support/process/Cluster.js"
+import { eventually, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "../support/process/Processes.js"
 
 let master: Master
 const procs: Array<Proc> = []

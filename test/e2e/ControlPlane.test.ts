@@ -1,8 +1,8 @@
 // e2e: the clustering guide, as a user types it — a real master, real workers, the real CLI,
 // all on 127.0.0.1 with compressed timers (heartbeat 200ms, scan 100ms, NotReady 1s, dead 2s).
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Master, nodes, restartMaster, startMaster, startWorker, statusOf } from "../support/Cluster.js"
-import { eventually, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "../support/Processes.js"
+import { type Master, nodes, restartMaster, startMaster, startWorker, statusOf } from "../support/process/Cluster.js"
+import { eventually, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "../support/process/Processes.js"
 
 let master: Master
 const workers = new Map<string, Proc>()

@@ -11,7 +11,7 @@ import * as path from "node:path"
 import { Effect, Exit, Scope } from "effect"
 import parsePrometheusText from "parse-prometheus-text-format"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { eventually, freePort, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "../support/Processes.js"
+import { eventually, freePort, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "../support/process/Processes.js"
 import * as FakeUpstream from "../integration/dns/FakeUpstream.js"
 
 const scope = Effect.runSync(Scope.make())

@@ -6,10 +6,10 @@ import { execFileSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ensureBusyboxImage } from "../support/busyboxImage.js"
-import { type Master, startMaster, startWorker, untilNodesReady } from "../support/Cluster.js"
-import { removeProjectLeftovers } from "../support/Docker.js"
-import { eventually, helyosBin, type Proc, runCli, spawnProc, tempDir } from "../support/Processes.js"
+import { ensureBusyboxImage } from "../support/docker/busyboxImage.js"
+import { type Master, startMaster, startWorker, untilNodesReady } from "../support/process/Cluster.js"
+import { removeProjectLeftovers } from "../support/docker/Docker.js"
+import { eventually, helyosBin, type Proc, runCli, spawnProc, tempDir } from "../support/process/Processes.js"
 
 interface PodJson {
   readonly id: string

@@ -5,10 +5,10 @@ import { writeFileSync } from "node:fs"
 import * as path from "node:path"
 import parsePrometheusText from "parse-prometheus-text-format"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ensureBusyboxImage } from "../support/busyboxImage.js"
-import { type Master, startMaster, startWorker, untilNodesReady } from "../support/Cluster.js"
-import { removeProjectLeftovers } from "../support/Docker.js"
-import { eventually, helyosBin, type Proc, runCli, tempDir } from "../support/Processes.js"
+import { ensureBusyboxImage } from "../support/docker/busyboxImage.js"
+import { type Master, startMaster, startWorker, untilNodesReady } from "../support/process/Cluster.js"
+import { removeProjectLeftovers } from "../support/docker/Docker.js"
+import { eventually, helyosBin, type Proc, runCli, tempDir } from "../support/process/Processes.js"
 
 const project = `e2eobs${process.pid}`
 let master: Master

@@ -5,8 +5,8 @@ import { execFileSync, spawn } from "node:child_process"
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ensureBusyboxImage } from "../support/busyboxImage.js"
-import { removeProjectLeftovers } from "../support/Docker.js"
+import { ensureBusyboxImage } from "../support/docker/busyboxImage.js"
+import { removeProjectLeftovers } from "../support/docker/Docker.js"
 import {
   apiToken,
   type CliResult,
@@ -18,7 +18,7 @@ import {
   runCli,
   spawnProc,
   tempDir
-} from "../support/Processes.js"
+} from "../support/process/Processes.js"
 
 const project = `sec${process.pid}`
 const nodeName = `secrets-e2e-${process.pid}`

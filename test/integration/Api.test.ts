@@ -9,8 +9,8 @@ import { ApiError } from "../../src/services/api/HttpErrors.js"
 import { Events } from "../../src/services/observability/Events.js"
 import { HelyosApi } from "../../src/services/api/HelyosApi.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
-import { apiOn, evictions, TOKEN, WRONG } from "../support/ApiHarness.js"
-import { call } from "../support/RawHttp.js"
+import { apiOn, evictions, TOKEN, WRONG } from "../support/harness/ApiHarness.js"
+import { call } from "../support/harness/RawHttp.js"
 
 /** The typed client, exactly as the CLI builds it. */
 const client = Effect.gen(function*() {

@@ -14,7 +14,7 @@ import { classifySans, generateCa, issueServerCertificate } from "../../src/laye
 import { ApiServer } from "../../src/services/api/ApiServer.js"
 import { ApiTls } from "../../src/services/security/ApiTls.js"
 import { type ApiTlsSettings, DaemonConfig, defaults } from "../../src/services/DaemonConfig.js"
-import { apiOn } from "../support/ApiHarness.js"
+import { apiOn } from "../support/harness/ApiHarness.js"
 import * as ApiTlsFiles from "../../src/layers/security/ApiTlsFiles.js"
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "helyos-apitls-"))

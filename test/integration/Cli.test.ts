@@ -9,8 +9,8 @@ import * as path from "node:path"
 import { seedLocalContext } from "../../src/programs/cli/ConfigFile.js"
 import { ApiServer } from "../../src/services/api/ApiServer.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
-import { apiOn, evictions, TOKEN, WRONG } from "../support/ApiHarness.js"
-import { runCli } from "../support/Processes.js"
+import { apiOn, evictions, TOKEN, WRONG } from "../support/harness/ApiHarness.js"
+import { runCli } from "../support/process/Processes.js"
 
 /** A config path nobody wrote: the CLI must not read the real ~/.helyos/config.toml in tests. */
 const noConfig = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "helyos-cli-")), "config.toml")

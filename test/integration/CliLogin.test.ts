@@ -13,7 +13,7 @@ import * as path from "node:path"
 import * as TOML from "smol-toml"
 import { pemFingerprint } from "../../src/domain/Fingerprint.js"
 import { type CertifiedKey, classifySans, generateCa, issueServerCertificate } from "../../src/layers/security/X509.js"
-import { runHelyos } from "../support/CliInput.js"
+import { runHelyos } from "../support/process/CliInput.js"
 
 const TOKEN = `nxa-api_${"a".repeat(64)}`
 const WRONG = `nxa-api_${"b".repeat(64)}`

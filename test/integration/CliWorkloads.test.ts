@@ -7,9 +7,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { ApiServer } from "../../src/services/api/ApiServer.js"
 import { Orchestrator } from "../../src/services/orchestrator/Orchestrator.js"
-import { LocalHost } from "../support/OrchestratorHarness.js"
-import { runCli } from "../support/Processes.js"
-import { TOKEN, workloadApi } from "../support/WorkloadApiHarness.js"
+import { LocalHost } from "../support/harness/OrchestratorHarness.js"
+import { runCli } from "../support/process/Processes.js"
+import { TOKEN, workloadApi } from "../support/harness/WorkloadApiHarness.js"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "helyos-cli-wl-"))
 

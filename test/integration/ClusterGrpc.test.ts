@@ -48,14 +48,14 @@ import {
   testConfig,
   testDataDir,
   workerConfig
-} from "../support/ClusterDoubles.js"
+} from "../support/doubles/ClusterDoubles.js"
 import * as ClusterServerGrpc from "../../src/layers/cluster/ClusterServerGrpc.js"
 import * as WorkerAgentGrpc from "../../src/layers/cluster/WorkerAgentGrpc.js"
 import * as WorkerChannelsLive from "../../src/layers/cluster/WorkerChannelsLive.js"
 import * as EventsLive from "../../src/layers/observability/EventsLive.js"
 import * as ClusterTlsFiles from "../../src/layers/security/ClusterTlsFiles.js"
 import * as Database from "../../src/layers/state/Database.js"
-import { eventually } from "../support/Eventually.js"
+import { eventually } from "../support/harness/Eventually.js"
 
 // ---- harness ----------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import {
   Labels,
   MANAGED_BY
 } from "../../src/services/workload/ContainerRuntime.js"
-import { BUSYBOX_IMAGE, DOCKER_SOCKET, ensureBusyboxImage, testEngine } from "../support/busyboxImage.js"
+import { BUSYBOX_IMAGE, DOCKER_SOCKET, ensureBusyboxImage, testEngine } from "../support/docker/busyboxImage.js"
 import * as ContainerRuntimeDocker from "../../src/layers/workload/ContainerRuntimeDocker.js"
 
 const run = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`

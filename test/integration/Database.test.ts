@@ -2,7 +2,7 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { tempDbFile } from "../support/TempDb.js"
+import { tempDbFile } from "../support/harness/TempDb.js"
 import * as Database from "../../src/layers/state/Database.js"
 
 const ALL_MIGRATIONS = [

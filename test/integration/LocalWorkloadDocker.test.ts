@@ -8,7 +8,7 @@ import type { PodEvent, PodReport } from "../../src/domain/PodReport.js"
 import { type LocalWorkloadOptions } from "../../src/layers/workload/LocalWorkloadRuntime.js"
 import { DaemonConfig } from "../../src/services/DaemonConfig.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
-import { BUSYBOX_IMAGE, DOCKER_SOCKET, testEngine } from "../support/busyboxImage.js"
+import { BUSYBOX_IMAGE, DOCKER_SOCKET, testEngine } from "../support/docker/busyboxImage.js"
 import * as ContainerRuntimeDocker from "../../src/layers/workload/ContainerRuntimeDocker.js"
 import * as LocalWorkloadRuntime from "../../src/layers/workload/LocalWorkloadRuntime.js"
 

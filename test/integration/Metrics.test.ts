@@ -6,8 +6,8 @@ import parsePrometheusText from "parse-prometheus-text-format"
 import { randomUUID } from "node:crypto"
 import { ApiServer } from "../../src/services/api/ApiServer.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
-import { apiOn } from "../support/ApiHarness.js"
-import { call } from "../support/RawHttp.js"
+import { apiOn } from "../support/harness/ApiHarness.js"
+import { call } from "../support/harness/RawHttp.js"
 import * as MetricsPrometheus from "../../src/layers/observability/MetricsPrometheus.js"
 
 const onMaster = <A, E>(test: Effect.Effect<A, E, ApiServer | NodeRegistry | Scope.Scope>) =>

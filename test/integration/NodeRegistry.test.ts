@@ -6,7 +6,7 @@ import { Effect, Exit, Layer, Redacted, TestClock } from "effect"
 import { NodeResources, nodeStatus } from "../../src/domain/Node.js"
 import * as NodeRegistrySql from "../../src/layers/cluster/NodeRegistrySql.js"
 import { type JoinRequest, NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
-import { tempDbFile } from "../support/TempDb.js"
+import { tempDbFile } from "../support/harness/TempDb.js"
 import * as Database from "../../src/layers/state/Database.js"
 
 const tempRegistryDb = tempDbFile("helyos-registry-")

@@ -25,7 +25,7 @@ import {
   newJoinToken,
   testConfig,
   workerConfig
-} from "../support/ClusterDoubles.js"
+} from "../support/doubles/ClusterDoubles.js"
 import * as ClusterServerGrpc from "../../src/layers/cluster/ClusterServerGrpc.js"
 import * as HeartbeatMonitorLive from "../../src/layers/cluster/HeartbeatMonitorLive.js"
 import * as WorkerAgentGrpc from "../../src/layers/cluster/WorkerAgentGrpc.js"
@@ -37,7 +37,7 @@ import * as ClusterTlsFiles from "../../src/layers/security/ClusterTlsFiles.js"
 import * as Database from "../../src/layers/state/Database.js"
 import * as ContainerRuntimeMemory from "../../src/layers/workload/ContainerRuntimeMemory.js"
 import * as LocalWorkloadRuntime from "../../src/layers/workload/LocalWorkloadRuntime.js"
-import { eventually } from "../support/Eventually.js"
+import { eventually } from "../support/harness/Eventually.js"
 
 const spec = (input: Record<string, unknown>): DeploymentSpec => {
   const decoded = decodeSpec({ project: "shop", deployment: { name: "api" }, image: "nginx:1", ...input })

@@ -8,8 +8,8 @@ import * as path from "node:path"
 import { Effect, type Scope } from "effect"
 import { MAX_BODY_BYTES } from "../../src/layers/api/RequestGuards.js"
 import { ApiServer } from "../../src/services/api/ApiServer.js"
-import { apiOn, TOKEN, WRONG } from "../support/ApiHarness.js"
-import { eventually } from "../support/Processes.js"
+import { apiOn, TOKEN, WRONG } from "../support/harness/ApiHarness.js"
+import { eventually } from "../support/process/Processes.js"
 
 interface Answer {
   readonly status: number

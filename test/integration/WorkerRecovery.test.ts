@@ -25,9 +25,9 @@ import {
   newJoinToken,
   startClusterMaster,
   workerConfig
-} from "../support/ClusterDoubles.js"
+} from "../support/doubles/ClusterDoubles.js"
 import * as WorkerAgentGrpc from "../../src/layers/cluster/WorkerAgentGrpc.js"
-import { eventually } from "../support/Eventually.js"
+import { eventually } from "../support/harness/Eventually.js"
 
 /** Every line a worker logs, with its level. */
 const captureInto = (lines: Array<string>) =>

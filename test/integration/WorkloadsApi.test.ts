@@ -5,10 +5,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
 import { ApiServer } from "../../src/services/api/ApiServer.js"
 import { Orchestrator } from "../../src/services/orchestrator/Orchestrator.js"
-import { LocalHost } from "../support/OrchestratorHarness.js"
-import { call } from "../support/RawHttp.js"
-import { WRONG, workloadApi } from "../support/WorkloadApiHarness.js"
-import { eventually } from "../support/Eventually.js"
+import { LocalHost } from "../support/harness/OrchestratorHarness.js"
+import { call } from "../support/harness/RawHttp.js"
+import { WRONG, workloadApi } from "../support/harness/WorkloadApiHarness.js"
+import { eventually } from "../support/harness/Eventually.js"
 
 /** One request from a chosen loopback source address, with no token (null) or a given one. */
 const unauthenticated = (base: string, method: string, route: string, token: string | null, from: string) =>

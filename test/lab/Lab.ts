@@ -14,8 +14,8 @@ import { createHash, X509Certificate } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as https from "node:https"
 import * as path from "node:path"
-import { ensureBusyboxImage } from "../support/busyboxImage.js"
-import { eventually, type Proc, spawnProcess } from "../support/Processes.js"
+import { ensureBusyboxImage } from "../support/docker/busyboxImage.js"
+import { eventually, type Proc, spawnProcess } from "../support/process/Processes.js"
 
 export { eventually, type Proc }
 

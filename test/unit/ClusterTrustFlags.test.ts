@@ -2,7 +2,7 @@
 import { Either, Option } from "effect"
 import { describe, expect, it } from "vitest"
 import { toDaemonConfig } from "../../src/programs/daemon/Flags.js"
-import { parse, problem } from "../support/DaemonFlags.js"
+import { parse, problem } from "../support/harness/DaemonFlags.js"
 
 const worker = ["--mode", "worker", "--join", "10.0.1.1:6444", "--token", `nxa_${"a".repeat(64)}`]
 const fingerprint = `sha256:${"9f".repeat(32)}`

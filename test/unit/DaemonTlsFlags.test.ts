@@ -2,7 +2,7 @@
 import { Either, Option } from "effect"
 import { describe, expect, it } from "vitest"
 import { toDaemonConfig } from "../../src/programs/daemon/Flags.js"
-import { parse, problem } from "../support/DaemonFlags.js"
+import { parse, problem } from "../support/harness/DaemonFlags.js"
 
 const API_TOKEN = `nxa-api_${"ab".repeat(32)}`
 

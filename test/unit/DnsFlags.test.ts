@@ -5,7 +5,7 @@ import { Duration, Either, Option } from "effect"
 import { describe, expect, it } from "vitest"
 import { toDaemonConfig } from "../../src/programs/daemon/Flags.js"
 import { defaults } from "../../src/services/DaemonConfig.js"
-import { parse, problem } from "../support/DaemonFlags.js"
+import { parse, problem } from "../support/harness/DaemonFlags.js"
 
 const configOf = async (...args: ReadonlyArray<string>) => Either.getOrThrow(toDaemonConfig(await parse(args)))
 

@@ -13,8 +13,8 @@ import type { PodRow } from "../../src/layers/orchestrator/Store.js"
 import { NodeDns } from "../../src/services/dns/NodeDns.js"
 import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
 import { Orchestrator } from "../../src/services/orchestrator/Orchestrator.js"
-import { join, MASTER, masterOn, reconcile, spec, Wire } from "../support/OrchestratorHarness.js"
-import { podReport } from "../support/PodReports.js"
+import { join, MASTER, masterOn, reconcile, spec, Wire } from "../support/harness/OrchestratorHarness.js"
+import { podReport } from "../support/doubles/PodReports.js"
 
 const row = (overrides: Partial<PodRow>): Pick<
   PodRow,

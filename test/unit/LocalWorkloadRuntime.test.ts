@@ -10,7 +10,7 @@ import { makePodEventBuffer } from "../../src/layers/workload/pod/PodEventBuffer
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import * as ContainerRuntimeMemory from "../../src/layers/workload/ContainerRuntimeMemory.js"
 import * as LocalWorkloadRuntime from "../../src/layers/workload/LocalWorkloadRuntime.js"
-import { eventually } from "../support/Eventually.js"
+import { eventually } from "../support/harness/Eventually.js"
 
 const NODE = "node-a"
 const OTHER = "node-b"

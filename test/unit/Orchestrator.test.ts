@@ -24,8 +24,8 @@ import {
   totalChanges,
   Wire,
   workerReports
-} from "../support/OrchestratorHarness.js"
-import { eventually } from "../support/Eventually.js"
+} from "../support/harness/OrchestratorHarness.js"
+import { eventually } from "../support/harness/Eventually.js"
 
 const onNode = (pods: ReadonlyArray<PodView>, node: string) => pods.filter((p) => p.node === node)
 const byNode = (pods: ReadonlyArray<PodView>) => [...pods].sort((a, b) => (a.node ?? "").localeCompare(b.node ?? ""))

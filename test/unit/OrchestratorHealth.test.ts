@@ -9,10 +9,10 @@ import { Events } from "../../src/services/observability/Events.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
 import { Orchestrator } from "../../src/services/orchestrator/Orchestrator.js"
-import { join, masterOn, reconcile, running, spec, tempDb, workerReports } from "../support/OrchestratorHarness.js"
+import { join, masterOn, reconcile, running, spec, tempDb, workerReports } from "../support/harness/OrchestratorHarness.js"
 import type { NodeId } from "../../src/domain/Node.js"
-import { eventually } from "../support/Eventually.js"
-import { podEvent, podReport } from "../support/PodReports.js"
+import { eventually } from "../support/harness/Eventually.js"
+import { podEvent, podReport } from "../support/doubles/PodReports.js"
 
 const recentLines = Effect.map(
   Effect.flatMap(EventLog, (log) => log.recent(100)),

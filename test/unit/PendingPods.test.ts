@@ -6,7 +6,7 @@ import { NodeResources } from "../../src/domain/Node.js"
 import { EventLog } from "../../src/services/observability/EventLog.js"
 import { NodeRegistry } from "../../src/services/cluster/NodeRegistry.js"
 import { Orchestrator } from "../../src/services/orchestrator/Orchestrator.js"
-import { join, masterOn, reconcile, spec, Wire } from "../support/OrchestratorHarness.js"
+import { join, masterOn, reconcile, spec, Wire } from "../support/harness/OrchestratorHarness.js"
 
 const podEvents = Effect.map(
   Effect.flatMap(EventLog, (log) => log.recent(100)),

@@ -4,7 +4,7 @@ import { Duration, Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { defaultRestartRules } from "../../src/domain/RestartRules.js"
 import { toDaemonConfig } from "../../src/programs/daemon/Flags.js"
-import { parse, problem } from "../support/DaemonFlags.js"
+import { parse, problem } from "../support/harness/DaemonFlags.js"
 
 const rulesOf = async (...args: ReadonlyArray<string>) => {
   const { restartRules } = Either.getOrThrow(toDaemonConfig(await parse(args)))

@@ -6,7 +6,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { toDaemonConfig } from "../../src/programs/daemon/Flags.js"
-import { parse, problem } from "../support/DaemonFlags.js"
+import { parse, problem } from "../support/harness/DaemonFlags.js"
 
 const joinToken = `nxa_${"a".repeat(64)}`
 const apiToken = `nxa-api_${"b".repeat(64)}`

@@ -4,7 +4,7 @@ import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { toDaemonConfig } from "../../src/programs/daemon/Flags.js"
 import { defaults } from "../../src/services/DaemonConfig.js"
-import { parse, problem } from "../support/DaemonFlags.js"
+import { parse, problem } from "../support/harness/DaemonFlags.js"
 
 const metricsPortOf = async (...args: ReadonlyArray<string>) => Either.getOrThrow(toDaemonConfig(await parse(args))).metricsPort
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { dig, digData, decoded, errorCode, nodeResolver, query, startResolver, udpClient } from "./DnsTools.js"
 import * as FakeUpstream from "./FakeUpstream.js"
-import { eventually } from "../../support/Eventually.js"
+import { eventually } from "../../support/harness/Eventually.js"
 
 const many = (count: number) => Array.from({ length: count }, (_, i) => `198.51.100.${i}`)
 const names = {

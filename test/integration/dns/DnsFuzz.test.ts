@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as dnsPacket from "dns-packet"
 import { Effect } from "effect"
 import { pod } from "../../unit/dns/fixtures.js"
-import { eventually } from "../../support/Eventually.js"
+import { eventually } from "../../support/harness/Eventually.js"
 import { dig, digData, startResolver, tcpClient, udpClient } from "./DnsTools.js"
 import * as FakeUpstream from "./FakeUpstream.js"
 

@@ -8,7 +8,7 @@ import * as net from "node:net"
 import { Effect, Exit, Scope } from "effect"
 import type { DnsRecord } from "../../../src/domain/dns/Records.js"
 import { pod } from "../../unit/dns/fixtures.js"
-import { eventually } from "../../support/Eventually.js"
+import { eventually } from "../../support/harness/Eventually.js"
 import { decoded, dig, digData, errorCode, nodeResolver, query, startResolver, tcpClient } from "./DnsTools.js"
 
 // 127.0.0.1 is the node; 127.0.0.2 is a pod of shop, 127.0.0.3 a pod of billing, 127.0.0.4 nobody known

@@ -1,7 +1,7 @@
 // Raw HTTP against the ApiServer under test, as curl would send it: exact statuses, content types and
 // bodies, with no typed client in between.
 import { Effect } from "effect"
-import { ApiServer } from "../../src/services/api/ApiServer.js"
+import { ApiServer } from "../../../src/services/api/ApiServer.js"
 import { TOKEN } from "./ApiHarness.js"
 
 export interface Answer {

@@ -1,6 +1,6 @@
 // Pod reports and events as a node sends them, from the fields a test cares about: every other
 // field is "" / 0 / false, in the order a decoded ping has them (as the generated fromPartial did).
-import type { PodEvent, PodReport } from "../../src/domain/PodReport.js"
+import type { PodEvent, PodReport } from "../../../src/domain/PodReport.js"
 
 const noReport: PodReport = {
   podId: "",

@@ -2,7 +2,7 @@
 import { Command } from "@effect/cli"
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Either } from "effect"
-import { daemonFlags, type DaemonFlags, toDaemonConfig } from "../../src/programs/daemon/Flags.js"
+import { daemonFlags, type DaemonFlags, toDaemonConfig } from "../../../src/programs/daemon/Flags.js"
 
 /** Parse a helyosd command line exactly as the binary does (defaults included). */
 export const parse = (args: ReadonlyArray<string>): Promise<DaemonFlags> => {

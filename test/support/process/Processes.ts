@@ -6,7 +6,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 
-const root = path.resolve(import.meta.dirname, "../..")
+const root = path.resolve(import.meta.dirname, "../../..")
 export const helyosdBin = path.join(root, "bin", "helyosd")
 export const helyosBin = path.join(root, "bin", "helyos")
 
