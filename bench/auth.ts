@@ -4,7 +4,7 @@
 // 2. over HTTP: a real helyosd on 127.0.0.1 whose database holds N tokens, GET /api/v1/whoami
 //    (bearer-protected) against GET /health (public) with keep-alive connections: requests/s.
 // Prints figures only, no assertions. Run with: npm run build && node dist/bench/auth.js
-import * as SqlClient from "@effect/sql/SqlClient";
+import * as SqlClient from "@effect/sql/SqlClient"
 import { spawn } from "node:child_process"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs"

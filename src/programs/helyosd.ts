@@ -1,6 +1,8 @@
 // helyosd: the Helyos daemon. single (default), master (+ cluster gRPC) or worker (joins a master).
-import { CliConfig, Command } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as CliConfig from "@effect/cli/CliConfig"
+import * as Command from "@effect/cli/Command"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Either, Logger, LogLevel, Option } from "effect"
 import { HELYOS_VERSION } from "../services/api/SystemApi.js"
 import { daemonFlags, toDaemonConfig } from "./daemon/Flags.js"

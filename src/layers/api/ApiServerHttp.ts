@@ -1,12 +1,12 @@
 // The REST API on --host:--port: the HelyosApi handlers, the bearer guard, and the error contract
 // (every error is `{"error": "..."}`: 422 for undecodable input, 404 for unknown routes, 500 for bugs).
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder";
-import * as HttpApiError from "@effect/platform/HttpApiError";
-import type * as HttpApp from "@effect/platform/HttpApp";
-import * as HttpServer from "@effect/platform/HttpServer";
-import * as HttpServerError from "@effect/platform/HttpServerError";
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest";
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer";
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpApiError from "@effect/platform/HttpApiError"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Effect, Layer, Option, Redacted } from "effect"
 import { createServer } from "node:http"
 import { createServer as createHttpsServer } from "node:https"

@@ -1,9 +1,9 @@
 // The bearer-token guard: throttle check for the client's address, token lookup (ApiTokens), then the
 // scope rule. Failed authentications feed a per-address AuthThrottle, so guessing slows down while
 // valid clients elsewhere are never affected. Time comes from Effect's Clock.
-import * as HttpApp from "@effect/platform/HttpApp";
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest";
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse";
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Effect, Layer, Option, Redacted } from "effect"
 import { InsufficientScope, scopeAllows, TooManyFailedAuthentications } from "../../domain/ApiToken.js"
 import { AuthThrottle, defaultThrottleRules, type ThrottleRules } from "../../domain/AuthThrottle.js"

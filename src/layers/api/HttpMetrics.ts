@@ -1,8 +1,8 @@
 // Counts and times every answered API request by method, ROUTE TEMPLATE and status. The template
 // (`/api/v1/nodes/:name`, never the raw path) keeps the label set bounded whatever clients send.
-import type * as HttpApp from "@effect/platform/HttpApp";
-import * as HttpServerError from "@effect/platform/HttpServerError";
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest";
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Clock, Duration, Effect, Exit } from "effect"
 import { Metrics } from "../../services/observability/Metrics.js"
 

@@ -1,7 +1,7 @@
 // A log stream as a streamed text/plain response of `<pod> <line>` lines. Failures before the first
 // line (unknown deployment or pod, unreachable node) still get their status; later ones end the stream.
-import * as HttpApp from "@effect/platform/HttpApp";
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse";
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Cause, Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
 import type { LogLine } from "../../services/orchestrator/Orchestrator.js"
 

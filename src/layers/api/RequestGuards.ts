@@ -3,10 +3,10 @@
 //   multipart decoder dies on a broken boundary (a 500), so they are answered 415 up front;
 // - bodies larger than any route needs: answered 413 from Content-Length, and a chunked body is cut
 //   off at the same size, so a client cannot make the daemon buffer gigabytes.
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder";
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage";
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest";
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse";
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Option } from "effect"
 import { HelyosApi } from "../../services/api/HelyosApi.js"
 

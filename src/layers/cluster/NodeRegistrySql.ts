@@ -1,7 +1,7 @@
 // NodeRegistry on SQLite plus an in-memory heartbeat table: a ping updates memory only, and SQLite
 // is written when liveness changes, when an operator acts, or when a node joins or leaves.
-import * as SqlClient from "@effect/sql/SqlClient";
-import * as SqlSchema from "@effect/sql/SqlSchema";
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import { randomBytes, randomUUID } from "node:crypto"
 import { Clock, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { NodeNotFound, SessionInvalid } from "../../domain/Errors.js"

@@ -1,7 +1,7 @@
 // TokenVault on SQLite: the join token exists at rest only as a SHA-256 digest in cluster_config.
 // The current digests are also held in memory, so a rotation is seen by the very next verification.
-import * as SqlClient from "@effect/sql/SqlClient";
-import * as SqlSchema from "@effect/sql/SqlSchema";
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import { Clock, Duration, Effect, Layer, Option, Redacted, Schema, SynchronizedRef } from "effect"
 import { digestsEqual, isJoinTokenFormat, JOIN_TOKEN_PREFIX, mintToken, tokenDigest } from "../../domain/Tokens.js"
 import { TokenVault } from "../../services/cluster/TokenVault.js"

@@ -1,7 +1,9 @@
 // A worker's only HTTP: GET /health and GET /metrics on --host:--metrics-port, plain HTTP, public routes
 // only (never the REST API, which lives on the master). Anything else is 404 {"error":"not found"}.
-import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Effect, Layer, Schema } from "effect"
 import { createServer } from "node:http"
 import { DaemonConfig } from "../../services/DaemonConfig.js"

@@ -2,7 +2,7 @@
 // and the master side of the node protocol (NodeWorkloads). The master is a node too: its own pods go
 // to the in-process LocalWorkload, every other node's travel as Assignments over WorkerChannels.
 // This file is the wiring and the loop; what each part does lives in the make… helpers it calls.
-import type { SqlClient } from "@effect/sql"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Context, Duration, Effect, Layer, Option, Queue, Ref } from "effect"
 import { ContainerRuntime } from "../../services/workload/ContainerRuntime.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"

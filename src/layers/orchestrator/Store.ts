@@ -1,7 +1,7 @@
 // The orchestrator's SQL: projects, deployments, pods, node failures and the scheduler config.
 // SQLite is the truth; every statement here is small, and a SQL error is a defect (the file is ours).
-import * as SqlClient from "@effect/sql/SqlClient";
-import * as SqlSchema from "@effect/sql/SqlSchema";
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import { Effect, Option, Schema } from "effect"
 import { NodeId } from "../../domain/Node.js"
 import { defaultSchedulerConfig, SchedulerConfig } from "../../domain/Scheduler.js"

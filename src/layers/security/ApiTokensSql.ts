@@ -1,8 +1,8 @@
 // ApiTokens on SQLite (table api_tokens), with every row also held in memory keyed by its lookup
 // prefix: a request costs one SHA-256 and a constant-time compare, no SQL (last use is written at most
 // once a minute per token). This process is the only writer, so memory and table never disagree.
-import * as SqlClient from "@effect/sql/SqlClient";
-import * as SqlSchema from "@effect/sql/SqlSchema";
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import { randomUUID } from "node:crypto"
 import { Clock, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import {

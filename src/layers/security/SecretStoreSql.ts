@@ -1,7 +1,7 @@
 // SecretStore on SQLite (the secrets table of helyos.db): AES-256-GCM with the MasterKey, a fresh
 // nonce per write, `project/name` as associated data. Plaintext is never written, logged or cached.
-import * as SqlClient from "@effect/sql/SqlClient";
-import * as SqlSchema from "@effect/sql/SqlSchema";
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import { createHash } from "node:crypto"
 import { Clock, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import { associatedData, open, seal } from "../../domain/SecretCrypto.js"

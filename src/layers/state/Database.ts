@@ -1,6 +1,6 @@
 // The master's SQLite database: one SqlClient (camelCase in code, snake_case in SQL) with every
 // migration applied before any service sees it.
-import * as Migrator from "@effect/sql/Migrator";
+import * as Migrator from "@effect/sql/Migrator"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Layer, String } from "effect"
 import { ensurePrivateFile } from "./DataDir.js"

@@ -1,6 +1,6 @@
 // ContainerRuntime on a Docker engine through dockerode (socket from DaemonConfig.dockerSocket or given).
 // Every call is interruptible (its AbortSignal is wired to the fiber) and maps errors to the port's tags.
-import { NodeStream } from "@effect/platform-node"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import Docker from "dockerode"
 import * as fs from "node:fs"
 import * as os from "node:os"

@@ -1,5 +1,7 @@
 // helyosd's flags (@effect/cli) and how they become a DaemonConfig. Bad combinations are refused here.
-import { HelpDoc, Options, ValidationError } from "@effect/cli"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
 import { Config, Duration, Effect, Either, Option, Redacted } from "effect"
 import { isIP } from "node:net"
 import * as path from "node:path"

@@ -1,8 +1,8 @@
 // The bearer-token guard of every non-public group: `Authorization: Bearer nxa-api_…`. It answers
 // 401 (unknown, revoked or expired token), 403 (a read token on anything but GET/HEAD) and 429 (too
 // many failures from one address), and hands the caller's identity to the handlers as CurrentToken.
-import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware";
-import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity";
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import { Context, Schema } from "effect"
 import { type ApiTokenInfo, InsufficientScope, TooManyFailedAuthentications } from "../../domain/ApiToken.js"
 import { Unauthorized } from "../../domain/Errors.js"

@@ -1,7 +1,7 @@
 // /api/v1/cluster: the join token. It is stored as a hash, so "show" always answers 410 Gone and
 // "rotate" is the only way to get a token again (printed once), optionally with a lifetime.
-import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint";
-import * as HttpApiGroup from "@effect/platform/HttpApiGroup";
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import { Schema } from "effect"
 import { NotAClusterMaster, TokenNotRevealable } from "../../domain/Errors.js"
 import { Authorization } from "./Authorization.js"

@@ -1,8 +1,8 @@
 // /api/v1/events: the cluster's event stream as Server-Sent Events (optionally replaying recent
 // history first) and /api/v1/events/recent: the bounded recent history as JSON.
-import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint";
-import * as HttpApiGroup from "@effect/platform/HttpApiGroup";
-import * as HttpApiSchema from "@effect/platform/HttpApiSchema";
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Schema } from "effect"
 import { HelyosEvent } from "../../domain/HelyosEvent.js"
 import { Authorization } from "./Authorization.js"

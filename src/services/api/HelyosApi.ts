@@ -1,7 +1,7 @@
 // The REST API of helyosd, one definition for the server (layers/api/ApiServer), the CLI client and OpenAPI.
 // To add a group: write src/services/api/<Name>Api.ts ending in `.middleware(Authorization)` unless it
 // is public, `.add` it here, and give its handlers to ApiServer (src/layers/api/handlers/<Name>Handlers.ts).
-import * as HttpApi from "@effect/platform/HttpApi";
+import * as HttpApi from "@effect/platform/HttpApi"
 import { ClusterApi } from "./ClusterApi.js"
 import { EventsApi } from "./EventsApi.js"
 import { InternalError, InvalidRequest, RouteNotFound } from "./HttpErrors.js"

@@ -1,6 +1,6 @@
 // How expected failures cross HTTP: "tagged error X answers status N with {"error": message}".
 // One declaration serves the server (encode X), the client (decode into ApiError) and OpenAPI.
-import * as HttpApiSchema from "@effect/platform/HttpApiSchema";
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Option, Schema, SchemaAST } from "effect"
 
 /** Every error body the API sends, exactly. */

@@ -1,6 +1,6 @@
 // /api/v1/nodes: list, drain, undrain, remove. The wire shape is snake_case (helyosd's JSON contract).
-import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint";
-import * as HttpApiGroup from "@effect/platform/HttpApiGroup";
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import { DateTime, Schema } from "effect"
 import { NodeNotDrained, NodeNotFound } from "../../domain/Errors.js"
 import { NodeId, NodeName, type NodeRecord, NodeRole, NodeStatus, nodeStatus } from "../../domain/Node.js"

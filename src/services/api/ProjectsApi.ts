@@ -1,6 +1,6 @@
 // /api/v1/projects: list, create, suspend, resume, delete (only when empty).
-import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint";
-import * as HttpApiGroup from "@effect/platform/HttpApiGroup";
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import { Schema } from "effect"
 import { ProjectView } from "../../domain/Workload.js"
 import { InvalidName, ProjectExists, ProjectNotEmpty, ProjectNotFound } from "../../domain/WorkloadErrors.js"

@@ -1,6 +1,6 @@
 // /api/v1/cluster/scheduler: the placement strategy and its four weights (future placements only).
-import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint";
-import * as HttpApiGroup from "@effect/platform/HttpApiGroup";
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import { Schema } from "effect"
 import { SchedulerConfig } from "../../domain/Scheduler.js"
 import { InvalidSchedulerSetting } from "../../domain/WorkloadErrors.js"

@@ -1,7 +1,7 @@
 // /api/v1/projects/:project/secrets: list names, set (create or overwrite), remove. No route ever
 // answers with a value, and the request body (the value) is never logged.
-import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint";
-import * as HttpApiGroup from "@effect/platform/HttpApiGroup";
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import { Schema } from "effect"
 import {
   InvalidSecretName,

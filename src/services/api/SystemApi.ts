@@ -1,6 +1,6 @@
 // Public routes: liveness, version and the API CA. No token needed (monitoring and `helyos login` probe them).
-import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint";
-import * as HttpApiGroup from "@effect/platform/HttpApiGroup";
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import { Schema } from "effect"
 import { NoSelfSignedCa } from "../../domain/ApiTlsPolicy.js"
 import { httpError } from "./HttpErrors.js"

@@ -1,6 +1,6 @@
 // /api/v1/tokens (mint, list, revoke named API tokens) and /api/v1/whoami (the caller's own token).
-import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint";
-import * as HttpApiGroup from "@effect/platform/HttpApiGroup";
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import { Schema } from "effect"
 import {
   ApiTokenNameTaken,

@@ -1,8 +1,8 @@
 // /api/v1/deploy, /deployments, /pods and a deployment's scale/stop/remove/logs. The deploy body is
 // taken as unknown JSON and decoded by the handler (decodeSpec), so every problem names its field.
-import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint";
-import * as HttpApiGroup from "@effect/platform/HttpApiGroup";
-import * as HttpApiSchema from "@effect/platform/HttpApiSchema";
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Schema } from "effect"
 import { DeploymentView, PodView } from "../../domain/Workload.js"
 import {

@@ -1,5 +1,5 @@
 // Handlers of /api/v1/cluster: the join token can be rotated, never shown (only its hash is stored).
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder";
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Duration, Effect, Option } from "effect"
 import { formatDuration } from "../../../domain/Duration.js"
 import { NotAClusterMaster, TokenNotRevealable } from "../../../domain/Errors.js"

@@ -1,7 +1,7 @@
 // Handlers of the event stream (SSE: history replay, then live events, lag warnings and keepalive
 // comments, until the client goes away) and of the recent history, thin over EventLog.
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder";
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse";
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Deferred, Duration, Effect, Schedule, Stream } from "effect"
 import type { EventFeedItem } from "../../../domain/HelyosEvent.js"
 import { EventLog } from "../../../services/observability/EventLog.js"

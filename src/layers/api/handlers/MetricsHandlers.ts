@@ -1,5 +1,5 @@
 // Handler of GET /metrics: sample the cluster state for the gauges, then render every metric.
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Clock, Effect } from "effect"
 import type { NodeRecord } from "../../../domain/Node.js"
 import { HelyosApi } from "../../../services/api/HelyosApi.js"

@@ -1,6 +1,6 @@
 // Handlers of /api/v1/nodes: list, stats, drain, undrain, remove. Thin: the registry holds the rules of state,
 // the only rule kept here is the operator's guard on removal (drained first, never the master).
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder";
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect } from "effect"
 import { ClusterEvent } from "../../../domain/ClusterEvent.js"
 import { NodeNotDrained } from "../../../domain/Errors.js"

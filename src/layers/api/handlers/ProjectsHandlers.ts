@@ -1,5 +1,5 @@
 // Handlers of /api/v1/projects: names are checked here (DNS labels, 422), the rest is the Orchestrator's.
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder";
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect } from "effect"
 import { validateName } from "../../../domain/DeploymentSpec.js"
 import { HelyosApi } from "../../../services/api/HelyosApi.js"

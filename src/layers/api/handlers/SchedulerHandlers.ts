@@ -1,5 +1,5 @@
 // Handlers of /api/v1/cluster/scheduler: read and change the placement strategy and weights.
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder";
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Either } from "effect"
 import { settingsOfRequest } from "../../../domain/Scheduler.js"
 import { HelyosApi } from "../../../services/api/HelyosApi.js"

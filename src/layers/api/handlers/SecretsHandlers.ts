@@ -1,7 +1,7 @@
 // Handlers of /api/v1/projects/:project/secrets. Setting a secret creates its project when there is
 // none yet, as the reference does (scripts set secrets before their first deploy, and a deploy that
 // names a missing secret is refused); listing and removing need the project. Answers carry names only.
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder";
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect } from "effect"
 import { validateName } from "../../../domain/DeploymentSpec.js"
 import { ProjectNotFound } from "../../../domain/WorkloadErrors.js"

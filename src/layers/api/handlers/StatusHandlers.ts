@@ -1,5 +1,5 @@
 // Handler of GET /api/v1/status: count nodes, projects, deployments and pods by status.
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Option } from "effect"
 import { DNS_OFF, type DnsStatus, summarizeCluster } from "../../../domain/ClusterStatus.js"
 import { formatHostPort } from "../../../domain/dns/Upstreams.js"

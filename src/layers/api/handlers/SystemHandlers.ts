@@ -1,5 +1,5 @@
 // Handlers of the public routes: /health, /api/v1/version and /api/v1/ca.
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder";
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Option } from "effect"
 import { NoSelfSignedCa } from "../../../domain/ApiTlsPolicy.js"
 import { ApiTls } from "../../../services/security/ApiTls.js"

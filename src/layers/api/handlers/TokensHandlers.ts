@@ -1,6 +1,6 @@
 // Handlers of /api/v1/tokens and /api/v1/whoami: names follow the resource-name rule (422), and
 // `legacy-default` is reserved for the daemon's own first-run / configured token.
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder";
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Clock, Effect, Either, Option, Redacted } from "effect"
 import { LEGACY_DEFAULT, toApiTokenView, toCreatedApiToken, toWhoAmI } from "../../../domain/ApiToken.js"
 import { validateName } from "../../../domain/DeploymentSpec.js"

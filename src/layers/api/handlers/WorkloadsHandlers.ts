@@ -1,6 +1,6 @@
 // Handlers of deploy, deployments, pods and a deployment's scale/stop/remove/logs: thin over the
 // Orchestrator. The deploy body is decoded here (SpecInvalid: 422 naming each field).
-import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder";
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect } from "effect"
 import { decodeSpec } from "../../../domain/DeploymentSpec.js"
 import { HelyosApi } from "../../../services/api/HelyosApi.js"

@@ -1,6 +1,6 @@
 // Serving grpc-js calls from Effects: handler fibers live in a FiberSet owned by the server's
 // scope, and the server itself is a scoped resource that shuts down fast.
-import * as NodeStream from "@effect/platform-node/NodeStream";
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as grpc from "@grpc/grpc-js"
 import { Cause, Effect, Exit, Fiber, FiberId, FiberSet, Option, Runtime, type Scope, type Stream } from "effect"
 import type { Readable } from "node:stream"

@@ -1,6 +1,6 @@
 // Migration 0001: the cluster's nodes and its key/value configuration (token hashes live there).
 // Liveness and admin intent are separate columns: only an operator changes `schedulable`.
-import * as SqlClient from "@effect/sql/SqlClient";
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 
 export default Effect.gen(function*() {

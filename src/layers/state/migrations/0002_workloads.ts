@@ -1,6 +1,6 @@
 // Migration 0002: workloads. Projects, deployments (the spec as JSON plus its change hash) and pods:
 // one row per pod, `desired` = run (wanted on its node) or retire (on its way out until the node says it is gone).
-import * as SqlClient from "@effect/sql/SqlClient";
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 
 export default Effect.gen(function*() {

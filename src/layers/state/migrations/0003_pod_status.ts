@@ -1,6 +1,6 @@
 // Migration 0003: what workers report about each pod beyond its status (last exit code and reason,
 // probe verdict, start and exit times), and a deployment's restart generation (`helyos restart`).
-import * as SqlClient from "@effect/sql/SqlClient";
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 
 export default Effect.gen(function*() {

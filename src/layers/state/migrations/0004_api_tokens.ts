@@ -1,7 +1,7 @@
 // Migration 0004: named API tokens. The single token hash kept in cluster_config until now becomes
 // the row `legacy-default` (scope admin). Its lookup prefix is unknown (only the hash was stored),
 // so it is NULL until the token is next presented or replaced.
-import * as SqlClient from "@effect/sql/SqlClient";
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect } from "effect"
 
 export default Effect.gen(function*() {

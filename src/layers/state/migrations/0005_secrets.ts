@@ -1,6 +1,6 @@
 // Migration 0005: secrets, one row per (project, name). `sealed` is nonce(12) || AES-256-GCM
 // ciphertext || tag(16) under the node's master key, bound to `project/name`; no plaintext column exists.
-import * as SqlClient from "@effect/sql/SqlClient";
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 
 export default Effect.gen(function*() {
