@@ -359,7 +359,7 @@ describe("lab faults: crashes, a lossy slow path, self-fencing, drain and remove
     const timed = (name: string, p: Promise<unknown>) => p.then(() => (cut[name] = secondsSince(cutAt)))
     try {
       await Promise.all([
-        timed("fencedS", w1Proc.waitFor(/has not heard from the master .*stopped its \d+ pod/, DEAD_AFTER_MS + 10_000, logFrom)),
+        timed("fencedS", w1Proc.waitFor(/has not heard from the master .*stopping its \d+ pod/, DEAD_AFTER_MS + 10_000, logFrom)),
         timed("w1EmptyS", eventually(async () => expect(runningWeb(await victim.containers())).toHaveLength(0), 20_000, 100)),
         timed("deadS", cluster.masterProc.waitFor(/node 'w1' is dead/, DEAD_AFTER_MS + 10_000, masterLogFrom)),
         timed("replacedS", eventually(async () => {
