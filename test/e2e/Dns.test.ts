@@ -14,6 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { eventually, freePort, helyosdBin, type Proc, runCli, spawnProc, tempDir } from "../support/process/Processes.js"
 import * as FakeUpstream from "../integration/dns/FakeUpstream.js"
 
+// node names of their own: the Docker engine is shared with the other e2e files, and a node removes
+// every container labelled with its name that it does not run itself
+const MASTER_NAME = `dns-master-${process.pid}`
+const WORKER_NAME = `dns-w1-${process.pid}`
+
 const scope = Effect.runSync(Scope.make())
 let upstream: FakeUpstream.FakeUpstream
 let master: Proc
@@ -59,7 +64,7 @@ beforeAll(async () => {
     // the seed's command, as written
     "--mode", "master", "--host", "0.0.0.0", "--advertise-addr", "10.0.1.1", "--dns-mode", "embedded", "--master-ip", "10.0.1.1", "--overlay",
     // one machine's share
-    "--port", String(port), "--grpc-port", String(grpcPort), "--data-dir", dataDir, "--node-name", "master",
+    "--port", String(port), "--grpc-port", String(grpcPort), "--data-dir", dataDir, "--node-name", MASTER_NAME,
     "--dns-listen", `127.0.0.1:${dnsPort}`, "--dns-upstream", `127.0.0.1:${upstream.address.port}`
   ], env)
   await master.waitFor(/listening on https/, 30_000)
@@ -109,14 +114,14 @@ describe("helyosd --dns-mode embedded (real processes)", () => {
     worker = spawnProc(helyosdBin, [
       // the seed's worker command (the join address is this machine's, not 10.0.1.1)
       "--mode", "worker", "--join", `127.0.0.1:${grpcPort}`, "--token", join[1]!, "--overlay",
-      "--ca-fingerprint", join[2]!, "--node-name", "w1", "--data-dir", tempDir("helyos-dns-w1-"), "--metrics-port", "0",
+      "--ca-fingerprint", join[2]!, "--node-name", WORKER_NAME, "--data-dir", tempDir("helyos-dns-w1-"), "--metrics-port", "0",
       "--dns-mode", "embedded", "--dns-listen", `127.0.0.1:${workerDns}`, "--dns-upstream", `127.0.0.1:${upstream.address.port}`
     ], { HELYOS_CONFIG: env.HELYOS_CONFIG! })
     await worker.waitFor(/connected to the master/, 30_000)
     expect(await dig(workerDns, "www.example.test")).toEqual({ status: "NOERROR", addresses: ["192.0.2.80"] })
     await eventually(async () => {
       const nodes = JSON.parse((await runCli(["nodes", "--json"], env)).stdout) as Array<{ name: string; status: string }>
-      expect(nodes.find((n) => n.name === "w1")?.status).toBe("Ready")
+      expect(nodes.find((n) => n.name === WORKER_NAME)?.status).toBe("Ready")
     }, 20_000)
     const url = /worker metrics on (http:\/\/\S+)\/metrics/.exec(worker.output())![1]!
     const page = await (await fetch(`${url}/metrics`)).text()
