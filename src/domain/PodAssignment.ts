@@ -29,6 +29,21 @@ export const Volume = Schema.Struct({
 })
 export interface Volume extends Schema.Schema.Type<typeof Volume> {}
 
+/** What a pod's container runs with: shared by the template stored per pod and the assignment sent to its node. */
+export const containerFields = {
+  image: Schema.String,
+  command: Schema.Array(Schema.String),
+  /** the spec's env (in an assignment: with the project's secrets, decrypted, on top) */
+  env: Schema.Record({ key: Schema.String, value: Schema.String }),
+  ports: Schema.Array(Schema.Number),
+  /** host ports are bound only for a single-replica deployment; decided when the pod is created */
+  publishPorts: Schema.Boolean,
+  volumes: Schema.Array(Volume),
+  cpu: Schema.Number,
+  memoryBytes: Schema.Number,
+  restartPolicy: Schema.String
+}
+
 /** One pod as its node runs it. */
 export const PodAssignment = Schema.Struct({
   podId: Schema.String,
@@ -36,16 +51,7 @@ export const PodAssignment = Schema.Struct({
   project: Schema.String,
   deployment: Schema.String,
   replicaIndex: Schema.Number,
-  image: Schema.String,
-  command: Schema.Array(Schema.String),
-  /** the spec's env with the project's secrets (decrypted) on top */
-  env: Schema.Record({ key: Schema.String, value: Schema.String }),
-  ports: Schema.Array(Schema.Number),
-  publishPorts: Schema.Boolean,
-  volumes: Schema.Array(Volume),
-  cpu: Schema.Number,
-  memoryBytes: Schema.Number,
-  restartPolicy: Schema.String,
+  ...containerFields,
   /** absent: no probe */
   healthcheck: Schema.optional(HealthCheck)
 })

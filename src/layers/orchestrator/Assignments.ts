@@ -4,22 +4,13 @@ import { Effect, Schema } from "effect"
 import { type DeploymentSpec, isBindMount, parseMemory, probeOf } from "../../domain/DeploymentSpec.js"
 import type { NodeId } from "../../domain/Node.js"
 import { containerName } from "../../domain/Workload.js"
-import { HealthCheck, type PodAssignment, Volume } from "../../domain/PodAssignment.js"
+import { containerFields, HealthCheck, type PodAssignment } from "../../domain/PodAssignment.js"
 import { makeMemo } from "./Memo.js"
 import type { PodRow } from "./Store.js"
 
 /** Everything a pod's container runs with; stored per pod so old pods keep their spec during a rollout. */
 export const PodTemplate = Schema.Struct({
-  image: Schema.String,
-  command: Schema.Array(Schema.String),
-  env: Schema.Record({ key: Schema.String, value: Schema.String }),
-  ports: Schema.Array(Schema.Number),
-  /** host ports are bound only for a single-replica deployment; decided when the pod is created */
-  publishPorts: Schema.Boolean,
-  volumes: Schema.Array(Volume),
-  cpu: Schema.Number,
-  memoryBytes: Schema.Number,
-  restartPolicy: Schema.String,
+  ...containerFields,
   /** secret NAMES only (values are decrypted into env when the pod is assigned); absent in older rows */
   secrets: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   /** the health probe the node runs (DeploymentSpec.probeOf); absent: none, and in older rows */
