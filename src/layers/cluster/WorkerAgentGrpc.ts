@@ -148,10 +148,25 @@ export const layer = Layer.scoped(
         return yield* Effect.fail(new WorkerStopped({ reason: "Refused", detail }))
       })
 
+    /**
+     * Leaving for good: the master has forgotten this node's pods and runs them elsewhere, so they stop
+     * here before the worker exits — an empty set above any generation a master hands out, so that
+     * nothing starts again — waiting for that within the stop grace and a little more.
+     */
+    const stopEveryPod = Effect.gen(function*() {
+      yield* workload.apply({ generation: Number.MAX_SAFE_INTEGER, pods: [] })
+      yield* workload.appliedGeneration.pipe(
+        Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (g) => g >= Number.MAX_SAFE_INTEGER }),
+        Effect.timeoutFail({ duration: Duration.sum(config.stopGrace, Duration.seconds(5)), onTimeout: () => "timed out" }),
+        Effect.catchAll(() => Effect.logWarning(`node '${nodeName}' could not stop all its pods before exiting`))
+      )
+    })
+
     const removed = (reason: string) =>
       Effect.gen(function*() {
         const detail = `node '${nodeName}' was removed from the cluster: ${reason}`
-        yield* Effect.logWarning(`${detail}; stopping`)
+        yield* stopEveryPod
+        yield* Effect.logWarning(`${detail}; its pods are stopped; exiting`)
         return yield* Effect.fail(new WorkerStopped({ reason: "Removed", detail }))
       })
 

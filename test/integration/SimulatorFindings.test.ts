@@ -1,0 +1,55 @@
+// Bugs the cluster simulator (src/testkit) found, checked here on the real gRPC worker agent: real
+// sockets on 127.0.0.1, real clock, compressed timers. The simulator keeps the seeds that found them.
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Fiber, Layer, Stream } from "effect"
+import * as WorkerAgentGrpc from "../../src/layers/cluster/WorkerAgentGrpc.js"
+import { WorkerAgent, type WorkerStopped } from "../../src/services/cluster/WorkerAgent.js"
+import { DaemonConfig, type DaemonConfigShape } from "../../src/services/DaemonConfig.js"
+import { HostInfo } from "../../src/services/workload/HostInfo.js"
+import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
+import {
+  fixedHostInfo,
+  makeLocalWorkload,
+  makeMasterState,
+  newJoinToken,
+  startClusterMaster,
+  workerConfig
+} from "../support/doubles/ClusterDoubles.js"
+import { eventually } from "../support/harness/Eventually.js"
+
+const startWorker = (name: string, port: number, token: string, overrides: Partial<DaemonConfigShape> = {}) =>
+  Effect.gen(function*() {
+    const local = yield* makeLocalWorkload(() => Stream.empty)
+    const ctx = yield* Layer.build(WorkerAgentGrpc.layer.pipe(Layer.provide(Layer.mergeAll(
+      Layer.succeed(DaemonConfig, workerConfig(name, port, token, overrides)),
+      Layer.succeed(HostInfo, fixedHostInfo),
+      Layer.succeed(LocalWorkload, local.service)
+    ))))
+    const fiber = yield* Effect.forkScoped(Context.get(ctx, WorkerAgent).run)
+    return { fiber, local }
+  })
+
+const stopped = (fiber: Fiber.Fiber<never, WorkerStopped>) =>
+  Fiber.join(fiber).pipe(
+    Effect.flip,
+    Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("the worker did not stop") })
+  )
+
+describe("found by the simulator, on the real worker agent", () => {
+  it.scopedLive("a worker removed from the cluster stops its pods before it exits (they run elsewhere now)", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const master = yield* startClusterMaster(state)
+      const worker = yield* startWorker("w1", master.port, token)
+      yield* eventually(Effect.map(worker.local.applied, (as) => as.length === 1), { what: "the first assignment is applied" })
+      const node = yield* state.registry.service.findByName("w1")
+
+      yield* master.channels.evict(node.id, "removed by an operator")
+      expect((yield* stopped(worker.fiber)).reason).toBe("Removed")
+      const last = (yield* worker.local.applied).at(-1)
+      // an empty set above any generation a master hands out: every pod goes, nothing comes back
+      expect(last?.pods).toEqual([])
+      expect(last?.generation).toBe(Number.MAX_SAFE_INTEGER)
+    }))
+})
