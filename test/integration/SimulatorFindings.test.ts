@@ -1,7 +1,7 @@
 // Bugs the cluster simulator (src/testkit) found, checked here on the real gRPC worker agent: real
 // sockets on 127.0.0.1, real clock, compressed timers. The simulator keeps the seeds that found them.
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Fiber, Layer, Stream } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import * as WorkerAgentGrpc from "../../src/layers/cluster/WorkerAgentGrpc.js"
 import { WorkerAgent, type WorkerStopped } from "../../src/services/cluster/WorkerAgent.js"
 import { DaemonConfig, type DaemonConfigShape } from "../../src/services/DaemonConfig.js"
@@ -51,5 +51,20 @@ describe("found by the simulator, on the real worker agent", () => {
       // an empty set above any generation a master hands out: every pod goes, nothing comes back
       expect(last?.pods).toEqual([])
       expect(last?.generation).toBe(Number.MAX_SAFE_INTEGER)
+    }))
+
+  it.scopedLive("a worker started while the master is unreachable still fences itself with --stop-after-disconnect", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      // a master that was there (its CA is pinned in the worker's data dir) and is gone now
+      const scope = yield* Scope.make()
+      const master = yield* startClusterMaster(state, { scope })
+      yield* Scope.close(scope, Exit.void)
+
+      // a restarted helyosd on a host whose containers kept running: it cannot register
+      const worker = yield* startWorker("w1", master.port, token, { stopAfterDisconnect: Option.some(Duration.millis(500)) })
+      yield* eventually(Effect.map(worker.local.fenced, (n) => n === 1), { what: "w1 fences itself", within: "3 seconds" })
+      expect(yield* worker.local.applied).toEqual([])
     }))
 })

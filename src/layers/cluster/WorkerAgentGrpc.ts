@@ -355,6 +355,10 @@ export const layer = Layer.scoped(
       })
 
     const run: Effect.Effect<never, WorkerStopped> = Effect.gen(function*() {
+      // armed from the start, not from the first registration: a helyosd restarted while the master is
+      // out of reach may find the pods of its previous run still running, and must stop them in time too
+      yield* Ref.set(lastHeard, yield* Clock.currentTimeMillis)
+      if (Option.isSome(config.stopAfterDisconnect)) yield* Effect.forkScoped(fenceWhenSilent(config.stopAfterDisconnect.value))
       const backoff = yield* makeReconnectBackoff(config.reconnectCap)
       // trust first: the join token only ever travels to a master verified against this CA
       const caPem = yield* resolveClusterCa({ target, dataDir: config.dataDir, trust: config.clusterTrust, backoff })
@@ -369,7 +373,6 @@ export const layer = Layer.scoped(
         })
       let session = yield* register(client, caPem, backoff)
       yield* heard
-      if (Option.isSome(config.stopAfterDisconnect)) yield* Effect.forkScoped(fenceWhenSilent(config.stopAfterDisconnect.value))
       // Once joined, a lost path is retried at least every two heartbeats (and never slower than
       // --reconnect-max): after a partition heals the worker is back within about two intervals,
       // however long the partition lasted. Jitter still spreads a master restart's reconnects.

@@ -399,6 +399,9 @@ export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
 
     const fence = Effect.gen(function*() {
       const stopped = yield* Ref.modify(desired, (current) => [current.pods.length, { ...current, pods: [] }] as const)
+      // before any assignment too (a daemon restarted while cut off from the master): converging to no
+      // pods is the point now, so the containers of its previous run go as well
+      yield* Deferred.succeed(firstAssignment, undefined)
       yield* Queue.offer(wake, undefined)
       return stopped
     })
