@@ -1,11 +1,12 @@
 // Bugs the cluster simulator (src/testkit) found, checked here on the real gRPC worker agent: real
 // sockets on 127.0.0.1, real clock, compressed timers. The simulator keeps the seeds that found them.
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Scope, Stream } from "effect"
 import * as WorkerAgentGrpc from "../../src/layers/cluster/WorkerAgentGrpc.js"
 import { WorkerAgent, type WorkerStopped } from "../../src/services/cluster/WorkerAgent.js"
 import { DaemonConfig, type DaemonConfigShape } from "../../src/services/DaemonConfig.js"
 import { HostInfo } from "../../src/services/workload/HostInfo.js"
+import { NodeWorkloads } from "../../src/services/orchestrator/NodeWorkloads.js"
 import { LocalWorkload } from "../../src/services/workload/LocalWorkload.js"
 import {
   fixedHostInfo,
@@ -66,5 +67,31 @@ describe("found by the simulator, on the real worker agent", () => {
       const worker = yield* startWorker("w1", master.port, token, { stopAfterDisconnect: Option.some(Duration.millis(500)) })
       yield* eventually(Effect.map(worker.local.fenced, (n) => n === 1), { what: "w1 fences itself", within: "3 seconds" })
       expect(yield* worker.local.applied).toEqual([])
+    }))
+
+  it.scopedLive("--stop-after-disconnect counts from the last ping the master acked, not from any message it sent", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      // a path that loses the worker's pings while the master's messages still get through: the
+      // master stops hearing the worker (no ack, NotReady, dead) yet keeps sending it assignments
+      const hearing = yield* Effect.makeLatch(true)
+      const deafWorkloads = NodeWorkloads.of({
+        ...state.workloads.service,
+        report: (...args) => hearing.whenOpen(state.workloads.service.report(...args))
+      })
+      const master = yield* startClusterMaster({ ...state, workloads: { ...state.workloads, service: deafWorkloads } })
+      const worker = yield* startWorker("w1", master.port, token, { stopAfterDisconnect: Option.some(Duration.seconds(1)) })
+      yield* eventually(Effect.map(state.workloads.reports, (r) => r.length >= 2), { what: "w1 heartbeats" })
+      const node = yield* state.registry.service.findByName("w1")
+
+      yield* hearing.close
+      let generation = 100
+      yield* Effect.suspend(() => master.channels.send(node.id, { _tag: "Assignment", assignment: { generation: generation++, pods: [] } })).pipe(
+        Effect.repeat(Schedule.spaced("100 millis")),
+        Effect.forkScoped
+      )
+      yield* eventually(Effect.map(worker.local.fenced, (n) => n === 1), { what: "w1 fences itself", within: "3 seconds" })
+      expect((yield* worker.local.applied).length).toBeGreaterThan(5)
     }))
 })

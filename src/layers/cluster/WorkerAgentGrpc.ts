@@ -52,6 +52,8 @@ interface Session {
   readonly nodeId: string
   readonly secret: Redacted.Redacted<string>
   readonly heartbeatInterval: Duration.Duration
+  /** when the Register that got this session was sent: the master has heard from the node since */
+  readonly sentAtMs: number
 }
 
 /** How one Connect stream ended, when it did not end the worker. */
@@ -72,15 +74,19 @@ export const layer = Layer.scoped(
     const target = config.join.value
     const nodeName = config.nodeName
     const capMs = Math.max(1, Duration.toMillis(config.reconnectCap))
-    // when the master was last heard from (any message), and whether this node has fenced itself since
+    // Since when the master has surely heard from this node — the time a Register it answered, or a
+    // ping it acked, was sent — and whether this node has fenced itself since. Only that counts: the
+    // master declares a node dead by the pings it receives, and a path that drops pings may still
+    // carry the master's own messages (assignments) the other way.
     const lastHeard = yield* Ref.make(0)
     const fenced = yield* Ref.make(false)
-    const heard = Effect.gen(function*() {
-      yield* Ref.set(lastHeard, yield* Clock.currentTimeMillis)
-      if (yield* Ref.getAndSet(fenced, false)) {
-        yield* Effect.logInfo(`node '${nodeName}' hears the master again: its pods start as the master assigns them`)
-      }
-    })
+    const heardAt = (sentAtMs: number) =>
+      Effect.gen(function*() {
+        yield* Ref.update(lastHeard, (ms) => Math.max(ms, sentAtMs))
+        if (yield* Ref.getAndSet(fenced, false)) {
+          yield* Effect.logInfo(`node '${nodeName}' hears the master again: its pods start as the master assigns them`)
+        }
+      })
 
     // said once per process: the master publishes DNS records this node cannot serve
     let warnedDnsOff = false
@@ -199,6 +205,7 @@ export const layer = Layer.scoped(
         }
         const token = config.joinToken.value
         const resources = yield* host.resources
+        const sentAtMs = yield* Clock.currentTimeMillis
         return yield* unary<RegisterReply>((cb) =>
           client.register({
             joinToken: Redacted.value(token),
@@ -217,7 +224,8 @@ export const layer = Layer.scoped(
             secret: Redacted.make(reply.sessionSecret),
             heartbeatInterval: reply.heartbeatIntervalMs > 0
               ? Duration.millis(reply.heartbeatIntervalMs)
-              : defaults.heartbeatInterval
+              : defaults.heartbeatInterval,
+            sentAtMs
           })),
           Effect.tap((s) => Effect.logInfo(`node '${nodeName}' registered with the master at ${target} (id ${s.nodeId})`)),
           // which records are this node's own (the resolver overlays their live state and answers them)
@@ -269,6 +277,8 @@ export const layer = Layer.scoped(
         const metadata = sessionMetadata(session.nodeId, session.secret)
 
         const seq = yield* Ref.make(0)
+        // when each ping not acked yet was sent (an ack also stands for the ones before it)
+        const sentAt = new Map<number, number>()
         const ping = Effect.gen(function*() {
           const [n, resources, pods, appliedGeneration] = yield* Effect.all([
             Ref.updateAndGet(seq, (n) => n + 1),
@@ -278,8 +288,15 @@ export const layer = Layer.scoped(
           ])
           const events = yield* workload.takeEvents
           yield* metrics.countHeartbeat
+          sentAt.set(n, yield* Clock.currentTimeMillis)
           return toWire.ping({ seq: n, resources, pods, appliedGeneration, events })
         })
+        const acknowledged = (n: number) =>
+          Effect.suspend(() => {
+            const at = sentAt.get(n)
+            for (const k of sentAt.keys()) if (k <= n) sentAt.delete(k)
+            return at === undefined ? Effect.void : heardAt(at)
+          })
         // the first ping goes out at once, then one every interval; beside them, a request for a DNS snapshot when needed
         const requests = yield* Queue.unbounded<WireWorkerMessage>()
         const pings = Stream.merge(
@@ -299,20 +316,20 @@ export const layer = Layer.scoped(
           )
 
         const acked = yield* Ref.make(false)
-        const receive = (message: WireMasterMessage) => Effect.zipRight(heard, handle(fromWire.masterMessage(message)))
+        const receive = (message: WireMasterMessage) => handle(fromWire.masterMessage(message))
         // undefined: a message kind from a newer master, ignored
         const handle = (message: MasterMessage | undefined) => {
           if (message === undefined) return Effect.void
           switch (message._tag) {
             case "Ack":
               // the first ack proves the connection healthy: the next drop backs off from 1 s again
-              return Effect.flatMap(Ref.getAndSet(acked, true), (before) =>
+              return Effect.zipRight(acknowledged(message.seq), Effect.flatMap(Ref.getAndSet(acked, true), (before) =>
                 before
                   ? Effect.void
                   : backoff.reset.pipe(
                     Effect.zipRight(metrics.setConnected(true)),
                     Effect.zipRight(Effect.logInfo(`node '${nodeName}' connected to the master at ${target}`))
-                  ))
+                  )))
             case "Assignment":
               return workload.apply(message.assignment)
             case "LogRequest":
@@ -372,7 +389,7 @@ export const layer = Layer.scoped(
           client = dial(caPem, heartbeatInterval)
         })
       let session = yield* register(client, caPem, backoff)
-      yield* heard
+      yield* heardAt(session.sentAtMs)
       // Once joined, a lost path is retried at least every two heartbeats (and never slower than
       // --reconnect-max): after a partition heals the worker is back within about two intervals,
       // however long the partition lasted. Jitter still spreads a master restart's reconnects.
@@ -391,6 +408,7 @@ export const layer = Layer.scoped(
           )
           yield* Effect.sleep(delay)
           session = yield* register(client, caPem, backoff)
+          yield* heardAt(session.sentAtMs)
         } else {
           yield* Effect.logWarning(
             `node '${nodeName}' lost its connection to the master at ${target}: ${ending.detail}; reconnecting in ${formatDuration(delay)}`
