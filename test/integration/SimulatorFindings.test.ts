@@ -1,6 +1,8 @@
 // Bugs the cluster simulator (src/testkit) found, checked here on the real gRPC worker agent: real
 // sockets on 127.0.0.1, real clock, compressed timers. The simulator keeps the seeds that found them.
 import { describe, expect, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { Context, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Scope, Stream } from "effect"
 import * as WorkerAgentGrpc from "../../src/layers/cluster/WorkerAgentGrpc.js"
 import { WorkerAgent, type WorkerStopped } from "../../src/services/cluster/WorkerAgent.js"
@@ -14,6 +16,7 @@ import {
   makeMasterState,
   newJoinToken,
   startClusterMaster,
+  testDataDir,
   workerConfig
 } from "../support/doubles/ClusterDoubles.js"
 import { eventually } from "../support/harness/Eventually.js"
@@ -64,8 +67,8 @@ describe("found by the simulator, on the real worker agent", () => {
       yield* Scope.close(scope, Exit.void)
 
       // a restarted helyosd on a host whose containers kept running: it cannot register
-      const worker = yield* startWorker("w1", master.port, token, { stopAfterDisconnect: Option.some(Duration.millis(500)) })
-      yield* eventually(Effect.map(worker.local.fenced, (n) => n === 1), { what: "w1 fences itself", within: "3 seconds" })
+      const worker = yield* startWorker("w2", master.port, token, { stopAfterDisconnect: Option.some(Duration.millis(500)) })
+      yield* eventually(Effect.map(worker.local.fenced, (n) => n === 1), { what: "w2 fences itself", within: "3 seconds" })
       expect(yield* worker.local.applied).toEqual([])
     }))
 
@@ -81,9 +84,9 @@ describe("found by the simulator, on the real worker agent", () => {
         report: (...args) => hearing.whenOpen(state.workloads.service.report(...args))
       })
       const master = yield* startClusterMaster({ ...state, workloads: { ...state.workloads, service: deafWorkloads } })
-      const worker = yield* startWorker("w1", master.port, token, { stopAfterDisconnect: Option.some(Duration.seconds(1)) })
-      yield* eventually(Effect.map(state.workloads.reports, (r) => r.length >= 2), { what: "w1 heartbeats" })
-      const node = yield* state.registry.service.findByName("w1")
+      const worker = yield* startWorker("w3", master.port, token, { stopAfterDisconnect: Option.some(Duration.seconds(1)) })
+      yield* eventually(Effect.map(state.workloads.reports, (r) => r.length >= 2), { what: "w3 heartbeats" })
+      const node = yield* state.registry.service.findByName("w3")
 
       yield* hearing.close
       let generation = 100
@@ -91,7 +94,27 @@ describe("found by the simulator, on the real worker agent", () => {
         Effect.repeat(Schedule.spaced("100 millis")),
         Effect.forkScoped
       )
-      yield* eventually(Effect.map(worker.local.fenced, (n) => n === 1), { what: "w1 fences itself", within: "3 seconds" })
+      yield* eventually(Effect.map(worker.local.fenced, (n) => n === 1), { what: "w3 fences itself", within: "3 seconds" })
       expect((yield* worker.local.applied).length).toBeGreaterThan(5)
+    }))
+
+  it.scopedLive("a worker restarted while cut off fences by the time the master last heard its previous run, kept in its data dir", () =>
+    Effect.gen(function*() {
+      const token = newJoinToken()
+      const state = yield* makeMasterState(token)
+      const scope = yield* Scope.make()
+      const master = yield* startClusterMaster(state, { scope })
+      // the previous run was connected and acked: its last acked heartbeat is on disk
+      const first = yield* startWorker("w4", master.port, token, { stopAfterDisconnect: Option.some(Duration.seconds(3)) })
+      const file = path.join(testDataDir, "last-heard-w4")
+      yield* eventually(Effect.sync(() => fs.existsSync(file)), { what: "w4 keeps when it was last heard" })
+      yield* Fiber.interrupt(first.fiber)
+      yield* Scope.close(scope, Exit.void)
+      // ... 10 s ago, as far as the next run can tell (the master's dead-after runs from there)
+      fs.writeFileSync(file, String(Date.now() - 10_000))
+
+      const restarted = yield* startWorker("w4", master.port, token, { stopAfterDisconnect: Option.some(Duration.seconds(3)) })
+      // long past the setting already: at its first check, not 1.5 s after its own start
+      yield* eventually(Effect.map(restarted.local.fenced, (n) => n === 1), { what: "w4 fences itself at once", within: "1 second" })
     }))
 })

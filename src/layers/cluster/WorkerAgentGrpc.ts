@@ -2,6 +2,7 @@
 // then over TLS pinned to it register with the join token, keep one Connect stream open (pings out;
 // assignments, log requests, Removed in), reconnect with backoff. Protobuf is translated by ./grpc/Wire.
 import * as grpc from "@grpc/grpc-js"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { Clock, Duration, Effect, Either, Layer, Option, Queue, Redacted, Ref, Schedule, Stream } from "effect"
 import { BACKOFF_BASE, makeReconnectBackoff, type ReconnectBackoff } from "../../domain/Backoff.js"
@@ -29,6 +30,7 @@ import { CLUSTER_SERVER_NAME, fetchPeerCa, pinnedCaCredentials } from "./grpc/Pe
 import { keepaliveOptions } from "./grpc/Keepalive.js"
 import { sessionMetadata } from "./grpc/SessionMetadata.js"
 import { fromWire, toWire } from "./grpc/Wire.js"
+import { writeFileAtomic } from "../security/AtomicFile.js"
 import { caFingerprint, CLUSTER_CA_FILE } from "../security/ClusterCa.js"
 import { resolveClusterCa } from "../security/WorkerTrust.js"
 
@@ -80,9 +82,26 @@ export const layer = Layer.scoped(
     // carry the master's own messages (assignments) the other way.
     const lastHeard = yield* Ref.make(0)
     const fenced = yield* Ref.make(false)
+    // With --stop-after-disconnect that time is kept in the data dir too: a helyosd restarted while cut
+    // off must count from when the master last heard from this node, not from its own start (the
+    // master's dead-after runs from there). Without the flag nothing reads it, so nothing writes it.
+    const heardFile = path.join(config.dataDir, `last-heard-${nodeName}`)
+    const previouslyHeard = (): number | undefined => {
+      try {
+        const ms = Number(fs.readFileSync(heardFile, "utf8").trim())
+        return Number.isFinite(ms) && ms > 0 ? ms : undefined
+      } catch {
+        return undefined
+      }
+    }
+    const keepHeard = (ms: number) =>
+      Option.isNone(config.stopAfterDisconnect) ? Effect.void : Effect.try(() => writeFileAtomic(heardFile, String(ms), 0o600)).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`could not write ${heardFile}: ${String(e.error)}`))
+      )
     const heardAt = (sentAtMs: number) =>
       Effect.gen(function*() {
-        yield* Ref.update(lastHeard, (ms) => Math.max(ms, sentAtMs))
+        const before = yield* Ref.getAndUpdate(lastHeard, (ms) => Math.max(ms, sentAtMs))
+        if (sentAtMs > before) yield* keepHeard(sentAtMs)
         if (yield* Ref.getAndSet(fenced, false)) {
           yield* Effect.logInfo(`node '${nodeName}' hears the master again: its pods start as the master assigns them`)
         }
@@ -373,8 +392,10 @@ export const layer = Layer.scoped(
 
     const run: Effect.Effect<never, WorkerStopped> = Effect.gen(function*() {
       // armed from the start, not from the first registration: a helyosd restarted while the master is
-      // out of reach may find the pods of its previous run still running, and must stop them in time too
-      yield* Ref.set(lastHeard, yield* Clock.currentTimeMillis)
+      // out of reach may find the pods of its previous run still running, and must stop them in time too,
+      // counting from when the master last heard from the previous run
+      const startedAtMs = yield* Clock.currentTimeMillis
+      yield* Ref.set(lastHeard, Math.min(startedAtMs, previouslyHeard() ?? startedAtMs))
       if (Option.isSome(config.stopAfterDisconnect)) yield* Effect.forkScoped(fenceWhenSilent(config.stopAfterDisconnect.value))
       const backoff = yield* makeReconnectBackoff(config.reconnectCap)
       // trust first: the join token only ever travels to a master verified against this CA
