@@ -1,6 +1,11 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
 export default defineConfig({
+  resolve: {
+    // tests import `helyos/testkit` as its users do; here it is the source, not a build in dist/
+    alias: { "helyos/testkit": fileURLToPath(new URL("./src/testkit/index.ts", import.meta.url)) }
+  },
   test: {
     // gRPC + SQLite native handles: the forks pool is the safe default for native addons
     pool: "forks",
