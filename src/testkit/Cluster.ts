@@ -17,7 +17,7 @@ import type { DeploymentView, PodView } from "../domain/Workload.js"
 import type { DeploymentNotFound, InvalidReplicas, ProjectSuspended, SpecInvalid } from "../domain/WorkloadErrors.js"
 import * as ContainerRuntimeMemory from "../layers/workload/ContainerRuntimeMemory.js"
 import * as Database from "../layers/state/Database.js"
-import { makeStore, type Store } from "../layers/orchestrator/Store.js"
+import { makeStoreWith, type Store } from "../layers/orchestrator/Store.js"
 import { NodeView } from "../services/api/NodesApi.js"
 import { NodeRegistry } from "../services/cluster/NodeRegistry.js"
 import { WorkerChannels } from "../services/cluster/WorkerChannels.js"
@@ -303,7 +303,8 @@ export const make = (options: ClusterOptions = {}): Effect.Effect<Cluster, never
     const database = (yield* Layer.buildWithScope(Database.layerWith(":memory:"), scope).pipe(Effect.orDie)) as Context.Context<
       SqlClient.SqlClient
     >
-    const store = yield* Effect.provide(makeStore, database)
+    // an observer beside the master: its writes do not pass through this instance, so nothing cached
+    const store = yield* Effect.provide(makeStoreWith({ cachePods: false }), database)
     const masterKey = Redacted.make<Uint8Array>(randomBytes(MASTER_KEY_BYTES))
     const events: Array<SimMaster.SimEvent> = []
     const ineligiblePlacements: Array<SimMaster.IneligiblePlacement> = []

@@ -105,7 +105,11 @@ const ConfigRow = Schema.Struct({ value: Schema.String })
 const SCHEDULER_KEY = "scheduler"
 const decodeSchedulerConfig = Schema.decodeUnknownOption(Schema.parseJson(SchedulerConfig))
 
-export const makeStore = Effect.gen(function*() {
+/**
+ * `cachePods`: keep the last full read of `pods` until the next write through this instance. Only
+ * for the instance that does every write (the orchestrator's); an observer beside it turns it off.
+ */
+export const makeStoreWith = (options: { readonly cachePods: boolean }) => Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
   const allProjects = SqlSchema.findAll({
@@ -166,11 +170,30 @@ export const makeStore = Effect.gen(function*() {
   // Counts writes to `pods` (bumped before and after each one, and around transactions, which may
   // roll back): a reader that saw the same count twice saw the same pods in between.
   let podWrites = 0
+  let writesInFlight = 0
   const podWrite = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.suspend(() => {
       podWrites++
+      writesInFlight++
       return effect
-    }).pipe(Effect.ensuring(Effect.sync(() => void podWrites++)))
+    }).pipe(Effect.ensuring(Effect.sync(() => {
+      podWrites++
+      writesInFlight--
+    })))
+
+  // The whole pods table, decoded, is read by every reconcile pass and every view; with every write
+  // going through this instance, the last read stays good until the next write. Only a read with no
+  // write in flight is kept (one inside a transaction may see rows that roll back).
+  let podsCache: { readonly writes: number; readonly rows: ReadonlyArray<PodRow> } | undefined
+  const cachedPods = Effect.suspend(() => {
+    const writes = podWrites
+    if (!options.cachePods) return allPods(undefined).pipe(Effect.orDie)
+    if (podsCache !== undefined && podsCache.writes === writes && writesInFlight === 0) return Effect.succeed(podsCache.rows)
+    return Effect.tap(allPods(undefined).pipe(Effect.orDie), (rows) =>
+      Effect.sync(() => {
+        if (writesInFlight === 0 && podWrites === writes) podsCache = { writes, rows }
+      }))
+  })
 
   return {
     /** Run `effect` in one SQLite transaction (nested calls join the outer one). */
@@ -198,7 +221,7 @@ export const makeStore = Effect.gen(function*() {
     deleteDeployment: (id: DeploymentId) =>
       sql`DELETE FROM deployments WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie),
 
-    pods: allPods(undefined).pipe(Effect.orDie),
+    pods: cachedPods,
     podsOfNode: (nodeId: NodeId) => podsOfNode(nodeId).pipe(Effect.orDie),
     runPodsOfNode: (nodeId: NodeId) => runPodsOfNode(nodeId).pipe(Effect.orDie),
     insertPod: (row: PodRow) => podWrite(sql`INSERT INTO pods ${sql.insert(row)}`.pipe(Effect.asVoid, Effect.orDie)),
@@ -242,6 +265,9 @@ export const makeStore = Effect.gen(function*() {
     }
   } as const
 })
+
+/** The orchestrator's store: it does every write, so it keeps its reads of `pods` between writes. */
+export const makeStore = makeStoreWith({ cachePods: true })
 
 export type Store = Effect.Effect.Success<typeof makeStore>
 
