@@ -73,6 +73,7 @@ describe("statusBox", () => {
       "│ Projects     2                        │",
       "│ Deployments  3 running · 0 stopped    │",
       "│ Pods         7 running · 0 restarting │",
+      "│ DNS          off                      │",
       "└───────────────────────────────────────┘"
     ].join("\n"))
   })
@@ -97,6 +98,27 @@ describe("statusBox", () => {
     // colour codes take no room: every line still ends at the same column
     const widths = new Set(box.split("\n").map((line) => line.replace(ANSI, "").length))
     expect(widths.size).toBe(1)
+  })
+})
+
+describe("statusBox: DNS", () => {
+  it("says where the node's resolver answers and from how many records with --dns-mode embedded, off otherwise", () => {
+    const on = statusBox(
+      summarizeCluster({
+        mode: "master",
+        nodes: [{ status: "Ready" }],
+        projects: 1,
+        deployments: [],
+        pods: [],
+        dns: { mode: "embedded", listen: "169.254.20.10:53", records: 12, revision: 7 }
+      }),
+      false
+    )
+    expect(on).toContain("│ DNS          on · 169.254.20.10:53 · 12 records │")
+    const widths = new Set(on.split("\n").map((line) => line.length))
+    expect(widths.size).toBe(1)
+    const off = statusBox(summarizeCluster({ mode: "single", nodes: [], projects: 0, deployments: [], pods: [] }), false)
+    expect(off).toMatch(/│ DNS +off +│/)
   })
 })
 

@@ -22,7 +22,7 @@ const troubled = (status: ClusterStatus) =>
 
 /** The box `helyos status` prints (its width follows the longest line). */
 export const statusBox = (status: ClusterStatus, colour: boolean): string => {
-  const { deployments: d, nodes_by_status: n, pods: p } = status
+  const { deployments: d, dns, nodes_by_status: n, pods: p } = status
   const health = troubled(status)
     ? paint(33, "● degraded", colour)
     : paint(32, "● running", colour)
@@ -42,7 +42,8 @@ export const statusBox = (status: ClusterStatus, colour: boolean): string => {
         ["stopping", p.stopping],
         ["stopped", p.stopped]
       ])
-    ]
+    ],
+    ["DNS", dns.mode === "embedded" ? `on · ${dns.listen ?? "?"} · ${dns.records} ${dns.records === 1 ? "record" : "records"}` : "off"]
   ]
   const labelWidth = Math.max(...rows.map(([label]) => label.length))
   const lines = rows.map(([label, value]) => `${label.padEnd(labelWidth)}  ${value}`)
