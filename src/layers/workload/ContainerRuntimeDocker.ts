@@ -5,7 +5,7 @@ import Docker from "dockerode"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Chunk, Clock, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
+import { Chunk, Clock, Data, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
 import {
   ContainerNameInUse,
   ContainerNotFound,
@@ -13,6 +13,7 @@ import {
   ExecTimedOut,
   ImageNotFound,
   Labels,
+  NetworkUnavailable,
   MANAGED_BY,
   parseImageRef,
   RuntimeError,
@@ -21,9 +22,14 @@ import {
   type ContainerInfo,
   type ContainerSpec,
   type ContainerState,
-  type EngineError
+  type EngineError,
+  type ManagedNetwork,
+  type NetworkOptions
 } from "../../services/workload/ContainerRuntime.js"
 import { DaemonConfig } from "../../services/DaemonConfig.js"
+
+/** Inside `run`: the network the container was to join is gone (the engine said 404 about it). */
+class NetworkMissing extends Data.TaggedError("NetworkMissing")<{ readonly detail: string }> {}
 
 /** Socket errors that mean "no engine here", as opposed to an engine that said no. */
 const unreachableCodes = new Set([
@@ -192,23 +198,41 @@ export const make = (socket: string) => {
         Effect.map((all) => all.filter((n) => n.Name === name).sort((a, b) => (a.Id < b.Id ? -1 : 1)))
       )
 
-  const ensureNetwork = (name: string): Effect.Effect<void, EngineError> =>
+  // name -> the options it was last ensured with, to make it again when it vanished under a run
+  const networkOptions = new Map<string, NetworkOptions>()
+
+  const createNetwork = (name: string, options: NetworkOptions) =>
+    call(
+      "create network",
+      (abortSignal) =>
+        docker.createNetwork({
+          Name: name,
+          Driver: "bridge",
+          CheckDuplicate: true,
+          Labels: { [Labels.managedBy]: MANAGED_BY },
+          ...(options.subnet === undefined
+            ? {}
+            : {
+              IPAM: {
+                Driver: "default",
+                Config: [{ Subnet: options.subnet, ...(options.gateway === undefined ? {} : { Gateway: options.gateway }) }]
+              }
+            }),
+          ...(options.mtu === undefined ? {} : { Options: { "com.docker.network.driver.mtu": String(options.mtu) } }),
+          abortSignal
+        } as Docker.NetworkCreateOptions),
+      (status) => (status === 409 ? Effect.void : undefined) // someone else (another node) won the race
+    ).pipe(
+      Effect.catchTag("RuntimeError", (e) => Effect.fail(new NetworkUnavailable({ network: name, detail: e.detail })))
+    )
+
+  const ensureNetwork = (name: string, options: NetworkOptions = {}): Effect.Effect<void, NetworkUnavailable | EngineError> =>
     // known from an earlier call: no engine round trip per pod (forgotten when a create fails)
     networkIds.has(name) ? Effect.void : networkLock.withPermits(1)(hostLock(`network-${name}`, Effect.gen(function*() {
+      networkOptions.set(name, options)
       let existing = yield* exactly(name)
       if (existing.length === 0) {
-        yield* call(
-          "create network",
-          (abortSignal) =>
-            docker.createNetwork({
-              Name: name,
-              Driver: "bridge",
-              CheckDuplicate: true,
-              Labels: { [Labels.managedBy]: MANAGED_BY },
-              abortSignal
-            } as Docker.NetworkCreateOptions),
-          (status) => (status === 409 ? Effect.void : undefined) // someone else (another node) won the race
-        )
+        yield* createNetwork(name, options)
         existing = yield* exactly(name)
       }
       // Nodes sharing one engine can race past the engine's best-effort duplicate check and create the
@@ -219,6 +243,45 @@ export const make = (socket: string) => {
       }
       if (keep !== undefined) networkIds.set(name, keep.Id)
     })))
+
+  const listNetworks: Effect.Effect<ReadonlyArray<ManagedNetwork>, EngineError> = Effect.gen(function*() {
+    const label = `${Labels.managedBy}=${MANAGED_BY}`
+    const networks = yield* call("list networks", (abortSignal) =>
+      docker.listNetworks({ filters: { label: [label] }, abortSignal } as Docker.NetworkListOptions))
+    // the network list leaves Containers empty: count from the containers' side (running or not)
+    const containers = yield* call("list containers", (abortSignal) =>
+      docker.listContainers({ all: true, filters: { label: [label] }, abortSignal }))
+    const attached = new Map<string, number>()
+    for (const c of containers) {
+      for (const [net, endpoint] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+        attached.set(net, (attached.get(net) ?? 0) + 1)
+        const id = (endpoint as { NetworkID?: string }).NetworkID
+        if (id !== undefined && id !== "") attached.set(id, (attached.get(id) ?? 0) + 1)
+      }
+    }
+    return networks.map((n) => ({
+      name: n.Name,
+      createdAtMs: Date.parse(n.Created),
+      containers: Math.max(attached.get(n.Name) ?? 0, attached.get(n.Id) ?? 0)
+    }))
+  }).pipe(Effect.withSpan("ContainerRuntimeDocker.listNetworks"))
+
+  const removeNetwork = (name: string): Effect.Effect<boolean, EngineError> =>
+    networkLock.withPermits(1)(hostLock(`network-${name}`, Effect.gen(function*() {
+      networkIds.delete(name)
+      const all = yield* exactly(name)
+      let removed = false
+      for (const n of all) {
+        const gone = yield* call(
+          "remove network",
+          (abortSignal) => docker.getNetwork(n.Id).remove({ abortSignal }).then(() => true),
+          // 404: gone already; 403/409: the engine still has endpoints on it (a container started meanwhile)
+          (status) => (status === 404 || status === 403 || status === 409 ? Effect.succeed(false) : undefined)
+        )
+        removed = removed || gone
+      }
+      return removed
+    }))).pipe(Effect.withSpan("ContainerRuntimeDocker.removeNetwork", { attributes: { name } }))
 
   const createOptions = (spec: ContainerSpec): Docker.ContainerCreateOptions => {
     const exposed: Record<string, {}> = {}
@@ -266,17 +329,34 @@ export const make = (socket: string) => {
       (status) => (status === 404 || status === 409 ? Effect.void : undefined)
     ).pipe(Effect.asVoid)
 
+  const createContainer = (spec: ContainerSpec) =>
+    call(
+      "create container",
+      () => docker.createContainer(createOptions(spec)),
+      (status, detail): Effect.Effect<never, ContainerNameInUse | ImageNotFound | NetworkMissing> | undefined =>
+        status === 409
+          ? Effect.fail(new ContainerNameInUse({ name: spec.name }))
+          : status === 404 && /no such image/i.test(detail)
+          ? Effect.fail(new ImageNotFound({ image: spec.image, detail }))
+          : status === 404 && /network/i.test(detail)
+          ? Effect.fail(new NetworkMissing({ detail }))
+          : undefined
+    )
+
   const run = (spec: ContainerSpec) =>
     Effect.gen(function*() {
-      const container = yield* call(
-        "create container",
-        () => docker.createContainer(createOptions(spec)),
-        (status, detail): Effect.Effect<never, ContainerNameInUse | ImageNotFound> | undefined =>
-          status === 409
-            ? Effect.fail(new ContainerNameInUse({ name: spec.name }))
-            : status === 404 && /no such image/i.test(detail)
-            ? Effect.fail(new ImageNotFound({ image: spec.image, detail }))
-            : undefined
+      const container = yield* createContainer(spec).pipe(
+        // the network was removed behind our back (another node on this engine found it unused): make it again, once
+        Effect.catchTag("NetworkMissing", (missing) =>
+          Effect.gen(function*() {
+            networkIds.delete(spec.network)
+            yield* ensureNetwork(spec.network, networkOptions.get(spec.network)).pipe(
+              Effect.mapError((e) => new RuntimeError({ op: "create container", detail: `${missing.detail}; ${e.message}` }))
+            )
+            return yield* createContainer(spec).pipe(
+              Effect.catchTag("NetworkMissing", (again) => Effect.fail(new RuntimeError({ op: "create container", detail: again.detail })))
+            )
+          }))
       )
       // A container that was created but cannot start would be an orphan: remove it before failing.
       yield* call("start container", (abortSignal) => container.start({ abortSignal })).pipe(
@@ -411,6 +491,8 @@ export const make = (socket: string) => {
       ),
     ensureImage,
     ensureNetwork,
+    listNetworks,
+    removeNetwork,
     run,
     stop,
     remove,

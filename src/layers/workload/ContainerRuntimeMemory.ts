@@ -7,12 +7,14 @@ import {
   ContainerRuntime,
   ExecTimedOut,
   ImageNotFound,
+  NetworkUnavailable,
   parseImageRef,
   RuntimeError,
   RuntimeUnavailable,
   type ContainerEvent,
   type ContainerInfo,
-  type ContainerSpec
+  type ContainerSpec,
+  type NetworkOptions
 } from "../../services/workload/ContainerRuntime.js"
 import { type ExecBehaviour, type FakeContainer, MemoryEngine } from "../../services/workload/MemoryEngine.js"
 
@@ -42,6 +44,14 @@ const withEntry = <K, V>(map: ReadonlyMap<K, V>, key: K, value: V | undefined): 
 const tailLines = (lines: ReadonlyArray<LogLine>, tail: number): ReadonlyArray<LogLine> =>
   tail > 0 ? lines.slice(Math.max(0, lines.length - tail)) : lines
 
+interface FakeNetwork {
+  readonly name: string
+  /** stable for the network's life: the second octet of its containers' addresses (without a subnet) */
+  readonly index: number
+  readonly createdAtMs: number
+  readonly options: NetworkOptions
+}
+
 /** The fake runtime and its control; `images` are present from the start, nothing can be pulled. */
 export interface MemoryEngineOptions {
   readonly images?: ReadonlyArray<string>
@@ -57,7 +67,9 @@ export const make = (options: MemoryEngineOptions = {}) =>
     const containers = yield* Ref.make(new Map<string, FakeContainer>())
     const logs = yield* Ref.make(new Map<string, ReadonlyArray<LogLine>>())
     const images = yield* Ref.make(new Set((options.images ?? []).map(imageKey)))
-    const networks = yield* Ref.make<ReadonlyArray<string>>([])
+    const networks = yield* Ref.make<ReadonlyArray<FakeNetwork>>([])
+    const networkSeq = yield* Ref.make(0)
+    const networkFailures = yield* Ref.make(new Map<string, string>())
     const calls = yield* Ref.make<ReadonlyArray<string>>([])
     const runFailures = yield* Ref.make(new Map<string, string>())
     const available = yield* Ref.make(true)
@@ -103,15 +115,18 @@ export const make = (options: MemoryEngineOptions = {}) =>
         if (!(yield* Ref.get(images)).has(imageKey(spec.image))) {
           return yield* new ImageNotFound({ image: spec.image, detail: "No such image" })
         }
-        const nets = yield* Ref.get(networks)
-        if (!nets.includes(spec.network)) {
+        const net = (yield* Ref.get(networks)).find((n) => n.name === spec.network)
+        if (net === undefined) {
           return yield* new RuntimeError({ op: "create container", detail: `network ${spec.network} not found` })
         }
         const failure = (yield* Ref.get(runFailures)).get(spec.name)
         if (failure !== undefined) return yield* new RuntimeError({ op: "start container", detail: failure })
         const id = yield* newId
         const n = yield* Ref.get(counter)
-        const ip = `${options.firstOctet ?? 10}.${nets.indexOf(spec.network) + 1}.${Math.floor(n / 250)}.${(n % 250) + 2}`
+        const subnetBase = net.options.subnet?.split("/")[0]?.split(".").slice(0, 3).join(".")
+        const ip = subnetBase !== undefined
+          ? `${subnetBase}.${(n % 250) + 2}`
+          : `${options.firstOctet ?? 10}.${net.index}.${Math.floor(n / 250)}.${(n % 250) + 2}`
         const now = yield* Clock.currentTimeMillis
         const container: FakeContainer = {
           id,
@@ -202,8 +217,39 @@ export const make = (options: MemoryEngineOptions = {}) =>
           yield* record(`pull ${ref}`)
           return yield* new ImageNotFound({ image: ref, detail: "no registry in the fake" })
         }),
-      ensureNetwork: (name) =>
-        Effect.zipRight(engine, Ref.update(networks, (all) => (all.includes(name) ? all : [...all, name]))),
+      ensureNetwork: (name, netOptions = {}) =>
+        Effect.gen(function*() {
+          yield* engine
+          if ((yield* Ref.get(networks)).some((n) => n.name === name)) return
+          const failure = (yield* Ref.get(networkFailures)).get(name)
+          if (failure !== undefined) return yield* new NetworkUnavailable({ network: name, detail: failure })
+          yield* record(`create network ${name}`)
+          const index = yield* Ref.updateAndGet(networkSeq, (k) => k + 1)
+          const createdAtMs = yield* Clock.currentTimeMillis
+          yield* Ref.update(networks, (all) => [...all, { name, index, createdAtMs, options: netOptions }])
+        }),
+      listNetworks: Effect.zipRight(
+        engine,
+        Effect.gen(function*() {
+          const all = [...(yield* Ref.get(containers)).values()].filter((c) => c.labels["managed-by"] === "helyos")
+          return (yield* Ref.get(networks)).map((n) => ({
+            name: n.name,
+            createdAtMs: n.createdAtMs,
+            containers: all.filter((c) => n.name in c.networks).length
+          }))
+        })
+      ),
+      removeNetwork: (name) =>
+        Effect.gen(function*() {
+          yield* engine
+          const present = (yield* Ref.get(networks)).some((n) => n.name === name)
+          // like the engine: refused while a running container is attached
+          const busy = [...(yield* Ref.get(containers)).values()].some((c) => c.state === "running" && name in c.networks)
+          if (!present || busy) return false
+          yield* record(`remove network ${name}`)
+          yield* Ref.update(networks, (all) => all.filter((n) => n.name !== name))
+          return true
+        }),
       run,
       stop: (id) => stop(id),
       remove,
@@ -222,7 +268,9 @@ export const make = (options: MemoryEngineOptions = {}) =>
 
     const control = MemoryEngine.of({
       containers: Effect.map(Ref.get(containers), (all) => [...all.values()]),
-      networks: Ref.get(networks),
+      networks: Effect.map(Ref.get(networks), (all) => all.map((n) => n.name)),
+      networkOptions: (name) => Effect.map(Ref.get(networks), (all) => all.find((n) => n.name === name)?.options),
+      failNetwork: (name, detail) => Ref.update(networkFailures, (all) => withEntry(all, name, detail)),
       calls: Ref.get(calls),
       addImage: (ref) => Ref.update(images, (all) => new Set(all).add(imageKey(ref))),
       seed: (seed) =>

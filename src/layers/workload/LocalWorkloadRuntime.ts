@@ -30,6 +30,13 @@ export interface LocalWorkloadOptions {
   readonly dnsServer?: string | undefined
 }
 
+/**
+ * A project network this node never put a pod on (left by an earlier run, or made by another node on a
+ * shared engine) is removed only once it is this old and has no container on it: a node that has just
+ * made one is about to start its first container there.
+ */
+export const FOREIGN_NETWORK_GRACE = Duration.minutes(1)
+
 interface Desired {
   readonly generation: number
   readonly pods: ReadonlyArray<PodAssignment>
@@ -55,6 +62,9 @@ export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
     const firstAssignment = yield* Deferred.make<void>()
     // One pending wake-up is enough: a pass always converges to the latest desired set.
     const wake = yield* Queue.dropping<void>(1)
+
+    // the project networks this run has put pods on: removed as soon as no pod of the project is left here
+    const usedNetworks = yield* Ref.make<ReadonlySet<string>>(new Set())
 
     const podState = (podId: string) => Effect.map(Ref.get(pods), (all) => all.get(podId) ?? initialPodState)
     const setPod = (podId: string, f: (s: PodState) => PodState) =>
@@ -139,6 +149,7 @@ export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
         yield* setPod(pod.podId, (s) => ({ ...s, status: "creating", restartAtMs: undefined }))
         yield* runtime.ensureImage(pod.image)
         yield* runtime.ensureNetwork(projectNetwork(pod.project))
+        yield* Ref.update(usedNetworks, (all) => new Set(all).add(projectNetwork(pod.project)))
         const name = containerNameOf(pod)
         const started = yield* runtime.run(specOf(pod, nodeName, name, dnsServer)).pipe(
           Effect.catchTag("ContainerNameInUse", () =>
@@ -291,6 +302,32 @@ export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
         Effect.catchAllCause((cause) => Effect.logWarning(`pod ${pod.podId}: converge failed`, cause))
       )
 
+    /**
+     * Project networks are not leaked: once this node runs none of a project's pods (scaled away,
+     * moved, the project deleted), its network goes — unless a container (another node's, on a shared
+     * engine) is still on it, in which case the engine refuses and a later pass tries again.
+     */
+    const sweepNetworks = (wanted: ReadonlyArray<PodAssignment>, nowMs: number) =>
+      Effect.gen(function*() {
+        const keep = new Set(wanted.map((p) => projectNetwork(p.project)))
+        const used = yield* Ref.get(usedNetworks)
+        const graceMs = Duration.toMillis(FOREIGN_NETWORK_GRACE)
+        const candidates = (yield* runtime.listNetworks).filter((n) =>
+          !keep.has(n.name) && n.containers === 0 && (used.has(n.name) || nowMs - n.createdAtMs >= graceMs)
+        )
+        yield* Effect.forEach(candidates, (n) =>
+          Effect.gen(function*() {
+            if (yield* runtime.removeNetwork(n.name)) {
+              yield* Effect.logInfo(`removed network ${n.name} (no pod of its project on this node)`)
+            }
+            yield* Ref.update(usedNetworks, (all) => {
+              const next = new Set(all)
+              next.delete(n.name)
+              return next
+            })
+          }), { discard: true })
+      }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("could not sweep unused project networks", cause)))
+
     /** One converge pass over the whole desired set. */
     const pass = Effect.gen(function*() {
       const { generation, pods: wanted } = yield* Ref.get(desired)
@@ -315,6 +352,7 @@ export const make = (nodeName: string, options: LocalWorkloadOptions = {}) =>
         (pod) => reconcilePod(pod, containers.filter((c) => c.labels[Labels.podId] === pod.podId), nowMs),
         { concurrency: 8, discard: true }
       )
+      yield* sweepNetworks(wanted, nowMs)
       yield* Ref.update(applied, (g) => Math.max(g, generation))
     }).pipe(Effect.withSpan("LocalWorkload.converge"))
 

@@ -60,6 +60,19 @@ export class ExecTimedOut extends Data.TaggedError("ExecTimedOut")<{
   }
 }
 
+/**
+ * The engine would not create a project network (no free address pool, a subnet that overlaps another
+ * network, a bad option). One line: it ends up as the pod's message and in `helyos ps`.
+ */
+export class NetworkUnavailable extends Data.TaggedError("NetworkUnavailable")<{
+  readonly network: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `cannot create network ${this.network}: ${this.detail.replace(/\s*\n\s*/g, " ").trim()}`
+  }
+}
+
 export type EngineError = RuntimeUnavailable | RuntimeError
 
 /** Labels every Helyos container carries; the node label is what fencing relies on. */
@@ -75,6 +88,24 @@ export const MANAGED_BY = "helyos"
 
 /** The bridge network all containers of a project share. */
 export const projectNetwork = (project: string): string => `helyos-${project}`
+
+/** How a project network is made when it does not exist yet (absent fields: the engine's defaults). */
+export interface NetworkOptions {
+  /** IPv4 CIDR, e.g. 10.42.3.0/24 (the overlay's allocation for this node and project) */
+  readonly subnet?: string | undefined
+  readonly gateway?: string | undefined
+  /** the bridge's MTU (com.docker.network.driver.mtu) */
+  readonly mtu?: number | undefined
+}
+
+/** A network labelled managed-by=helyos, as the engine lists it. */
+export interface ManagedNetwork {
+  readonly name: string
+  /** epoch ms */
+  readonly createdAtMs: number
+  /** containers labelled managed-by=helyos (any node, running or not) attached to it */
+  readonly containers: number
+}
 
 export type VolumeMount =
   | { readonly _tag: "Named"; readonly name: string; readonly mount: string; readonly readonly: boolean }
@@ -149,8 +180,18 @@ export class ContainerRuntime extends Context.Tag("helyos/ContainerRuntime")<Con
   readonly ping: Effect.Effect<void, EngineError>
   /** Present locally => done; otherwise pull. A failed pull is ImageNotFound. */
   readonly ensureImage: (ref: string) => Effect.Effect<void, ImageNotFound | EngineError>
-  /** A bridge network labelled managed-by=helyos; idempotent (also against a concurrent creator). */
-  readonly ensureNetwork: (name: string) => Effect.Effect<void, EngineError>
+  /**
+   * A bridge network labelled managed-by=helyos; idempotent (also against a concurrent creator). The
+   * options apply when it is created; an engine that refuses is NetworkUnavailable.
+   */
+  readonly ensureNetwork: (
+    name: string,
+    options?: NetworkOptions
+  ) => Effect.Effect<void, NetworkUnavailable | EngineError>
+  /** Every network labelled managed-by=helyos on this engine (whichever node made it). */
+  readonly listNetworks: Effect.Effect<ReadonlyArray<ManagedNetwork>, EngineError>
+  /** Remove a network: true when removed, false when it is gone already or still has containers on it. */
+  readonly removeNetwork: (name: string) => Effect.Effect<boolean, EngineError>
   /** Create and start; reports the IP on spec.network. No engine restart policy is set: Helyos restarts. */
   readonly run: (spec: ContainerSpec) => Effect.Effect<
     { readonly id: string; readonly ip: string },

@@ -1,7 +1,7 @@
 // The control side of the in-memory engine (ContainerRuntimeMemory): what a test does that a real
 // engine would do on its own — exits, OOM kills, outages, slow probes — and what it looks at afterwards.
 import { Context, type Effect } from "effect"
-import type { ContainerInfo, ContainerSpec, ContainerState } from "./ContainerRuntime.js"
+import type { ContainerInfo, ContainerSpec, ContainerState, NetworkOptions } from "./ContainerRuntime.js"
 
 export interface FakeContainer extends ContainerInfo {
   /** what it was run with (undefined for seeded containers) */
@@ -21,8 +21,14 @@ export interface SeedContainer {
 export class MemoryEngine extends Context.Tag("helyos/MemoryEngine")<MemoryEngine, {
   /** every container, whichever node it belongs to */
   readonly containers: Effect.Effect<ReadonlyArray<FakeContainer>>
+  /** the networks that exist now, in creation order */
   readonly networks: Effect.Effect<ReadonlyArray<string>>
-  /** operations performed, in order: "run <name>", "stop <id>", "remove <id>", "pull <ref>" */
+  /** what a network was created with (undefined: it does not exist) */
+  readonly networkOptions: (name: string) => Effect.Effect<NetworkOptions | undefined>
+  /** Make creating this network fail with NetworkUnavailable (undefined: succeed again). */
+  readonly failNetwork: (name: string, detail: string | undefined) => Effect.Effect<void>
+  /** operations performed, in order: "run <name>", "stop <id>", "remove <id>", "pull <ref>",
+   * "create network <name>", "remove network <name>" */
   readonly calls: Effect.Effect<ReadonlyArray<string>>
   readonly addImage: (ref: string) => Effect.Effect<void>
   readonly seed: (container: SeedContainer) => Effect.Effect<string>
