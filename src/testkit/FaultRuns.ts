@@ -294,7 +294,8 @@ const apply = (cluster: Cluster, action: Action): Effect.Effect<void> => {
     case "RemoveWorker":
       return Effect.gen(function*() {
         const host = sim.hosts.find((h) => h.name === action.worker)
-        const told = host === undefined || !host.running || (yield* isConnected(cluster, action.worker))
+        // a stream the master still holds over a cut link tells the node nothing (until the stream breaks)
+        const told = host === undefined || !host.running || (host.link.up && (yield* isConnected(cluster, action.worker)))
         // dead already: its pods moved (and its fence stopped them); otherwise left out (see Action)
         if (action.force && !told && !(yield* isDead(cluster, action.worker))) return
         yield* cluster.removeNode(action.worker, { force: action.force }).pipe(Effect.ignore)
